@@ -1,0 +1,67 @@
+//! Exit codes and the one-line error every failure becomes.
+
+use pgsr_executor::{Error as ExecError, ErrorKind};
+use std::process::ExitCode;
+
+/// The documented exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// Success, or no changes.
+    Ok = 0,
+    /// Any error.
+    Error = 1,
+    /// `plan --exit-code`: there are changes.
+    Changes = 2,
+    /// The catalog changed since the plan was made.
+    Stale = 3,
+}
+
+impl From<Code> for ExitCode {
+    fn from(code: Code) -> ExitCode {
+        ExitCode::from(code as u8)
+    }
+}
+
+/// A failure: the message is printed as one line on standard error.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Failure {
+        let message: String = message.into();
+        Failure {
+            code: Code::Error,
+            message: message.replace('\n', " "),
+        }
+    }
+}
+
+impl From<ExecError> for Failure {
+    fn from(e: ExecError) -> Failure {
+        let mut f = Failure::new(e.message);
+        if e.kind == ErrorKind::Stale {
+            f.code = Code::Stale;
+        }
+        f
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Failure>;
+
+/// Writes `bytes` to `path`, or to standard output when there is none.
+pub fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    match path {
+        Some(path) => std::fs::write(path, bytes)
+            .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|_| out.flush())
+                .map_err(|e| Failure::new(format!("cannot write to standard output: {e}")))
+        }
+    }
+}

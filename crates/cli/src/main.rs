@@ -1,0 +1,25 @@
+//! `pgsr`: keep PostgreSQL roles and privileges exactly as declared.
+//!
+//! Thin glue: parse arguments, read and write files, call the planner and
+//! the executor, and turn errors into one line and an exit code.
+
+mod cli;
+mod exit;
+mod inspect;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let result = match args.command {
+        cli::Command::Inspect(a) => inspect::run(a),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => {
+            eprintln!("pgsr: error: {}", e.message);
+            e.code.into()
+        }
+    }
+}

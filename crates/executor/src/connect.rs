@@ -1,0 +1,230 @@
+//! Opening a connection: conninfo to `postgres::Config`, and TLS.
+
+use crate::conninfo::ConnInfo;
+use crate::Error;
+use postgres::config::{SslMode, TargetSessionAttrs};
+use postgres::{Client, Config};
+use postgres_native_tls::MakeTlsConnector;
+use std::time::Duration;
+
+/// libpq's `sslmode`, of which `postgres` knows only the first three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TlsMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// Connects as the connection string says.
+pub fn connect(info: &ConnInfo) -> Result<Client, Error> {
+    let (config, tls) = config(info)?;
+    config.connect(tls).map_err(|e| {
+        Error::connection(format!(
+            "cannot connect to {}: {}",
+            info.target(),
+            describe(&e)
+        ))
+    })
+}
+
+fn config(info: &ConnInfo) -> Result<(Config, MakeTlsConnector), Error> {
+    let bad = |msg: String| Error::usage(format!("invalid connection string: {msg}"));
+    let mut config = Config::new();
+    for (key, value) in &info.params {
+        match key.as_str() {
+            "host" => {
+                for host in value.split(',') {
+                    config.host(host);
+                }
+            }
+            "hostaddr" => {
+                for addr in value.split(',') {
+                    let ip = addr
+                        .parse()
+                        .map_err(|_| bad(format!("bad hostaddr {addr:?}")))?;
+                    config.hostaddr(ip);
+                }
+            }
+            "port" => {
+                for port in value.split(',') {
+                    let port = if port.is_empty() { "5432" } else { port };
+                    config.port(
+                        port.parse()
+                            .map_err(|_| bad(format!("bad port {port:?}")))?,
+                    );
+                }
+            }
+            "user" => {
+                config.user(value);
+            }
+            "password" => {
+                config.password(value);
+            }
+            "dbname" => {
+                config.dbname(value);
+            }
+            "application_name" => {
+                config.application_name(value);
+            }
+            "options" => {
+                config.options(value);
+            }
+            "connect_timeout" => {
+                let secs: u64 = value
+                    .parse()
+                    .map_err(|_| bad(format!("bad connect_timeout {value:?}")))?;
+                if secs > 0 {
+                    config.connect_timeout(Duration::from_secs(secs.max(2)));
+                }
+            }
+            "target_session_attrs" => {
+                config.target_session_attrs(match value.as_str() {
+                    "any" => TargetSessionAttrs::Any,
+                    "read-write" => TargetSessionAttrs::ReadWrite,
+                    "read-only" => TargetSessionAttrs::ReadOnly,
+                    _ => return Err(bad(format!("bad target_session_attrs {value:?}"))),
+                });
+            }
+            "keepalives" => {
+                config.keepalives(value != "0");
+            }
+            "keepalives_idle" => {
+                let secs: u64 = value
+                    .parse()
+                    .map_err(|_| bad(format!("bad keepalives_idle {value:?}")))?;
+                config.keepalives_idle(Duration::from_secs(secs));
+            }
+            "keepalives_interval" => {
+                let secs: u64 = value
+                    .parse()
+                    .map_err(|_| bad(format!("bad keepalives_interval {value:?}")))?;
+                config.keepalives_interval(Duration::from_secs(secs));
+            }
+            "keepalives_count" => {
+                let n: u32 = value
+                    .parse()
+                    .map_err(|_| bad(format!("bad keepalives_count {value:?}")))?;
+                config.keepalives_retries(n);
+            }
+            // Handled below, with the TLS connector.
+            "sslmode" | "sslrootcert" => {}
+            other => return Err(bad(format!("unknown parameter {other:?}"))),
+        }
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("pgsr");
+    }
+    let mode = match info.get("sslmode").unwrap_or("prefer") {
+        "disable" => TlsMode::Disable,
+        "allow" | "prefer" => TlsMode::Prefer,
+        // As libpq: `require` with a root certificate verifies the chain.
+        "require" if info.get("sslrootcert").is_some() => TlsMode::VerifyCa,
+        "require" => TlsMode::Require,
+        "verify-ca" => TlsMode::VerifyCa,
+        "verify-full" => TlsMode::VerifyFull,
+        other => return Err(bad(format!("bad sslmode {other:?} (expected disable, allow, prefer, require, verify-ca or verify-full)"))),
+    };
+    config.ssl_mode(match mode {
+        TlsMode::Disable => SslMode::Disable,
+        TlsMode::Prefer => SslMode::Prefer,
+        _ => SslMode::Require,
+    });
+    let tls = tls_connector(mode, info.get("sslrootcert"))?;
+    Ok((config, tls))
+}
+
+fn tls_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnector, Error> {
+    let mut builder = native_tls::TlsConnector::builder();
+    match mode {
+        TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => {
+            // libpq encrypts but does not authenticate the server in these modes.
+            builder.danger_accept_invalid_certs(true);
+            builder.danger_accept_invalid_hostnames(true);
+        }
+        TlsMode::VerifyCa => {
+            builder.danger_accept_invalid_hostnames(true);
+        }
+        TlsMode::VerifyFull => {}
+    }
+    if matches!(mode, TlsMode::VerifyCa | TlsMode::VerifyFull) {
+        if let Some(path) = root_cert.filter(|p| *p != "system") {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::usage(format!("cannot read sslrootcert {path}: {e}")))?;
+            let certs = split_pem(&pem);
+            if certs.is_empty() {
+                return Err(Error::usage(format!(
+                    "sslrootcert {path} holds no PEM certificate"
+                )));
+            }
+            builder.disable_built_in_roots(true);
+            for cert in certs {
+                let cert = native_tls::Certificate::from_pem(&cert).map_err(|e| {
+                    Error::usage(format!("bad certificate in sslrootcert {path}: {e}"))
+                })?;
+                builder.add_root_certificate(cert);
+            }
+        }
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| Error::connection(format!("cannot set up TLS: {e}")))?;
+    Ok(MakeTlsConnector::new(connector))
+}
+
+/// Splits a PEM bundle (such as a cloud provider's CA bundle) into its
+/// certificates.
+fn split_pem(pem: &[u8]) -> Vec<Vec<u8>> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let text = String::from_utf8_lossy(pem);
+    let mut certs = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let Some(end) = rest[start..].find(END) else {
+            break;
+        };
+        let stop = start + end + END.len();
+        certs.push(rest[start..stop].as_bytes().to_vec());
+        rest = &rest[stop..];
+    }
+    certs
+}
+
+/// One line describing a driver error: the server's message for errors the
+/// server sent, else the error and its causes.
+pub(crate) fn describe(error: &postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_sslmode_is_a_usage_error() {
+        let info = ConnInfo::parse("host=/tmp sslmode=sometimes").unwrap();
+        let err = config(&info).err().unwrap();
+        assert!(err.to_string().contains("bad sslmode"), "{err}");
+    }
+
+    #[test]
+    fn splits_pem_bundles() {
+        let one = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n";
+        let bundle = format!("junk\n{one}{one}");
+        assert_eq!(split_pem(bundle.as_bytes()).len(), 2);
+    }
+}

@@ -1,0 +1,12 @@
+//! The part of pgsr that talks to PostgreSQL.
+//!
+//! It reads the catalog into a [`Snapshot`](pgsr_planner::snapshot::Snapshot)
+//! ([`inspect`]) and applies a reviewed plan. Everything else — deciding what
+//! to change — is the planner's job; this crate only does I/O and checks.
+
+pub mod connect;
+pub mod conninfo;
+mod error;
+pub mod inspect;
+
+pub use error::{Error, ErrorKind};

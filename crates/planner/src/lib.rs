@@ -1,0 +1,9 @@
+//! The pure core of pgsr.
+//!
+//! This crate turns a catalog [`snapshot`] and a desired state into a
+//! reviewable SQL script. It does no I/O of any kind: no files, no database,
+//! no clock, no randomness. The same inputs always give the same bytes.
+
+pub mod acl;
+pub mod quote;
+pub mod snapshot;

@@ -1,0 +1,311 @@
+//! Reading and writing snapshots as JSON, and the fingerprint.
+//!
+//! The file is pretty-printed down to the level of list items, and each item
+//! (a role, a relation with its ACL, …) is written compactly on one line, so
+//! a snapshot stays small and a diff of two snapshots shows one line per
+//! changed object.
+
+use super::{Catalog, Scope, Snapshot, FORMAT_VERSION};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{self, Write};
+
+/// Items nested deeper than this are written on one line.
+const PRETTY_DEPTH: usize = 3;
+
+/// Writes the snapshot as canonical JSON, ending with a newline.
+pub fn to_json(snapshot: &Snapshot) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 << 16);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, ShallowPretty::default());
+    snapshot.serialize(&mut ser).expect("snapshot serializes");
+    out.push(b'\n');
+    out
+}
+
+pub(super) fn fingerprint(scope: &Scope, catalog: &Catalog) -> String {
+    #[derive(Serialize)]
+    struct Canonical<'a> {
+        scope: &'a Scope,
+        catalog: &'a Catalog,
+    }
+    let mut hasher = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut hasher, &Canonical { scope, catalog }).expect("catalog serializes");
+    let digest = hasher.0.finalize();
+    let mut hex = String::with_capacity(7 + 64);
+    hex.push_str("sha256:");
+    for byte in digest {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+struct HashWriter(Sha256);
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a snapshot could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    /// 1-based line and column, when the problem has a position.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => write!(f, "{line}:{column}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Reads and checks a snapshot: the format version, the JSON shape, the
+/// fingerprint against the contents, and (for a full snapshot) that every
+/// role named by an object exists.
+pub fn from_json(bytes: &[u8]) -> Result<Snapshot, ReadError> {
+    let snapshot: Snapshot = match serde_json::from_slice(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(version) = probe_version(bytes) {
+                if version != FORMAT_VERSION {
+                    return Err(ReadError {
+                        position: None,
+                        message: format!(
+                            "snapshot format version {version} is not supported (this pgsr reads version {FORMAT_VERSION}); take the snapshot again with this pgsr"
+                        ),
+                    });
+                }
+            }
+            let position = (e.line() > 0).then(|| (e.line(), e.column()));
+            let message = if e.is_eof() {
+                "unexpected end of file: the snapshot is truncated".to_owned()
+            } else {
+                strip_position(&e.to_string())
+            };
+            return Err(ReadError { position, message });
+        }
+    };
+    if snapshot.format_version != FORMAT_VERSION {
+        return Err(ReadError {
+            position: None,
+            message: format!(
+                "snapshot format version {} is not supported (this pgsr reads version {FORMAT_VERSION})",
+                snapshot.format_version
+            ),
+        });
+    }
+    let computed = snapshot.compute_fingerprint();
+    if computed != snapshot.fingerprint {
+        return Err(ReadError {
+            position: None,
+            message: format!(
+                "fingerprint {} does not match the contents ({computed}): the snapshot was edited or is not in canonical order; take it again with `pgsr inspect`",
+                snapshot.fingerprint
+            ),
+        });
+    }
+    if snapshot.scope == Scope::Full {
+        check_references(&snapshot.catalog)?;
+    }
+    Ok(snapshot)
+}
+
+fn probe_version(bytes: &[u8]) -> Option<u32> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        format_version: u32,
+    }
+    serde_json::from_slice::<Probe>(bytes)
+        .ok()
+        .map(|p| p.format_version)
+}
+
+/// serde_json appends " at line L column C"; the position is reported apart.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn check_references(catalog: &Catalog) -> Result<(), ReadError> {
+    let roles: HashSet<&str> = catalog.roles.iter().map(|r| r.name.as_str()).collect();
+    let unknown = |what: String, role: &str| ReadError {
+        position: None,
+        message: format!(
+            "inconsistent snapshot: {what} names role {role:?}, which is not in `roles`"
+        ),
+    };
+    let check_acl = |what: &dyn Fn() -> String, acl: Option<&Vec<crate::acl::AclEntry>>| {
+        for entry in acl.into_iter().flatten() {
+            if !entry.is_public() && !roles.contains(entry.grantee.as_str()) {
+                return Err(unknown(what(), &entry.grantee));
+            }
+            if !roles.contains(entry.grantor.as_str()) {
+                return Err(unknown(what(), &entry.grantor));
+            }
+        }
+        Ok(())
+    };
+    let check_owner = |what: &dyn Fn() -> String, owner: &str| {
+        if roles.contains(owner) {
+            Ok(())
+        } else {
+            Err(unknown(what(), owner))
+        }
+    };
+    for m in &catalog.memberships {
+        for role in [Some(&m.role), Some(&m.member), m.grantor.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if !roles.contains(role.as_str()) {
+                return Err(unknown(
+                    format!("membership of {:?} in {:?}", m.member, m.role),
+                    role,
+                ));
+            }
+        }
+    }
+    for o in catalog.databases.iter().chain(&catalog.tablespaces) {
+        check_owner(&|| format!("object {:?}", o.name), &o.owner)?;
+        check_acl(&|| format!("the ACL of {:?}", o.name), o.acl.as_ref())?;
+    }
+    for o in &catalog.schemas {
+        check_owner(&|| format!("schema {:?}", o.name), &o.owner)?;
+        check_acl(
+            &|| format!("the ACL of schema {:?}", o.name),
+            o.acl.as_ref(),
+        )?;
+    }
+    for o in &catalog.relations {
+        let what = || format!("relation {:?}.{:?}", o.schema, o.name);
+        check_owner(&what, &o.owner)?;
+        check_acl(&what, o.acl.as_ref())?;
+        for c in &o.columns {
+            check_acl(&what, Some(&c.acl))?;
+        }
+    }
+    for o in &catalog.routines {
+        let what = || format!("routine {:?}.{:?}", o.schema, o.name);
+        check_owner(&what, &o.owner)?;
+        check_acl(&what, o.acl.as_ref())?;
+    }
+    for o in &catalog.types {
+        let what = || format!("type {:?}.{:?}", o.schema, o.name);
+        check_owner(&what, &o.owner)?;
+        check_acl(&what, o.acl.as_ref())?;
+    }
+    for o in catalog
+        .languages
+        .iter()
+        .chain(&catalog.foreign_data_wrappers)
+        .chain(&catalog.foreign_servers)
+    {
+        check_owner(&|| format!("object {:?}", o.name), &o.owner)?;
+        check_acl(&|| format!("object {:?}", o.name), o.acl.as_ref())?;
+    }
+    for o in &catalog.large_objects {
+        check_owner(&|| format!("large object {}", o.oid), &o.owner)?;
+        check_acl(&|| format!("large object {}", o.oid), o.acl.as_ref())?;
+    }
+    for d in &catalog.default_privileges {
+        check_owner(&|| "a default privilege".to_owned(), &d.role)?;
+        check_acl(
+            &|| format!("default privileges of {:?}", d.role),
+            Some(&d.acl),
+        )?;
+    }
+    Ok(())
+}
+
+/// serde_json formatter: indented down to [`PRETTY_DEPTH`], compact below.
+#[derive(Default)]
+struct ShallowPretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl ShallowPretty {
+    fn newline_indent<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+    fn pretty(&self) -> bool {
+        self.depth <= PRETTY_DEPTH
+    }
+}
+
+impl serde_json::ser::Formatter for ShallowPretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        let pretty = self.pretty();
+        self.depth -= 1;
+        if pretty && self.has_value {
+            self.newline_indent(w)?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.pretty() {
+            self.newline_indent(w)?;
+        }
+        Ok(())
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        let pretty = self.pretty();
+        self.depth -= 1;
+        if pretty && self.has_value {
+            self.newline_indent(w)?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.pretty() {
+            self.newline_indent(w)?;
+        }
+        Ok(())
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(if self.pretty() { b": " } else { b":" })
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}

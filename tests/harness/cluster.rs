@@ -1,0 +1,429 @@
+use std::fs::{self, File};
+use std::net::TcpListener;
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// A running throwaway cluster. The superuser is `postgres`; local socket
+/// connections are trusted, TCP connections from other roles need a password
+/// (SCRAM), so login tests exercise real authentication.
+pub struct Pg {
+    pub major: u32,
+    pub port: u16,
+    bin: PathBuf,
+    /// Holds the data directory, the socket directory and the log.
+    dir: tempfile::TempDir,
+    running: bool,
+}
+
+/// The output of one `pgsr` run.
+#[derive(Debug)]
+pub struct PgsrOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl PgsrOutput {
+    /// Panics with the whole output unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> PgsrOutput {
+        assert_eq!(
+            self.code, code,
+            "pgsr exited {} (expected {code})\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Pg {
+    /// Starts a fresh cluster of `major`.
+    pub fn start(major: u32) -> Pg {
+        let bin = bin_dir(major);
+        let template = template(major, &bin);
+        let user = os_user();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("pgsr-pg{major}-"))
+            .tempdir()
+            .expect("temp dir");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        if let Some((uid, gid)) = user.ids {
+            chown(dir.path(), Some(uid), Some(gid)).unwrap();
+        }
+        let data = dir.path().join("data");
+        run_as(
+            &user,
+            Command::new("cp").arg("-a").arg(&template).arg(&data),
+            "copy the template cluster",
+        );
+        let mut pg = Pg {
+            major,
+            port: 0,
+            bin,
+            dir,
+            running: false,
+        };
+        pg.start_server();
+        pg
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The directory holding the unix socket.
+    pub fn socket_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    fn start_server(&mut self) {
+        let user = os_user();
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            self.port = free_port();
+            let options = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+                 -c full_page_writes=off -c shared_buffers=16MB -c max_connections=60 -c max_locks_per_transaction=256",
+                self.port,
+                self.socket_dir().display()
+            );
+            let log = self.dir.path().join("server.log");
+            let status = run_as_status(
+                &user,
+                Command::new(self.bin.join("pg_ctl"))
+                    .arg("start")
+                    .arg("-w")
+                    .arg("-t")
+                    .arg("60")
+                    .arg("-D")
+                    .arg(self.data_dir())
+                    .arg("-l")
+                    .arg(&log)
+                    .arg("-o")
+                    .arg(options),
+            );
+            if status.status.success() {
+                self.running = true;
+                return;
+            }
+            last_log = fs::read_to_string(&log).unwrap_or_default();
+        }
+        panic!("PostgreSQL {} did not start:\n{last_log}", self.major);
+    }
+
+    /// Stops the server at once, as a crash would (`pg_ctl stop -m immediate`).
+    pub fn stop_immediate(&mut self) {
+        if self.running {
+            let user = os_user();
+            run_as_status(
+                &user,
+                Command::new(self.bin.join("pg_ctl"))
+                    .arg("stop")
+                    .arg("-m")
+                    .arg("immediate")
+                    .arg("-D")
+                    .arg(self.data_dir()),
+            );
+            self.running = false;
+        }
+    }
+
+    /// Starts the server again after [`stop_immediate`](Pg::stop_immediate).
+    pub fn restart(&mut self) {
+        self.stop_immediate();
+        self.start_server();
+    }
+
+    /// A key=value connection string for `user` on `dbname` over the socket.
+    pub fn conninfo(&self, user: &str, dbname: &str) -> String {
+        format!(
+            "host={} port={} user={} dbname={} sslmode=disable",
+            quote_conninfo(&self.socket_dir().display().to_string()),
+            self.port,
+            quote_conninfo(user),
+            quote_conninfo(dbname)
+        )
+    }
+
+    /// Connects over the socket (trusted).
+    pub fn connect(&self, user: &str, dbname: &str) -> Result<postgres::Client, postgres::Error> {
+        postgres::Config::new()
+            .host_path(self.socket_dir())
+            .port(self.port)
+            .user(user)
+            .dbname(dbname)
+            .connect(postgres::NoTls)
+    }
+
+    /// Connects over TCP with a password: what a user logging in does.
+    pub fn connect_with_password(
+        &self,
+        user: &str,
+        password: &str,
+        dbname: &str,
+    ) -> Result<postgres::Client, postgres::Error> {
+        postgres::Config::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .user(user)
+            .password(password)
+            .dbname(dbname)
+            .connect(postgres::NoTls)
+    }
+
+    /// A superuser connection to `dbname`.
+    pub fn superuser(&self, dbname: &str) -> postgres::Client {
+        self.connect("postgres", dbname)
+            .unwrap_or_else(|e| panic!("superuser connection to {dbname}: {e}"))
+    }
+
+    /// Runs SQL as the superuser in `dbname`, panicking on error.
+    #[track_caller]
+    pub fn execute(&self, dbname: &str, sql: &str) {
+        self.superuser(dbname)
+            .batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{e}\nin:\n{sql}"));
+    }
+
+    /// Runs `pgsr` with the given arguments, with the libpq environment
+    /// pointing at this cluster as `user` in `dbname`.
+    pub fn pgsr(&self, user: &str, dbname: &str, args: &[&str]) -> PgsrOutput {
+        self.pgsr_with_env(user, dbname, args, &[])
+    }
+
+    pub fn pgsr_with_env(
+        &self,
+        user: &str,
+        dbname: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> PgsrOutput {
+        let mut cmd = Command::new(pgsr_bin());
+        cmd.args(args)
+            .env_remove("DATABASE_URL")
+            .env("PGHOST", self.socket_dir())
+            .env("PGPORT", self.port.to_string())
+            .env("PGUSER", user)
+            .env("PGDATABASE", dbname)
+            .env("PGSSLMODE", "disable")
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run pgsr");
+        PgsrOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        self.stop_immediate();
+    }
+}
+
+fn quote_conninfo(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The `pgsr` binary built alongside the tests (`cargo build -p pgsr-cli`),
+/// or `PGSR_BIN`.
+pub fn pgsr_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("PGSR_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> -> target/<profile>/pgsr
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = profile_dir.join("pgsr");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build -p pgsr-cli` (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Finds the bin directory of `major` (see the crate docs).
+fn bin_dir(major: u32) -> PathBuf {
+    let candidates: Vec<PathBuf> = std::env::var_os(format!("PGSR_PG{major}_BIN"))
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            PathBuf::from(format!("/usr/lib/postgresql/{major}/bin")),
+            workspace_root().join(format!(".cache/postgres/{major}/bin")),
+        ])
+        .collect();
+    for dir in &candidates {
+        if dir.join("initdb").exists()
+            && dir.join("pg_ctl").exists()
+            && dir.join("postgres").exists()
+        {
+            check_version(dir, major);
+            return dir.clone();
+        }
+    }
+    panic!(
+        "PostgreSQL {major} is not installed: run scripts/fetch-postgres {major} (or set PGSR_PG{major}_BIN); looked in {candidates:?}"
+    );
+}
+
+fn check_version(dir: &Path, major: u32) {
+    let out = Command::new(dir.join("postgres"))
+        .arg("--version")
+        .output()
+        .expect("postgres --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let found = text
+        .split_whitespace()
+        .last()
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse::<u32>().ok());
+    assert_eq!(
+        found,
+        Some(major),
+        "{} is not PostgreSQL {major}: {text}",
+        dir.display()
+    );
+}
+
+/// The OS user that owns clusters: initdb refuses to run as root.
+struct OsUser {
+    name: Option<String>,
+    ids: Option<(u32, u32)>,
+}
+
+fn os_user() -> &'static OsUser {
+    static USER: OnceLock<OsUser> = OnceLock::new();
+    USER.get_or_init(|| {
+        if !running_as_root() {
+            return OsUser { name: None, ids: None };
+        }
+        let name = std::env::var("PGSR_TEST_OS_USER").unwrap_or_else(|_| "postgres".to_owned());
+        let id = |flag: &str| -> u32 {
+            let out = Command::new("id").arg(flag).arg(&name).output().expect("id");
+            assert!(
+                out.status.success(),
+                "running as root, and the user {name:?} that should own test clusters does not exist: create it (scripts/test does) or set PGSR_TEST_OS_USER"
+            );
+            String::from_utf8_lossy(&out.stdout).trim().parse().expect("numeric id")
+        };
+        let ids = (id("-u"), id("-g"));
+        OsUser { name: Some(name), ids: Some(ids) }
+    })
+}
+
+fn running_as_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn run_as_status(user: &OsUser, cmd: &mut Command) -> Output {
+    let mut full = match &user.name {
+        Some(name) => {
+            let mut c = Command::new("runuser");
+            c.arg("-u")
+                .arg(name)
+                .arg("--")
+                .arg(cmd.get_program())
+                .args(cmd.get_args());
+            c
+        }
+        None => {
+            let mut c = Command::new(cmd.get_program());
+            c.args(cmd.get_args());
+            c
+        }
+    };
+    full.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()))
+}
+
+fn run_as(user: &OsUser, cmd: &mut Command, what: &str) {
+    let out = run_as_status(user, cmd);
+    assert!(
+        out.status.success(),
+        "cannot {what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The initdb'd template of `major`, made once per machine and shared by
+/// every test process (guarded by a file lock).
+fn template(major: u32, bin: &Path) -> PathBuf {
+    let user = os_user();
+    let root = std::env::temp_dir().join("pgsr-test-templates");
+    fs::create_dir_all(&root).unwrap();
+    fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).ok();
+    let key = format!(
+        "pg{major}-{:x}-v1",
+        fxhash(bin.to_string_lossy().as_bytes())
+    );
+    let dir = root.join(&key);
+    let lock = File::create(root.join(format!("{key}.lock"))).unwrap();
+    lock.lock().expect("lock template");
+    if !dir.join("PG_VERSION").exists() {
+        let staging = root.join(format!("{key}.staging"));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir_all(&staging).unwrap();
+        if let Some((uid, gid)) = user.ids {
+            chown(&staging, Some(uid), Some(gid)).unwrap();
+        }
+        run_as(
+            user,
+            Command::new(bin.join("initdb"))
+                .arg("-D")
+                .arg(&staging)
+                .arg("-U")
+                .arg("postgres")
+                .arg("-A")
+                .arg("trust")
+                .arg("-E")
+                .arg("UTF8")
+                .arg("--locale=C")
+                .arg("--no-sync"),
+            &format!("initdb PostgreSQL {major}"),
+        );
+        let hba = "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
+        fs::write(staging.join("pg_hba.conf"), hba).unwrap();
+        if let Some((uid, gid)) = user.ids {
+            chown(staging.join("pg_hba.conf"), Some(uid), Some(gid)).unwrap();
+        }
+        fs::rename(&staging, &dir).unwrap();
+    }
+    dir
+}
+
+fn fxhash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
+}

@@ -1,0 +1,19 @@
+//! Test harness: throwaway PostgreSQL clusters of any supported major.
+//!
+//! Each [`Pg`] is a cluster of its own: a copy of a per-major template made
+//! once with `initdb`, started on a free port with its own unix socket
+//! directory, and stopped and deleted when dropped. Tests therefore never
+//! share roles or databases and can run in parallel.
+//!
+//! Binaries for a major come from `PGSR_PG<major>_BIN` (a bin directory),
+//! else `/usr/lib/postgresql/<major>/bin`, else `.cache/postgres/<major>/bin`
+//! (filled by `scripts/fetch-postgres`). A missing major is a test failure
+//! that says what to install, never a skip.
+
+mod cluster;
+mod macros;
+
+pub use cluster::{pgsr_bin, Pg, PgsrOutput};
+
+/// The majors pgsr supports.
+pub const MAJORS: [u32; 6] = [13, 14, 15, 16, 17, 18];
