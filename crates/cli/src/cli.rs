@@ -18,6 +18,8 @@ pub struct Args {
 pub enum Command {
     /// Read the catalog into a snapshot (JSON).
     Inspect(InspectArgs),
+    /// Plan the SQL that makes the catalog match the desired file.
+    Plan(PlanArgs),
 }
 
 /// Where to connect. Without --db: DATABASE_URL, then the libpq environment
@@ -41,4 +43,28 @@ pub struct InspectArgs {
     /// Write the snapshot here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct PlanArgs {
+    /// The desired state (YAML or JSON).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Plan from this snapshot (made by `pgsr inspect`) instead of a database.
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Write the plan here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 2 when the plan has changes, 0 when it has none.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Grants on objects that do not exist are errors, not skips.
+    #[arg(long)]
+    pub strict: bool,
+    /// Also drop intermediate roles that no longer hold any privilege.
+    #[arg(long)]
+    pub drop_unused: bool,
 }

@@ -6,6 +6,7 @@
 mod cli;
 mod exit;
 mod inspect;
+mod plan;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
     let args = cli::Args::parse();
     let result = match args.command {
         cli::Command::Inspect(a) => inspect::run(a),
+        cli::Command::Plan(a) => plan::run(a),
     };
     match result {
         Ok(code) => code.into(),

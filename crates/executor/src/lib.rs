@@ -8,5 +8,6 @@ pub mod connect;
 pub mod conninfo;
 mod error;
 pub mod inspect;
+pub mod validate;
 
 pub use error::{Error, ErrorKind};

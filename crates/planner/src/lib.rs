@@ -5,5 +5,9 @@
 //! no clock, no randomness. The same inputs always give the same bytes.
 
 pub mod acl;
+pub mod desired;
+pub mod plan;
 pub mod quote;
+pub mod scram;
+pub mod script;
 pub mod snapshot;

@@ -505,3 +505,38 @@ impl Catalog {
             .chain(defaults)
     }
 }
+
+/// Calls `f` with every ACL in the catalog (NULL ACLs are skipped).
+pub fn for_each_acl<'a>(c: &'a Catalog, mut f: impl FnMut(&'a [AclEntry])) {
+    for o in c.databases.iter().chain(&c.tablespaces) {
+        f(o.acl.as_deref().unwrap_or_default());
+    }
+    c.parameters
+        .iter()
+        .for_each(|o| f(o.acl.as_deref().unwrap_or_default()));
+    c.schemas
+        .iter()
+        .for_each(|o| f(o.acl.as_deref().unwrap_or_default()));
+    for r in &c.relations {
+        f(r.acl.as_deref().unwrap_or_default());
+        r.columns.iter().for_each(|col| f(&col.acl));
+    }
+    c.routines
+        .iter()
+        .for_each(|o| f(o.acl.as_deref().unwrap_or_default()));
+    c.types
+        .iter()
+        .for_each(|o| f(o.acl.as_deref().unwrap_or_default()));
+    for o in c
+        .languages
+        .iter()
+        .chain(&c.foreign_data_wrappers)
+        .chain(&c.foreign_servers)
+    {
+        f(o.acl.as_deref().unwrap_or_default());
+    }
+    c.large_objects
+        .iter()
+        .for_each(|o| f(o.acl.as_deref().unwrap_or_default()));
+    c.default_privileges.iter().for_each(|d| f(&d.acl));
+}

@@ -1,0 +1,238 @@
+//! The desired state: which roles pgsr manages and every grant each holds.
+//!
+//! Read from YAML or JSON (one schema; see `docs/desired.md`) by [`parse`].
+//! The vocabulary is pg-sync-roles' grant types, one to one. Every value
+//! keeps the position it came from so that later checks can point at it.
+
+mod parse;
+mod timestamp;
+
+pub use parse::parse;
+pub use timestamp::parse_timestamp;
+
+use std::fmt;
+
+/// The advisory lock key used when nothing says otherwise (pg-sync-roles').
+pub const DEFAULT_LOCK_KEY: i64 = 1;
+
+/// A 1-based position in the desired file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// An error in the desired file, with where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredError {
+    pub span: Span,
+    pub message: String,
+}
+
+impl fmt::Display for DesiredError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}",
+            self.span.line, self.span.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for DesiredError {}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desired {
+    /// Key of `pg_advisory_xact_lock` taken when applying.
+    pub lock_key: i64,
+    /// In file order; names are unique.
+    pub roles: Vec<DesiredRole>,
+}
+
+/// A managed role: after a plan is applied it holds exactly these grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredRole {
+    pub name: String,
+    pub span: Span,
+    /// At most one; none means NOLOGIN.
+    pub login: Option<Login>,
+    /// Every grant but `login`, in file order.
+    pub grants: Vec<Grant>,
+    /// Privileges and ownership on objects inside these schemas are left as
+    /// they are (the schemas themselves stay managed).
+    pub preserve_existing_grants_in_schemas: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Login {
+    pub password: PasswordSource,
+    /// UTC, normalized as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (the form snapshots
+    /// use); `None` means forever.
+    pub valid_until: Option<String>,
+    pub span: Span,
+}
+
+/// Where a login's password comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// No password given: the existing one, if any, is kept.
+    Keep,
+    /// The password itself (given literally, or already resolved).
+    Literal(Secret),
+    /// The named environment variable, resolved by the caller.
+    Env { name: String, span: Span },
+    /// The file at this path (trailing newline removed), resolved by the caller.
+    File { path: String, span: Span },
+}
+
+impl fmt::Debug for PasswordSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PasswordSource::Keep => f.write_str("Keep"),
+            PasswordSource::Literal(_) => f.write_str("Literal(***)"),
+            PasswordSource::Env { name, .. } => write!(f, "Env({name})"),
+            PasswordSource::File { path, .. } => write!(f, "File({path})"),
+        }
+    }
+}
+
+/// A password. It never shows in `Debug` output, and pgsr never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub kind: GrantKind,
+    pub span: Span,
+}
+
+/// pg-sync-roles' grant types (but `Login`, kept apart on the role).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrantKind {
+    /// CONNECT on a database, through an intermediate role.
+    DatabaseConnect { database: String },
+    /// USAGE on a schema; `direct` grants it on the schema to the role itself.
+    SchemaUsage { schema: String, direct: bool },
+    /// CREATE on a schema.
+    SchemaCreate { schema: String, direct: bool },
+    /// Ownership of a schema, created when missing.
+    SchemaOwnership { schema: String },
+    /// SELECT on table-likes, by name or by regex.
+    TableSelect {
+        schema: String,
+        table: TableName,
+        direct: bool,
+    },
+    /// Ownership of a table-like.
+    TableOwnership { schema: String, table: String },
+    /// Membership of another role, created (NOLOGIN) when missing.
+    RoleMembership { role: String },
+}
+
+impl GrantKind {
+    /// The key this grant has in the desired file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            GrantKind::DatabaseConnect { .. } => "database_connect",
+            GrantKind::SchemaUsage { .. } => "schema_usage",
+            GrantKind::SchemaCreate { .. } => "schema_create",
+            GrantKind::SchemaOwnership { .. } => "schema_ownership",
+            GrantKind::TableSelect { .. } => "table_select",
+            GrantKind::TableOwnership { .. } => "table_ownership",
+            GrantKind::RoleMembership { .. } => "role_membership",
+        }
+    }
+}
+
+/// Which table-likes a `table_select` names.
+#[derive(Clone, Debug)]
+pub enum TableName {
+    Exact(String),
+    /// Matches names starting with a match, as Python's `re.match` does.
+    Regex(Pattern),
+}
+
+impl PartialEq for TableName {
+    fn eq(&self, other: &TableName) -> bool {
+        match (self, other) {
+            (TableName::Exact(a), TableName::Exact(b)) => a == b,
+            (TableName::Regex(a), TableName::Regex(b)) => a.source == b.source,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for TableName {}
+
+/// A compiled `table_regex`.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    /// As written in the file.
+    pub source: String,
+    /// `^(?:source)`: anchored at the start only.
+    pub regex: regex::Regex,
+}
+
+impl Pattern {
+    pub fn new(source: &str) -> Result<Pattern, regex::Error> {
+        Ok(Pattern {
+            source: source.to_owned(),
+            regex: regex::Regex::new(&format!("^(?:{source})"))?,
+        })
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        self.regex.is_match(name)
+    }
+}
+
+impl Desired {
+    /// Replaces `Env` and `File` password sources with the secrets they name.
+    /// The lookups are the caller's (the CLI reads the environment and
+    /// files); errors point at the source in the file.
+    pub fn resolve_passwords(
+        &mut self,
+        env: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<(), DesiredError> {
+        for role in &mut self.roles {
+            let Some(login) = &mut role.login else {
+                continue;
+            };
+            let resolved = match &login.password {
+                PasswordSource::Env { name, span } => env(name).ok_or_else(|| DesiredError {
+                    span: *span,
+                    message: format!("password_env: environment variable {name} is not set"),
+                })?,
+                PasswordSource::File { path, span } => {
+                    let text = read_file(path).map_err(|e| DesiredError {
+                        span: *span,
+                        message: format!("password_file: cannot read {path}: {e}"),
+                    })?;
+                    text.strip_suffix('\n')
+                        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                        .unwrap_or(&text)
+                        .to_owned()
+                }
+                _ => continue,
+            };
+            login.password = PasswordSource::Literal(Secret::new(resolved));
+        }
+        Ok(())
+    }
+}

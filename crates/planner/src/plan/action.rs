@@ -1,0 +1,85 @@
+//! What a plan does, before it is rendered as SQL.
+
+use super::object::ObjectRef;
+use crate::acl::Privilege;
+use crate::snapshot::DefaultObjectType;
+
+/// One change. A plan is an ordered list of these; rendering groups
+/// compatible ones into few statements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `CREATE ROLE role` (NOLOGIN, no attributes).
+    CreateRole { role: String },
+    /// `GRANT role TO <connecting role>` for the length of the plan, so it
+    /// can act as an object's owner without being a superuser.
+    TemporaryGrant { role: String },
+    /// The matching `REVOKE` at the end.
+    TemporaryRevoke { role: String },
+    /// `CREATE SCHEMA schema AUTHORIZATION owner`.
+    CreateSchema { schema: String, owner: String },
+    /// `ALTER … OWNER TO owner`.
+    AlterOwner { object: ObjectRef, owner: String },
+    /// `GRANT privilege ON object TO grantee`.
+    Grant {
+        object: ObjectRef,
+        privilege: Privilege,
+        grantee: String,
+    },
+    /// `REVOKE [GRANT OPTION FOR] privilege ON object FROM grantee [CASCADE]`.
+    Revoke {
+        object: ObjectRef,
+        privilege: Privilege,
+        grantee: String,
+        grant_option_only: bool,
+        cascade: bool,
+    },
+    /// `ALTER DEFAULT PRIVILEGES FOR ROLE owner [IN SCHEMA s] REVOKE … FROM grantee`.
+    RevokeDefault {
+        owner: String,
+        schema: Option<String>,
+        object_type: DefaultObjectType,
+        privilege: Privilege,
+        grantee: String,
+    },
+    /// `GRANT role TO member`.
+    GrantMembership { role: String, member: String },
+    /// `REVOKE role FROM member [GRANTED BY grantor]`.
+    RevokeMembership {
+        role: String,
+        member: String,
+        granted_by: Option<String>,
+    },
+    /// `ALTER ROLE role WITH …`.
+    AlterRole { role: String, options: RoleOptions },
+    /// `DROP ROLE role`.
+    DropRole { role: String },
+}
+
+/// The attribute changes of one `ALTER ROLE`; `None` leaves one as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleOptions {
+    pub login: Option<bool>,
+    /// A SCRAM-SHA-256 verifier, or `Some(None)` for PASSWORD NULL.
+    pub password: Option<Option<String>>,
+    /// `infinity` or a UTC timestamp.
+    pub valid_until: Option<String>,
+    pub superuser: Option<bool>,
+    pub createdb: Option<bool>,
+    pub createrole: Option<bool>,
+    pub replication: Option<bool>,
+    pub bypassrls: Option<bool>,
+}
+
+impl RoleOptions {
+    pub fn is_empty(&self) -> bool {
+        *self == RoleOptions::default()
+    }
+}
+
+/// An action with the reason shown beside it in the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub action: Action,
+    /// Which role and which grant it serves, or why it revokes.
+    pub reason: String,
+}

@@ -1,0 +1,237 @@
+//! What managed roles actually hold: one pass over every ACL and owner in
+//! the snapshot, keeping only what concerns a managed role.
+
+use super::object::ObjectRef;
+use super::target::{preserved, Planner};
+use crate::acl::{AclEntry, Privilege};
+use crate::desired::DesiredRole;
+use crate::snapshot::{DefaultObjectType, RelKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A privilege a managed role holds on an object it does not own.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    /// Granted by the object's owner: revocable by (acting as) the owner.
+    pub by_owner: bool,
+    /// Granted by the owner WITH GRANT OPTION.
+    pub grantable_by_owner: bool,
+    /// Other grantors: revocable only by them.
+    pub other_grantors: Vec<String>,
+    /// The role passed the privilege on: revoking it needs CASCADE.
+    pub dependents: bool,
+}
+
+/// A default privilege (pg_default_acl) naming a managed role as grantee.
+pub(crate) struct HeldDefault<'a> {
+    pub owner: &'a str,
+    pub schema: Option<&'a str>,
+    pub object_type: DefaultObjectType,
+    pub privilege: Privilege,
+    pub grantee: &'a str,
+}
+
+pub(crate) struct Actual<'a> {
+    pub held: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), Held>>,
+    /// Objects each managed role owns (outside its preserved schemas).
+    pub owned: BTreeMap<&'a str, BTreeSet<ObjectRef>>,
+    pub defaults: Vec<HeldDefault<'a>>,
+}
+
+pub(crate) fn scan<'a>(p: &Planner<'a>) -> Actual<'a> {
+    let mut s = Scanner {
+        managed: &p.managed,
+        actual: Actual {
+            held: BTreeMap::new(),
+            owned: BTreeMap::new(),
+            defaults: Vec::new(),
+        },
+    };
+    let c = &p.ix.snapshot.catalog;
+    for d in &c.databases {
+        s.visit(
+            || ObjectRef::Database(d.name.clone()),
+            Some(&d.owner),
+            d.acl.as_deref(),
+        );
+    }
+    for t in &c.tablespaces {
+        s.visit(
+            || ObjectRef::Tablespace(t.name.clone()),
+            Some(&t.owner),
+            t.acl.as_deref(),
+        );
+    }
+    for param in &c.parameters {
+        s.visit(
+            || ObjectRef::Parameter(param.name.clone()),
+            None,
+            param.acl.as_deref(),
+        );
+    }
+    for n in &c.schemas {
+        s.visit(
+            || ObjectRef::Schema(n.name.clone()),
+            Some(&n.owner),
+            n.acl.as_deref(),
+        );
+    }
+    for r in &c.relations {
+        let object = || ObjectRef::Relation {
+            schema: r.schema.clone(),
+            name: r.name.clone(),
+            kind: r.kind,
+        };
+        if r.kind == RelKind::Sequence && r.owned_by.is_some() {
+            // A sequence owned by a table column changes owner with its table.
+            s.visit_acl(object, &r.owner, r.acl.as_deref());
+        } else {
+            s.visit(object, Some(&r.owner), r.acl.as_deref());
+        }
+        for col in &r.columns {
+            let object = || ObjectRef::Column {
+                schema: r.schema.clone(),
+                table: r.name.clone(),
+                column: col.name.clone(),
+            };
+            s.visit_acl(object, &r.owner, Some(&col.acl));
+        }
+    }
+    for f in &c.routines {
+        let object = || ObjectRef::Routine {
+            schema: f.schema.clone(),
+            name: f.name.clone(),
+            arguments: f.arguments.clone(),
+            kind: f.kind,
+        };
+        s.visit(object, Some(&f.owner), f.acl.as_deref());
+    }
+    for t in &c.types {
+        let object = || ObjectRef::Type {
+            schema: t.schema.clone(),
+            name: t.name.clone(),
+            domain: t.kind == crate::snapshot::TypeKind::Domain,
+        };
+        s.visit(object, Some(&t.owner), t.acl.as_deref());
+    }
+    for l in &c.languages {
+        s.visit(
+            || ObjectRef::Language(l.name.clone()),
+            Some(&l.owner),
+            l.acl.as_deref(),
+        );
+    }
+    for lo in &c.large_objects {
+        s.visit(
+            || ObjectRef::LargeObject(lo.oid),
+            Some(&lo.owner),
+            lo.acl.as_deref(),
+        );
+    }
+    for w in &c.foreign_data_wrappers {
+        s.visit(
+            || ObjectRef::ForeignDataWrapper(w.name.clone()),
+            Some(&w.owner),
+            w.acl.as_deref(),
+        );
+    }
+    for v in &c.foreign_servers {
+        s.visit(
+            || ObjectRef::ForeignServer(v.name.clone()),
+            Some(&v.owner),
+            v.acl.as_deref(),
+        );
+    }
+    for d in &c.default_privileges {
+        for e in &d.acl {
+            let Some(role) = p.managed.get(e.grantee.as_str()) else {
+                continue;
+            };
+            // The defaults' owner's own entry describes its objects, not a grant.
+            if e.grantee == d.role {
+                continue;
+            }
+            if d.schema
+                .as_ref()
+                .is_some_and(|s| role.preserve_existing_grants_in_schemas.contains(s))
+            {
+                continue;
+            }
+            s.actual.defaults.push(HeldDefault {
+                owner: &d.role,
+                schema: d.schema.as_deref(),
+                object_type: d.object_type,
+                privilege: e.privilege,
+                grantee: &e.grantee,
+            });
+        }
+    }
+    s.actual
+}
+
+struct Scanner<'m, 'a> {
+    managed: &'m BTreeMap<&'a str, &'a DesiredRole>,
+    actual: Actual<'a>,
+}
+
+impl<'a> Scanner<'_, 'a> {
+    /// Records ownership by a managed role, then the object's ACL.
+    fn visit(
+        &mut self,
+        object: impl Fn() -> ObjectRef,
+        owner: Option<&'a str>,
+        acl: Option<&'a [AclEntry]>,
+    ) {
+        if let Some(owner) = owner {
+            if let Some((&name, role)) = self.managed.get_key_value(owner) {
+                let o = object();
+                if !preserved(role, &o) {
+                    self.actual.owned.entry(name).or_default().insert(o);
+                }
+            }
+            self.visit_acl(object, owner, acl);
+        } else {
+            self.visit_acl(object, "", acl);
+        }
+    }
+
+    /// Records the privileges managed roles hold in `acl`. A NULL ACL grants
+    /// nothing to anyone but the owner and PUBLIC, so it is skipped.
+    fn visit_acl(
+        &mut self,
+        object: impl Fn() -> ObjectRef,
+        owner: &str,
+        acl: Option<&'a [AclEntry]>,
+    ) {
+        let Some(acl) = acl else { return };
+        let mut built: Option<ObjectRef> = None;
+        for e in acl {
+            let Some((&grantee, role)) = self.managed.get_key_value(e.grantee.as_str()) else {
+                continue;
+            };
+            // The owner's own entries come with ownership.
+            if grantee == owner {
+                continue;
+            }
+            let o = built.get_or_insert_with(&object);
+            if preserved(role, o) {
+                return;
+            }
+            let held = self
+                .actual
+                .held
+                .entry(grantee)
+                .or_default()
+                .entry((o.clone(), e.privilege))
+                .or_default();
+            if e.grantor == owner || owner.is_empty() {
+                held.by_owner = true;
+                held.grantable_by_owner |= e.grantable;
+            } else if !held.other_grantors.contains(&e.grantor) {
+                held.other_grantors.push(e.grantor.clone());
+            }
+            held.dependents |= acl.iter().any(|d| {
+                d.grantor == grantee && d.privilege == e.privilege && d.grantee != grantee
+            });
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Lookups over a snapshot, built once per plan.
+
+use crate::acl::AclEntry;
+use crate::snapshot::{Membership, Relation, Role, Schema, SharedObject, Snapshot};
+use std::collections::HashMap;
+
+pub(crate) struct Index<'a> {
+    pub snapshot: &'a Snapshot,
+    pub roles: HashMap<&'a str, &'a Role>,
+    pub memberships_by_member: HashMap<&'a str, Vec<&'a Membership>>,
+    pub databases: HashMap<&'a str, &'a SharedObject>,
+    pub schemas: HashMap<&'a str, &'a Schema>,
+    pub relations: HashMap<(&'a str, &'a str), &'a Relation>,
+    /// Relations of each schema, sorted by name.
+    pub relations_by_schema: HashMap<&'a str, Vec<&'a Relation>>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(snapshot: &'a Snapshot) -> Index<'a> {
+        let c = &snapshot.catalog;
+        let mut memberships_by_member: HashMap<&str, Vec<&Membership>> = HashMap::new();
+        for m in &c.memberships {
+            memberships_by_member
+                .entry(m.member.as_str())
+                .or_default()
+                .push(m);
+        }
+        let mut relations_by_schema: HashMap<&str, Vec<&Relation>> = HashMap::new();
+        for r in &c.relations {
+            relations_by_schema
+                .entry(r.schema.as_str())
+                .or_default()
+                .push(r);
+        }
+        Index {
+            snapshot,
+            roles: c.roles.iter().map(|r| (r.name.as_str(), r)).collect(),
+            memberships_by_member,
+            databases: c.databases.iter().map(|d| (d.name.as_str(), d)).collect(),
+            schemas: c.schemas.iter().map(|s| (s.name.as_str(), s)).collect(),
+            relations: c
+                .relations
+                .iter()
+                .map(|r| ((r.schema.as_str(), r.name.as_str()), r))
+                .collect(),
+            relations_by_schema,
+        }
+    }
+
+    pub fn role_exists(&self, name: &str) -> bool {
+        self.roles.contains_key(name)
+    }
+}
+
+/// Names of roles starting with `prefix` that hold `privilege` in `acl`,
+/// sorted: the intermediate roles serving that privilege on the object.
+pub(crate) fn grantees_with_prefix<'a>(
+    acl: Option<&'a [AclEntry]>,
+    prefix: &str,
+    privilege: crate::acl::Privilege,
+) -> Vec<&'a str> {
+    let mut names: Vec<&str> = acl
+        .into_iter()
+        .flatten()
+        .filter(|e| e.privilege == privilege && e.grantee.starts_with(prefix))
+        .map(|e| e.grantee.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}

@@ -1,0 +1,492 @@
+//! Rendering a plan as SQL: sections in apply order, compatible changes
+//! combined into few statements, each with a comment saying why.
+
+use super::action::{Action, RoleOptions, Step};
+use super::object::ObjectRef;
+use super::Plan;
+use crate::acl::Privilege;
+use crate::quote::{quote_ident, quote_literal};
+use crate::script::{self, StatementKind};
+use std::collections::BTreeMap;
+
+/// Upper bound on the length of one combined statement.
+const MAX_STATEMENT_BYTES: usize = 64 * 1024;
+
+/// The order sections of a plan run in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    CreateRole,
+    TemporaryGrant,
+    CreateSchema,
+    Ownership,
+    Revoke,
+    Grant,
+    GrantMembership,
+    RevokeMembership,
+    RoleAttributes,
+    DropRole,
+    TemporaryRevoke,
+}
+
+impl Section {
+    pub fn of(action: &Action) -> Section {
+        match action {
+            Action::CreateRole { .. } => Section::CreateRole,
+            Action::TemporaryGrant { .. } => Section::TemporaryGrant,
+            Action::CreateSchema { .. } => Section::CreateSchema,
+            Action::AlterOwner { .. } => Section::Ownership,
+            Action::Revoke { .. } | Action::RevokeDefault { .. } => Section::Revoke,
+            Action::Grant { .. } => Section::Grant,
+            Action::GrantMembership { .. } => Section::GrantMembership,
+            Action::RevokeMembership { .. } => Section::RevokeMembership,
+            Action::AlterRole { .. } => Section::RoleAttributes,
+            Action::DropRole { .. } => Section::DropRole,
+            Action::TemporaryRevoke { .. } => Section::TemporaryRevoke,
+        }
+    }
+}
+
+/// One rendered statement, without its terminating semicolon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub kind: StatementKind,
+    pub reason: String,
+    pub sql: String,
+}
+
+/// The whole script: header and body.
+pub fn render(plan: &Plan) -> String {
+    let statements = statements(plan);
+    script::write(plan, &statements)
+}
+
+/// Groups the plan's steps into statements, in order.
+pub fn statements(plan: &Plan) -> Vec<Statement> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < plan.steps.len() {
+        let section = Section::of(&plan.steps[i].action);
+        let end = plan.steps[i..]
+            .iter()
+            .position(|s| Section::of(&s.action) != section)
+            .map_or(plan.steps.len(), |n| i + n);
+        render_section(
+            section,
+            &plan.steps[i..end],
+            &plan.connecting_role,
+            &mut out,
+        );
+        i = end;
+    }
+    out
+}
+
+fn render_section(section: Section, steps: &[Step], conn: &str, out: &mut Vec<Statement>) {
+    match section {
+        Section::TemporaryGrant | Section::TemporaryRevoke => {
+            let roles: Vec<String> = steps
+                .iter()
+                .filter_map(|s| role_of(&s.action))
+                .map(|r| quote_ident(r))
+                .collect();
+            let reason = steps[0].reason.clone();
+            for chunk in chunks(&roles) {
+                let (kind, sql) = if section == Section::TemporaryGrant {
+                    (
+                        StatementKind::GrantRole,
+                        format!("GRANT {} TO {}", chunk.join(", "), quote_ident(conn)),
+                    )
+                } else {
+                    (
+                        StatementKind::RevokeRole,
+                        format!("REVOKE {} FROM {}", chunk.join(", "), quote_ident(conn)),
+                    )
+                };
+                out.push(Statement {
+                    kind,
+                    reason: reason.clone(),
+                    sql,
+                });
+            }
+        }
+        Section::Revoke | Section::Grant => render_privileges(steps, out),
+        Section::GrantMembership => render_membership_grants(steps, out),
+        Section::RevokeMembership => render_membership_revokes(steps, out),
+        Section::DropRole => {
+            let roles: Vec<String> = steps
+                .iter()
+                .filter_map(|s| role_of(&s.action))
+                .map(|r| quote_ident(r))
+                .collect();
+            for chunk in chunks(&roles) {
+                out.push(Statement {
+                    kind: StatementKind::DropRole,
+                    reason: steps[0].reason.clone(),
+                    sql: format!("DROP ROLE {}", chunk.join(", ")),
+                });
+            }
+        }
+        _ => {
+            for step in steps {
+                out.push(single(step));
+            }
+        }
+    }
+}
+
+fn role_of(action: &Action) -> Option<&str> {
+    match action {
+        Action::TemporaryGrant { role }
+        | Action::TemporaryRevoke { role }
+        | Action::DropRole { role } => Some(role),
+        _ => None,
+    }
+}
+
+/// Statements that never combine.
+fn single(step: &Step) -> Statement {
+    let (kind, sql) = match &step.action {
+        Action::CreateRole { role } => (
+            StatementKind::CreateRole,
+            format!("CREATE ROLE {}", quote_ident(role)),
+        ),
+        Action::CreateSchema { schema, owner } => (
+            StatementKind::CreateSchema,
+            format!(
+                "CREATE SCHEMA {} AUTHORIZATION {}",
+                quote_ident(schema),
+                quote_ident(owner)
+            ),
+        ),
+        Action::AlterOwner { object, owner } => (
+            StatementKind::AlterOwner,
+            format!(
+                "ALTER {} {} OWNER TO {}",
+                object.alter_class(),
+                object.sql_name(),
+                quote_ident(owner)
+            ),
+        ),
+        Action::AlterRole { role, options } => (
+            StatementKind::AlterRole,
+            format!(
+                "ALTER ROLE {} WITH {}",
+                quote_ident(role),
+                role_options(options)
+            ),
+        ),
+        other => unreachable!("{other:?} is rendered by its section"),
+    };
+    Statement {
+        kind,
+        reason: step.reason.clone(),
+        sql,
+    }
+}
+
+fn role_options(o: &RoleOptions) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut flag = |value: Option<bool>, yes: &str, no: &str| {
+        if let Some(v) = value {
+            parts.push(if v { yes } else { no }.to_owned());
+        }
+    };
+    flag(o.login, "LOGIN", "NOLOGIN");
+    flag(o.superuser, "SUPERUSER", "NOSUPERUSER");
+    flag(o.createdb, "CREATEDB", "NOCREATEDB");
+    flag(o.createrole, "CREATEROLE", "NOCREATEROLE");
+    flag(o.replication, "REPLICATION", "NOREPLICATION");
+    flag(o.bypassrls, "BYPASSRLS", "NOBYPASSRLS");
+    match &o.password {
+        Some(Some(verifier)) => parts.push(format!("PASSWORD {}", quote_literal(verifier))),
+        Some(None) => parts.push("PASSWORD NULL".to_owned()),
+        None => {}
+    }
+    if let Some(v) = &o.valid_until {
+        parts.push(format!("VALID UNTIL {}", quote_literal(v)));
+    }
+    parts.join(" ")
+}
+
+/// The grouping of one privilege statement: everything but its objects and
+/// grantees.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct PrivilegeShape {
+    reason: String,
+    grant: bool,
+    /// `ON <class>` or, for default privileges, `FOR ROLE … ON <TYPES>`.
+    class: String,
+    privileges: String,
+    grant_option_only: bool,
+    cascade: bool,
+}
+
+/// Combines privilege changes: per grantee and object the privileges are
+/// listed together, objects with the same privileges go in one statement,
+/// and grantees with the same objects share it.
+fn render_privileges(steps: &[Step], out: &mut Vec<Statement>) {
+    // (reason, grant, class key, object-or-table, grantee, flags) -> privileges
+    type Key = (String, bool, String, String, String, bool, bool);
+    let mut per_object: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    for step in steps {
+        let (grant, class, target, privilege, grantee, grant_option_only, cascade) = match &step
+            .action
+        {
+            Action::Grant {
+                object,
+                privilege,
+                grantee,
+            } => (
+                true,
+                object_class(object),
+                object.sql_name(),
+                privilege_text(object, *privilege),
+                grantee,
+                false,
+                false,
+            ),
+            Action::Revoke {
+                object,
+                privilege,
+                grantee,
+                grant_option_only,
+                cascade,
+            } => (
+                false,
+                object_class(object),
+                object.sql_name(),
+                privilege_text(object, *privilege),
+                grantee,
+                *grant_option_only,
+                *cascade,
+            ),
+            Action::RevokeDefault {
+                owner,
+                schema,
+                object_type,
+                privilege,
+                grantee,
+            } => {
+                let mut class = format!("ALTER DEFAULT PRIVILEGES FOR ROLE {}", quote_ident(owner));
+                if let Some(s) = schema {
+                    class.push_str(&format!(" IN SCHEMA {}", quote_ident(s)));
+                }
+                class.push_str(&format!("\0{}", object_type.keyword()));
+                (
+                    false,
+                    class,
+                    String::new(),
+                    privilege.keyword().to_owned(),
+                    grantee,
+                    false,
+                    false,
+                )
+            }
+            other => unreachable!("{other:?} is not a privilege change"),
+        };
+        let key = (
+            step.reason.clone(),
+            grant,
+            class,
+            target,
+            quote_ident(grantee),
+            grant_option_only,
+            cascade,
+        );
+        let privileges = per_object.entry(key).or_default();
+        if !privileges.contains(&privilege) {
+            privileges.push(privilege);
+        }
+    }
+    // shape -> grantee -> objects
+    let mut shapes: BTreeMap<PrivilegeShape, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for ((reason, grant, class, target, grantee, grant_option_only, cascade), privileges) in
+        per_object
+    {
+        let shape = PrivilegeShape {
+            reason,
+            grant,
+            class,
+            privileges: privileges.join(", "),
+            grant_option_only,
+            cascade,
+        };
+        shapes
+            .entry(shape)
+            .or_default()
+            .entry(grantee)
+            .or_default()
+            .push(target);
+    }
+    for (shape, grantees) in shapes {
+        // Grantees with identical object lists share a statement.
+        let mut by_objects: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+        for (grantee, objects) in grantees {
+            by_objects.entry(objects).or_default().push(grantee);
+        }
+        for (objects, grantees) in by_objects {
+            let columns = shape.class.starts_with("TABLE\0col");
+            let object_chunks = if columns {
+                objects.iter().map(|o| vec![o.clone()]).collect()
+            } else {
+                chunks(&objects)
+            };
+            for objects in object_chunks {
+                for grantees in chunks(&grantees) {
+                    out.push(privilege_statement(&shape, &objects, &grantees));
+                }
+            }
+        }
+    }
+}
+
+fn privilege_statement(
+    shape: &PrivilegeShape,
+    objects: &[String],
+    grantees: &[String],
+) -> Statement {
+    let option = if shape.grant_option_only {
+        "GRANT OPTION FOR "
+    } else {
+        ""
+    };
+    let cascade = if shape.cascade { " CASCADE" } else { "" };
+    let grantees = grantees.join(", ");
+    if let Some((prefix, kind)) = shape
+        .class
+        .split_once('\0')
+        .filter(|(p, _)| p.starts_with("ALTER DEFAULT"))
+    {
+        return Statement {
+            kind: StatementKind::AlterDefaultPrivileges,
+            reason: shape.reason.clone(),
+            sql: format!(
+                "{prefix} REVOKE {option}{} ON {kind} FROM {grantees}{cascade}",
+                shape.privileges
+            ),
+        };
+    }
+    let class = shape.class.split('\0').next().unwrap_or_default();
+    let objects = objects.join(", ");
+    let (kind, sql) = if shape.grant {
+        (
+            StatementKind::Grant,
+            format!(
+                "GRANT {} ON {class} {objects} TO {grantees}",
+                shape.privileges
+            ),
+        )
+    } else {
+        (
+            StatementKind::Revoke,
+            format!(
+                "REVOKE {option}{} ON {class} {objects} FROM {grantees}{cascade}",
+                shape.privileges
+            ),
+        )
+    };
+    Statement {
+        kind,
+        reason: shape.reason.clone(),
+        sql,
+    }
+}
+
+/// The `ON` class; column privileges are kept apart from table ones because
+/// their privileges carry a column list.
+fn object_class(object: &ObjectRef) -> String {
+    match object {
+        ObjectRef::Column { .. } => "TABLE\0columns".to_owned(),
+        other => other.grant_class().to_owned(),
+    }
+}
+
+fn privilege_text(object: &ObjectRef, privilege: Privilege) -> String {
+    match object {
+        ObjectRef::Column { column, .. } => {
+            format!("{} ({})", privilege.keyword(), quote_ident(column))
+        }
+        _ => privilege.keyword().to_owned(),
+    }
+}
+
+fn render_membership_grants(steps: &[Step], out: &mut Vec<Statement>) {
+    // reason -> member -> roles
+    let mut by_reason: BTreeMap<&str, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for step in steps {
+        if let Action::GrantMembership { role, member } = &step.action {
+            by_reason
+                .entry(&step.reason)
+                .or_default()
+                .entry(quote_ident(member))
+                .or_default()
+                .push(quote_ident(role));
+        }
+    }
+    for (reason, members) in by_reason {
+        let mut by_roles: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+        for (member, roles) in members {
+            by_roles.entry(roles).or_default().push(member);
+        }
+        for (roles, members) in by_roles {
+            for roles in chunks(&roles) {
+                for members in chunks(&members) {
+                    out.push(Statement {
+                        kind: StatementKind::GrantRole,
+                        reason: reason.to_owned(),
+                        sql: format!("GRANT {} TO {}", roles.join(", "), members.join(", ")),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn render_membership_revokes(steps: &[Step], out: &mut Vec<Statement>) {
+    // (reason, member, granted by) -> roles
+    let mut groups: BTreeMap<(&str, String, Option<String>), Vec<String>> = BTreeMap::new();
+    for step in steps {
+        if let Action::RevokeMembership {
+            role,
+            member,
+            granted_by,
+        } = &step.action
+        {
+            groups
+                .entry((
+                    &step.reason,
+                    quote_ident(member),
+                    granted_by.as_deref().map(quote_ident),
+                ))
+                .or_default()
+                .push(quote_ident(role));
+        }
+    }
+    for ((reason, member, granted_by), roles) in groups {
+        let granted_by = granted_by
+            .map(|g| format!(" GRANTED BY {g}"))
+            .unwrap_or_default();
+        for roles in chunks(&roles) {
+            out.push(Statement {
+                kind: StatementKind::RevokeRole,
+                reason: reason.to_owned(),
+                sql: format!("REVOKE {} FROM {member}{granted_by}", roles.join(", ")),
+            });
+        }
+    }
+}
+
+/// Splits a list so that each piece, joined, stays under the bound.
+fn chunks(items: &[String]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut len = 0;
+    for item in items {
+        if out.is_empty() || len + item.len() + 2 > MAX_STATEMENT_BYTES {
+            out.push(Vec::new());
+            len = 0;
+        }
+        len += item.len() + 2;
+        out.last_mut().expect("pushed above").push(item.clone());
+    }
+    out
+}

@@ -1,0 +1,843 @@
+//! The planner's state: what each managed role should hold, and the steps
+//! found so far.
+
+use super::action::{Action, RoleOptions, Step};
+use super::actual::Actual;
+use super::index::Index;
+use super::intermediate::{self, Need};
+use super::object::ObjectRef;
+use super::{Plan, PlanError, PlanOptions};
+use crate::acl::Privilege;
+use crate::desired::{Desired, DesiredRole, Grant, GrantKind, PasswordSource, TableName};
+use crate::snapshot::{RelKind, Snapshot};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+pub(crate) struct Planner<'a> {
+    pub ix: Index<'a>,
+    pub desired: &'a Desired,
+    pub options: &'a PlanOptions,
+    /// The role the plan runs as.
+    pub conn: &'a str,
+    /// Managed roles by name.
+    pub managed: BTreeMap<&'a str, &'a DesiredRole>,
+    /// Declared owner of each object, with the reason.
+    pub owners: BTreeMap<ObjectRef, (&'a str, String)>,
+    /// Schemas to create, with their owner.
+    pub create_schemas: BTreeMap<String, &'a str>,
+    /// Roles to create that are not managed (targets of role_membership).
+    pub create_roles: BTreeMap<String, String>,
+    /// Declared memberships: member -> role -> reason.
+    pub memberships: BTreeMap<&'a str, BTreeMap<String, String>>,
+    /// Declared direct privileges: grantee -> (object, privilege) -> reason.
+    pub privileges: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), String>>,
+    /// Privileges to be held through an intermediate role.
+    pub needs: BTreeMap<(ObjectRef, Privilege), Need<'a>>,
+    /// Roles that exist or will: names a new intermediate role must avoid.
+    pub taken: HashSet<String>,
+    /// Intermediate roles this plan relies on (kept by --drop-unused).
+    pub used_intermediates: BTreeSet<String>,
+    pub steps: Vec<Step>,
+    pub skipped: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(
+        snapshot: &'a Snapshot,
+        desired: &'a Desired,
+        options: &'a PlanOptions,
+    ) -> Result<Planner<'a>, PlanError> {
+        let ix = Index::new(snapshot);
+        let conn = snapshot.connecting_role.name.as_str();
+        let mut managed = BTreeMap::new();
+        for role in &desired.roles {
+            if role.name == conn {
+                return Err(PlanError {
+                    span: Some(role.span),
+                    message: format!(
+                        "role {:?} is the connecting role: pgsr cannot manage the role it runs as",
+                        role.name
+                    ),
+                });
+            }
+            if ix
+                .roles
+                .get(role.name.as_str())
+                .is_some_and(|r| r.oid == 10)
+            {
+                return Err(PlanError {
+                    span: Some(role.span),
+                    message: format!(
+                        "role {:?} is the bootstrap superuser and cannot be managed",
+                        role.name
+                    ),
+                });
+            }
+            managed.insert(role.name.as_str(), role);
+        }
+        let taken = snapshot
+            .catalog
+            .roles
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        Ok(Planner {
+            ix,
+            desired,
+            options,
+            conn,
+            managed,
+            owners: BTreeMap::new(),
+            create_schemas: BTreeMap::new(),
+            create_roles: BTreeMap::new(),
+            memberships: BTreeMap::new(),
+            privileges: BTreeMap::new(),
+            needs: BTreeMap::new(),
+            taken,
+            used_intermediates: BTreeSet::new(),
+            steps: Vec::new(),
+            skipped: Vec::new(),
+            notes: Vec::new(),
+        })
+    }
+
+    pub fn push(&mut self, action: Action, reason: impl Into<String>) {
+        self.steps.push(Step {
+            action,
+            reason: reason.into(),
+        });
+    }
+
+    fn skip(&mut self, role: &str, grant: &Grant, what: String) -> Result<(), PlanError> {
+        let message = format!("{role}: {}: {what}", describe_grant(&grant.kind));
+        if self.options.strict {
+            return Err(PlanError {
+                span: Some(grant.span),
+                message: format!("{message} (--strict)"),
+            });
+        }
+        self.skipped.push(message);
+        Ok(())
+    }
+
+    fn schema_will_exist(&self, schema: &str) -> bool {
+        self.ix.schemas.contains_key(schema) || self.create_schemas.contains_key(schema)
+    }
+
+    /// Turns every declared grant into target facts.
+    pub fn resolve_grants(&mut self) -> Result<(), PlanError> {
+        let roles: Vec<&'a DesiredRole> = self.desired.roles.iter().collect();
+        // Ownership first: a schema_ownership creates its schema, which
+        // other grants (of any role) may then use.
+        for role in &roles {
+            for grant in &role.grants {
+                self.resolve_ownership(role, grant)?;
+            }
+        }
+        for role in &roles {
+            self.memberships.entry(role.name.as_str()).or_default();
+            self.privileges.entry(role.name.as_str()).or_default();
+            for grant in &role.grants {
+                self.resolve_grant(role, grant)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn declare_owner(
+        &mut self,
+        role: &'a DesiredRole,
+        grant: &Grant,
+        object: ObjectRef,
+    ) -> Result<(), PlanError> {
+        let reason = format!("{}: {}", role.name, describe_grant(&grant.kind));
+        if let Some((other, _)) = self.owners.get(&object) {
+            if *other != role.name {
+                return Err(PlanError {
+                    span: Some(grant.span),
+                    message: format!(
+                        "{} is declared to be owned by both {other:?} and {:?}",
+                        object.describe(),
+                        role.name
+                    ),
+                });
+            }
+        }
+        self.owners.insert(object, (role.name.as_str(), reason));
+        Ok(())
+    }
+
+    fn resolve_ownership(&mut self, role: &'a DesiredRole, grant: &Grant) -> Result<(), PlanError> {
+        match &grant.kind {
+            GrantKind::SchemaOwnership { schema } => {
+                if !self.ix.schemas.contains_key(schema.as_str()) {
+                    if let Some(other) = self.create_schemas.get(schema) {
+                        if *other != role.name {
+                            return Err(PlanError {
+                                span: Some(grant.span),
+                                message: format!("schema {schema} is declared to be owned by both {other:?} and {:?}", role.name),
+                            });
+                        }
+                    }
+                    self.create_schemas
+                        .insert(schema.clone(), role.name.as_str());
+                }
+                self.declare_owner(role, grant, ObjectRef::Schema(schema.clone()))
+            }
+            GrantKind::TableOwnership { schema, table } => {
+                match self.ix.relations.get(&(schema.as_str(), table.as_str())) {
+                    Some(rel) if rel.kind.is_table_like() => {
+                        let object = ObjectRef::Relation {
+                            schema: schema.clone(),
+                            name: table.clone(),
+                            kind: rel.kind,
+                        };
+                        self.declare_owner(role, grant, object)
+                    }
+                    Some(_) => self.skip(
+                        &role.name,
+                        grant,
+                        format!("{schema}.{table} is a sequence, not a table-like"),
+                    ),
+                    None => self.skip(
+                        &role.name,
+                        grant,
+                        format!("table {schema}.{table} does not exist"),
+                    ),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn resolve_grant(&mut self, role: &'a DesiredRole, grant: &Grant) -> Result<(), PlanError> {
+        let name = role.name.as_str();
+        let reason = describe_grant(&grant.kind);
+        match &grant.kind {
+            GrantKind::SchemaOwnership { .. } | GrantKind::TableOwnership { .. } => {}
+            GrantKind::DatabaseConnect { database } => {
+                if !self.ix.databases.contains_key(database.as_str()) {
+                    return self.skip(name, grant, format!("database {database} does not exist"));
+                }
+                self.need(
+                    ObjectRef::Database(database.clone()),
+                    Privilege::Connect,
+                    name,
+                    reason,
+                );
+            }
+            GrantKind::SchemaUsage { schema, direct }
+            | GrantKind::SchemaCreate { schema, direct } => {
+                if !self.schema_will_exist(schema) {
+                    return self.skip(name, grant, format!("schema {schema} does not exist"));
+                }
+                let privilege = if matches!(grant.kind, GrantKind::SchemaUsage { .. }) {
+                    Privilege::Usage
+                } else {
+                    Privilege::Create
+                };
+                self.direct_or_need(
+                    ObjectRef::Schema(schema.clone()),
+                    privilege,
+                    name,
+                    *direct,
+                    reason,
+                );
+            }
+            GrantKind::TableSelect {
+                schema,
+                table,
+                direct,
+            } => {
+                if !self.ix.schemas.contains_key(schema.as_str()) {
+                    return self.skip(name, grant, format!("schema {schema} does not exist"));
+                }
+                let tables: Vec<(String, RelKind)> = match table {
+                    TableName::Exact(t) => {
+                        match self.ix.relations.get(&(schema.as_str(), t.as_str())) {
+                            Some(rel) if rel.kind.is_table_like() => vec![(t.clone(), rel.kind)],
+                            Some(_) => {
+                                return self.skip(
+                                    name,
+                                    grant,
+                                    format!("{schema}.{t} is a sequence, not a table-like"),
+                                )
+                            }
+                            None => {
+                                return self.skip(
+                                    name,
+                                    grant,
+                                    format!("table {schema}.{t} does not exist"),
+                                )
+                            }
+                        }
+                    }
+                    TableName::Regex(pattern) => self
+                        .ix
+                        .relations_by_schema
+                        .get(schema.as_str())
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| r.kind.is_table_like() && pattern.matches(&r.name))
+                        .map(|r| (r.name.clone(), r.kind))
+                        .collect(),
+                };
+                for (table, kind) in tables {
+                    let object = ObjectRef::Relation {
+                        schema: schema.clone(),
+                        name: table,
+                        kind,
+                    };
+                    self.direct_or_need(object, Privilege::Select, name, *direct, reason.clone());
+                }
+            }
+            GrantKind::RoleMembership { role: target } => {
+                if !self.ix.role_exists(target) && !self.managed.contains_key(target.as_str()) {
+                    // As pg-sync-roles: a missing role is created (NOLOGIN).
+                    self.create_roles
+                        .entry(target.clone())
+                        .or_insert_with(|| format!("{name}: {reason}: role does not exist"));
+                }
+                self.memberships
+                    .entry(name)
+                    .or_default()
+                    .insert(target.clone(), reason);
+            }
+        }
+        Ok(())
+    }
+
+    fn direct_or_need(
+        &mut self,
+        object: ObjectRef,
+        privilege: Privilege,
+        role: &'a str,
+        direct: bool,
+        reason: String,
+    ) {
+        if direct {
+            self.privileges
+                .entry(role)
+                .or_default()
+                .entry((object, privilege))
+                .or_insert(reason);
+        } else {
+            self.need(object, privilege, role, reason);
+        }
+    }
+
+    fn need(&mut self, object: ObjectRef, privilege: Privilege, role: &'a str, reason: String) {
+        let need = self
+            .needs
+            .entry((object.clone(), privilege))
+            .or_insert_with(|| Need::new(&object, privilege));
+        need.members.entry(role).or_insert(reason);
+    }
+
+    /// Chooses (or creates) the intermediate role of each needed privilege
+    /// and declares the memberships in it.
+    pub fn resolve_intermediates(&mut self) {
+        intermediate::resolve(self);
+    }
+
+    /// The owner an object has once the plan has run.
+    pub fn final_owner(&self, object: &ObjectRef) -> Option<&str> {
+        if let Some((role, _)) = self.owners.get(object) {
+            return Some(role);
+        }
+        let actual = self.actual_owner(object)?;
+        match self.managed.get(actual) {
+            Some(role) if !preserved(role, object) => Some(self.conn),
+            _ => Some(actual),
+        }
+    }
+
+    /// The object's owner in the snapshot.
+    pub fn actual_owner(&self, object: &ObjectRef) -> Option<&'a str> {
+        let c = &self.ix.snapshot.catalog;
+        match object {
+            ObjectRef::Database(n) => self.ix.databases.get(n.as_str()).map(|d| d.owner.as_str()),
+            ObjectRef::Schema(n) => match self.ix.schemas.get(n.as_str()) {
+                Some(s) => Some(s.owner.as_str()),
+                None => self.create_schemas.get(n).copied(),
+            },
+            ObjectRef::Relation { schema, name, .. }
+            | ObjectRef::Column {
+                schema,
+                table: name,
+                ..
+            } => self
+                .ix
+                .relations
+                .get(&(schema.as_str(), name.as_str()))
+                .map(|r| r.owner.as_str()),
+            ObjectRef::Tablespace(n) => c
+                .tablespaces
+                .iter()
+                .find(|t| &t.name == n)
+                .map(|t| t.owner.as_str()),
+            ObjectRef::Parameter(_) => None,
+            ObjectRef::Routine {
+                schema,
+                name,
+                arguments,
+                ..
+            } => c
+                .routines
+                .iter()
+                .find(|r| &r.schema == schema && &r.name == name && &r.arguments == arguments)
+                .map(|r| r.owner.as_str()),
+            ObjectRef::Type { schema, name, .. } => c
+                .types
+                .iter()
+                .find(|t| &t.schema == schema && &t.name == name)
+                .map(|t| t.owner.as_str()),
+            ObjectRef::Language(n) => c
+                .languages
+                .iter()
+                .find(|o| &o.name == n)
+                .map(|o| o.owner.as_str()),
+            ObjectRef::LargeObject(oid) => c
+                .large_objects
+                .iter()
+                .find(|o| o.oid == *oid)
+                .map(|o| o.owner.as_str()),
+            ObjectRef::ForeignDataWrapper(n) => c
+                .foreign_data_wrappers
+                .iter()
+                .find(|o| &o.name == n)
+                .map(|o| o.owner.as_str()),
+            ObjectRef::ForeignServer(n) => c
+                .foreign_servers
+                .iter()
+                .find(|o| &o.name == n)
+                .map(|o| o.owner.as_str()),
+        }
+    }
+
+    /// Compares what managed roles hold with what they should, and plans
+    /// the difference.
+    pub fn diff(&mut self, actual: &Actual<'a>) -> Result<(), PlanError> {
+        self.plan_role_creation();
+        self.plan_ownership(actual);
+        self.plan_privileges(actual);
+        self.plan_default_privileges(actual);
+        self.plan_memberships();
+        self.plan_attributes()
+    }
+
+    fn plan_role_creation(&mut self) {
+        let managed: Vec<&str> = self
+            .managed
+            .keys()
+            .copied()
+            .filter(|r| !self.ix.role_exists(r))
+            .collect();
+        for role in managed {
+            self.push(
+                Action::CreateRole {
+                    role: role.to_owned(),
+                },
+                format!("{role}: managed role does not exist"),
+            );
+        }
+        for (role, reason) in std::mem::take(&mut self.create_roles) {
+            self.push(Action::CreateRole { role }, reason);
+        }
+        for (schema, owner) in self.create_schemas.clone() {
+            self.push(
+                Action::CreateSchema {
+                    schema: schema.clone(),
+                    owner: owner.to_owned(),
+                },
+                format!("{owner}: schema_ownership {schema}: schema does not exist"),
+            );
+        }
+    }
+
+    fn plan_ownership(&mut self, actual: &Actual<'a>) {
+        for (object, (role, reason)) in self.owners.clone() {
+            if let ObjectRef::Schema(s) = &object {
+                if self.create_schemas.contains_key(s) {
+                    continue;
+                }
+            }
+            if self.actual_owner(&object) != Some(role) {
+                self.push(
+                    Action::AlterOwner {
+                        object,
+                        owner: role.to_owned(),
+                    },
+                    reason,
+                );
+            }
+        }
+        for (role, owned) in &actual.owned {
+            for object in owned {
+                if !self.owners.contains_key(object) {
+                    let reason = format!(
+                        "{role}: ownership of {} not declared; it goes to {}",
+                        object.describe(),
+                        self.conn
+                    );
+                    self.push(
+                        Action::AlterOwner {
+                            object: object.clone(),
+                            owner: self.conn.to_owned(),
+                        },
+                        reason,
+                    );
+                }
+            }
+        }
+    }
+
+    fn plan_privileges(&mut self, actual: &Actual<'a>) {
+        let roles: Vec<&'a str> = self.managed.keys().copied().collect();
+        for role in roles {
+            let empty = BTreeMap::new();
+            let held = actual.held.get(role).unwrap_or(&empty);
+            let wanted = self.privileges.get(role).cloned().unwrap_or_default();
+            for ((object, privilege), h) in held {
+                if self.final_owner(object) == Some(role) {
+                    continue;
+                }
+                if wanted.contains_key(&(object.clone(), *privilege)) {
+                    if h.grantable_by_owner {
+                        self.push(
+                            Action::Revoke {
+                                object: object.clone(),
+                                privilege: *privilege,
+                                grantee: role.to_owned(),
+                                grant_option_only: true,
+                                cascade: h.dependents,
+                            },
+                            format!("{role}: grant option on {} not declared", object.describe()),
+                        );
+                    }
+                } else if h.by_owner {
+                    self.push(
+                        Action::Revoke {
+                            object: object.clone(),
+                            privilege: *privilege,
+                            grantee: role.to_owned(),
+                            grant_option_only: false,
+                            cascade: h.dependents,
+                        },
+                        format!("{role}: not declared"),
+                    );
+                }
+                for grantor in &h.other_grantors {
+                    if !wanted.contains_key(&(object.clone(), *privilege)) {
+                        self.notes.push(format!(
+                            "{role} holds {privilege} on {} granted by {grantor}, not by the owner: only {grantor} can revoke it",
+                            object.describe()
+                        ));
+                    }
+                }
+            }
+            for ((object, privilege), reason) in wanted {
+                if self.final_owner(&object) == Some(role)
+                    || held.contains_key(&(object.clone(), privilege))
+                {
+                    continue;
+                }
+                self.push(
+                    Action::Grant {
+                        object,
+                        privilege,
+                        grantee: role.to_owned(),
+                    },
+                    reason,
+                );
+            }
+        }
+    }
+
+    fn plan_default_privileges(&mut self, actual: &Actual<'a>) {
+        for d in &actual.defaults {
+            self.push(
+                Action::RevokeDefault {
+                    owner: d.owner.to_owned(),
+                    schema: d.schema.map(str::to_owned),
+                    object_type: d.object_type,
+                    privilege: d.privilege,
+                    grantee: d.grantee.to_owned(),
+                },
+                format!("{}: default privilege not declared", d.grantee),
+            );
+        }
+    }
+
+    fn plan_memberships(&mut self) {
+        let version = self.ix.snapshot.server_version_num;
+        let roles: Vec<&'a str> = self.managed.keys().copied().collect();
+        for member in roles {
+            let wanted = self.memberships.get(member).cloned().unwrap_or_default();
+            let mut held: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
+            for m in self
+                .ix
+                .memberships_by_member
+                .get(member)
+                .into_iter()
+                .flatten()
+            {
+                held.entry(m.role.as_str())
+                    .or_default()
+                    .push(m.grantor.as_deref());
+            }
+            for (role, reason) in &wanted {
+                if !held.contains_key(role.as_str()) {
+                    self.push(
+                        Action::GrantMembership {
+                            role: role.clone(),
+                            member: member.to_owned(),
+                        },
+                        reason.clone(),
+                    );
+                }
+            }
+            for (role, grantors) in held {
+                if wanted.contains_key(role) {
+                    continue;
+                }
+                let reason = format!("{member}: membership of {role} not declared");
+                if version >= 160000 {
+                    // Since PostgreSQL 16 each grantor's grant is its own row,
+                    // and REVOKE removes only the one made by GRANTED BY.
+                    let mut grantors: Vec<Option<&str>> = grantors;
+                    grantors.sort();
+                    grantors.dedup();
+                    for grantor in grantors {
+                        let granted_by = grantor.filter(|g| *g != self.conn).map(str::to_owned);
+                        self.push(
+                            Action::RevokeMembership {
+                                role: role.to_owned(),
+                                member: member.to_owned(),
+                                granted_by,
+                            },
+                            reason.clone(),
+                        );
+                    }
+                } else {
+                    self.push(
+                        Action::RevokeMembership {
+                            role: role.to_owned(),
+                            member: member.to_owned(),
+                            granted_by: None,
+                        },
+                        reason,
+                    );
+                }
+            }
+        }
+    }
+
+    fn plan_attributes(&mut self) -> Result<(), PlanError> {
+        let roles: Vec<&'a DesiredRole> = self.managed.values().copied().collect();
+        for role in roles {
+            let actual = self.ix.roles.get(role.name.as_str());
+            let mut o = RoleOptions::default();
+            let flag = |f: fn(&crate::snapshot::Role) -> bool| {
+                actual.is_some_and(|r| f(r)).then_some(false)
+            };
+            o.superuser = flag(|r| r.superuser);
+            o.createdb = flag(|r| r.createdb);
+            o.createrole = flag(|r| r.createrole);
+            o.replication = flag(|r| r.replication);
+            o.bypassrls = flag(|r| r.bypassrls);
+            let can_login = actual.is_some_and(|r| r.canlogin);
+            let mut why = Vec::new();
+            if !o.is_empty() {
+                why.push(
+                    "SUPERUSER, CREATEDB, CREATEROLE, REPLICATION and BYPASSRLS are never declared",
+                );
+            }
+            match &role.login {
+                Some(login) => {
+                    if !can_login {
+                        o.login = Some(true);
+                    }
+                    let wanted = login.valid_until.as_deref().unwrap_or("infinity");
+                    let current = actual
+                        .and_then(|r| r.valid_until.as_deref())
+                        .unwrap_or("infinity");
+                    if wanted != current {
+                        o.valid_until = Some(wanted.to_owned());
+                    }
+                    match &login.password {
+                        PasswordSource::Keep => {}
+                        PasswordSource::Literal(secret) => {
+                            o.password =
+                                Some(Some(crate::scram::verifier(&role.name, secret.expose())));
+                        }
+                        PasswordSource::Env { span, .. } | PasswordSource::File { span, .. } => {
+                            return Err(PlanError {
+                                span: Some(*span),
+                                message: "password source was not resolved before planning".into(),
+                            });
+                        }
+                    }
+                    if o.login.is_some() || o.valid_until.is_some() || o.password.is_some() {
+                        why.push("login");
+                    }
+                }
+                None if can_login => {
+                    o.login = Some(false);
+                    o.password = Some(None);
+                    why.push("no login declared");
+                }
+                None => {}
+            }
+            if !o.is_empty() {
+                let reason = format!("{}: {}", role.name, why.join("; "));
+                self.push(
+                    Action::AlterRole {
+                        role: role.name.clone(),
+                        options: o,
+                    },
+                    reason,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops intermediate roles of this database (and global ones) that hold
+    /// no privilege anywhere in the snapshot and that this plan does not use.
+    pub fn drop_unused(&mut self) {
+        let local = format!(
+            "{}{}_",
+            intermediate::LOCAL_PREFIX,
+            self.ix.snapshot.database.oid
+        );
+        let mut in_use: HashSet<&str> = HashSet::new();
+        let c = &self.ix.snapshot.catalog;
+        crate::snapshot::for_each_acl(c, |acl| {
+            for e in acl {
+                in_use.insert(e.grantee.as_str());
+            }
+        });
+        let candidates: Vec<String> = c
+            .roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .filter(|n| n.starts_with(intermediate::GLOBAL_CONNECT_PREFIX) || n.starts_with(&local))
+            .filter(|n| !in_use.contains(n) && !self.used_intermediates.contains(*n))
+            .map(str::to_owned)
+            .collect();
+        for role in candidates {
+            self.push(
+                Action::DropRole { role },
+                "intermediate role holds no privilege (--drop-unused)",
+            );
+        }
+    }
+
+    /// Without SUPERUSER, the connecting role must hold the privileges of
+    /// every owner whose objects it changes, and be able to become every new
+    /// owner; grant those roles to it for the length of the plan.
+    pub fn bracket_owners(&mut self) {
+        let connecting = &self.ix.snapshot.connecting_role;
+        if connecting.superuser {
+            return;
+        }
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        for step in &self.steps {
+            match &step.action {
+                Action::AlterOwner { object, owner } => {
+                    needed.extend(self.actual_owner(object).map(str::to_owned));
+                    needed.insert(owner.clone());
+                }
+                Action::Grant { object, .. } | Action::Revoke { object, .. } => {
+                    needed.extend(self.final_owner(object).map(str::to_owned));
+                }
+                Action::RevokeDefault { owner, .. } | Action::CreateSchema { owner, .. } => {
+                    needed.insert(owner.clone());
+                }
+                _ => {}
+            }
+        }
+        needed.remove(self.conn);
+        needed.retain(|role| {
+            !connecting
+                .memberships
+                .iter()
+                .any(|m| &m.role == role && m.usage && m.member)
+        });
+        for role in &needed {
+            self.push(
+                Action::TemporaryGrant { role: role.clone() },
+                format!(
+                    "temporary: let {} act as the owners of what it changes",
+                    self.conn
+                ),
+            );
+            self.push(
+                Action::TemporaryRevoke { role: role.clone() },
+                "end of temporary grants",
+            );
+        }
+    }
+
+    pub fn finish(mut self) -> Plan {
+        let snapshot = self.ix.snapshot;
+        // Stable: within a section, steps keep the order they were planned in.
+        self.steps
+            .sort_by_key(|s| super::render::Section::of(&s.action));
+        self.skipped.sort();
+        self.skipped.dedup();
+        self.notes.sort();
+        self.notes.dedup();
+        Plan {
+            server_version_num: snapshot.server_version_num,
+            database: snapshot.database.clone(),
+            connecting_role: self.conn.to_owned(),
+            fingerprint: snapshot.fingerprint.clone(),
+            lock_key: self.desired.lock_key,
+            steps: self.steps,
+            skipped: self.skipped,
+            notes: self.notes,
+        }
+    }
+}
+
+/// Whether `object` lies in one of the role's preserved schemas.
+pub(crate) fn preserved(role: &DesiredRole, object: &ObjectRef) -> bool {
+    object.schema().is_some_and(|s| {
+        role.preserve_existing_grants_in_schemas
+            .iter()
+            .any(|p| p == s)
+    })
+}
+
+/// A grant as the desired file says it, for comments and messages.
+pub(crate) fn describe_grant(kind: &GrantKind) -> String {
+    let direct = |d: &bool| if *d { " (direct)" } else { "" };
+    match kind {
+        GrantKind::DatabaseConnect { database } => format!("database_connect {database}"),
+        GrantKind::SchemaUsage { schema, direct: d } => {
+            format!("schema_usage {schema}{}", direct(d))
+        }
+        GrantKind::SchemaCreate { schema, direct: d } => {
+            format!("schema_create {schema}{}", direct(d))
+        }
+        GrantKind::SchemaOwnership { schema } => format!("schema_ownership {schema}"),
+        GrantKind::TableSelect {
+            schema,
+            table: TableName::Exact(t),
+            direct: d,
+        } => {
+            format!("table_select {schema}.{t}{}", direct(d))
+        }
+        GrantKind::TableSelect {
+            schema,
+            table: TableName::Regex(p),
+            direct: d,
+        } => {
+            format!("table_select {schema} /{}/{}", p.source, direct(d))
+        }
+        GrantKind::TableOwnership { schema, table } => format!("table_ownership {schema}.{table}"),
+        GrantKind::RoleMembership { role } => format!("role_membership {role}"),
+    }
+}
