@@ -20,6 +20,10 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Plan the SQL that makes the catalog match the desired file.
     Plan(PlanArgs),
+    /// Apply a plan made by `pgsr plan`, if the catalog has not changed since.
+    Apply(ApplyArgs),
+    /// Plan and apply in one step (pg-sync-roles' sync_roles).
+    Sync(SyncArgs),
 }
 
 /// Where to connect. Without --db: DATABASE_URL, then the libpq environment
@@ -67,4 +71,38 @@ pub struct PlanArgs {
     /// Also drop intermediate roles that no longer hold any privilege.
     #[arg(long)]
     pub drop_unused: bool,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct ApplyArgs {
+    /// The plan script.
+    #[arg(value_name = "SCRIPT")]
+    pub script: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The snapshot the plan was made from: shows what changed when the
+    /// plan is stale.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct SyncArgs {
+    /// The desired state (YAML or JSON).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Grants on objects that do not exist are errors, not skips.
+    #[arg(long)]
+    pub strict: bool,
+    /// Also drop intermediate roles that no longer hold any privilege.
+    #[arg(long)]
+    pub drop_unused: bool,
+    /// Advisory lock key (overrides the desired file's `lock_key`).
+    #[arg(long, value_name = "KEY", allow_negative_numbers = true)]
+    pub lock_key: Option<i64>,
 }

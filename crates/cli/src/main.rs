@@ -3,6 +3,7 @@
 //! Thin glue: parse arguments, read and write files, call the planner and
 //! the executor, and turn errors into one line and an exit code.
 
+mod apply;
 mod cli;
 mod exit;
 mod inspect;
@@ -16,6 +17,8 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Inspect(a) => inspect::run(a),
         cli::Command::Plan(a) => plan::run(a),
+        cli::Command::Apply(a) => apply::run_apply(a),
+        cli::Command::Sync(a) => apply::run_sync(a),
     };
     match result {
         Ok(code) => code.into(),

@@ -4,10 +4,12 @@
 //! ([`inspect`]) and applies a reviewed plan. Everything else — deciding what
 //! to change — is the planner's job; this crate only does I/O and checks.
 
+pub mod apply;
 pub mod connect;
 pub mod conninfo;
 mod error;
 pub mod inspect;
+pub mod sync;
 pub mod validate;
 
 pub use error::{Error, ErrorKind};

@@ -25,20 +25,9 @@ pub struct ValidatedStatement {
     pub kind: StatementKind,
 }
 
-/// Which allowed shape a statement has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatementKind {
-    CreateRole,
-    AlterRole,
-    DropRole,
-    Grant,
-    Revoke,
-    GrantRole,
-    RevokeRole,
-    AlterOwner,
-    CreateSchema,
-    AlterDefaultPrivileges,
-}
+/// The kinds of statement a plan holds (shared with the planner, which
+/// counts them in the header).
+pub use pgsr_planner::script::StatementKind;
 
 /// Why a plan script was refused; `line` is a line of the whole file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,90 @@
+//! `pgsr apply` and `pgsr sync`.
+
+use crate::cli::{ApplyArgs, SyncArgs};
+use crate::exit::{write_output, Code, Failure, Result};
+use crate::plan::{located, read_desired, read_snapshot};
+use pgsr_executor::apply::{apply, prepare};
+use pgsr_executor::sync::SyncError;
+use pgsr_planner::plan::PlanOptions;
+use std::io::{IsTerminal, Write};
+
+pub fn run_apply(args: ApplyArgs) -> Result<Code> {
+    let text = std::fs::read_to_string(&args.script)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", args.script.display())))?;
+    let prepared = prepare(&text)
+        .map_err(|e| Failure::new(format!("{}: {}", args.script.display(), e.message)))?;
+    if prepared.is_empty() {
+        eprintln!("pgsr: the plan has no changes; nothing to apply");
+        return Ok(Code::Ok);
+    }
+    let planned_from = args.snapshot.as_deref().map(read_snapshot).transpose()?;
+    let mut client = crate::inspect::connect(&args.db)?;
+    let report = apply(
+        &mut client,
+        &prepared,
+        planned_from.as_ref(),
+        &mut progress(),
+    )?;
+    finish_progress();
+    eprintln!(
+        "pgsr: applied {} statements in {:.2} s ({} round trips)",
+        report.statements,
+        report.elapsed.as_secs_f64(),
+        report.round_trips
+    );
+    Ok(Code::Ok)
+}
+
+pub fn run_sync(args: SyncArgs) -> Result<Code> {
+    let desired = read_desired(&args.file)?;
+    let mut client = crate::inspect::connect(&args.db)?;
+    let options = PlanOptions {
+        strict: args.strict,
+        drop_unused: args.drop_unused,
+    };
+    let outcome = pgsr_executor::sync::sync(
+        &mut client,
+        &desired,
+        &options,
+        args.lock_key,
+        args.dry_run,
+        &mut progress(),
+    )
+    .map_err(|e| match e {
+        SyncError::Plan(e) => located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message),
+        SyncError::Exec(e) => Failure::from(e),
+    })?;
+    finish_progress();
+    if args.dry_run {
+        write_output(None, outcome.script.as_bytes())?;
+        return Ok(Code::Ok);
+    }
+    if outcome.applied {
+        eprintln!(
+            "pgsr: applied {} statements in {:.2} s",
+            outcome.statements,
+            outcome.elapsed.as_secs_f64()
+        );
+    } else {
+        eprintln!("pgsr: no changes");
+    }
+    Ok(Code::Ok)
+}
+
+/// A progress line on a terminal; nothing in logs.
+fn progress() -> impl FnMut(usize, usize) {
+    let tty = std::io::stderr().is_terminal();
+    move |done, total| {
+        if tty && total > 100 {
+            let mut err = std::io::stderr();
+            let _ = write!(err, "\rpgsr: applying {done}/{total} statements");
+            let _ = err.flush();
+        }
+    }
+}
+
+fn finish_progress() {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[K");
+    }
+}

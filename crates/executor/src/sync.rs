@@ -1,0 +1,90 @@
+//! `sync`: inspect and plan without a lock; when there are changes, plan
+//! again under the lock and apply, in one transaction.
+
+use crate::apply::{commit, lock, run, Progress};
+use crate::inspect::{inspect, read_snapshot};
+use crate::validate::validate_statements;
+use crate::Error;
+use pgsr_planner::desired::Desired;
+use pgsr_planner::plan::{plan, render, Plan, PlanError, PlanOptions};
+use pgsr_planner::script;
+use postgres::Client;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct SyncOutcome {
+    /// The plan that was applied (or would be, for a dry run); empty when
+    /// nothing had to change.
+    pub plan: Plan,
+    pub script: String,
+    pub applied: bool,
+    pub statements: usize,
+    pub elapsed: Duration,
+}
+
+/// Why a sync failed: the desired state could not be planned (an error
+/// that points into the desired file), or the database failed.
+#[derive(Debug)]
+pub enum SyncError {
+    Plan(PlanError),
+    Exec(Error),
+}
+
+impl From<Error> for SyncError {
+    fn from(e: Error) -> SyncError {
+        SyncError::Exec(e)
+    }
+}
+
+/// Brings the catalog to the desired state. `lock_key` overrides the
+/// desired file's.
+pub fn sync(
+    client: &mut Client,
+    desired: &Desired,
+    options: &PlanOptions,
+    lock_key: Option<i64>,
+    dry_run: bool,
+    progress: Progress,
+) -> Result<SyncOutcome, SyncError> {
+    let started = Instant::now();
+    let key = lock_key.unwrap_or(desired.lock_key);
+    let first = plan(&inspect(client)?, desired, options).map_err(SyncError::Plan)?;
+    if first.is_empty() || dry_run {
+        let script = render(&with_key(first.clone(), key));
+        return Ok(SyncOutcome {
+            plan: first,
+            script,
+            applied: false,
+            statements: 0,
+            elapsed: started.elapsed(),
+        });
+    }
+    let mut tx = client
+        .transaction()
+        .map_err(|e| Error::database(format!("cannot begin: {}", crate::connect::describe(&e))))?;
+    lock(&mut tx, key)?;
+    // Others may have changed the catalog while we waited: plan again.
+    let fresh = with_key(
+        plan(&read_snapshot(&mut tx)?, desired, options).map_err(SyncError::Plan)?,
+        key,
+    );
+    let text = render(&fresh);
+    let parsed = script::parse(&text)
+        .map_err(|e| Error::usage(format!("internal: rendered plan does not parse: {e}")))?;
+    let statements = validate_statements(parsed.body, parsed.body_first_line)
+        .map_err(|e| Error::usage(format!("internal: rendered plan does not validate: {e}")))?;
+    run(&mut tx, &statements, progress)?;
+    commit(tx)?;
+    Ok(SyncOutcome {
+        statements: statements.len(),
+        plan: fresh,
+        script: text,
+        applied: true,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn with_key(mut plan: Plan, key: i64) -> Plan {
+    plan.lock_key = key;
+    plan
+}
