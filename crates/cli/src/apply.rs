@@ -48,6 +48,7 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
         &options,
         args.lock_key,
         args.dry_run,
+        args.full_scope,
         &mut progress(),
     )
     .map_err(|e| match e {

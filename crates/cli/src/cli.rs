@@ -71,6 +71,10 @@ pub struct PlanArgs {
     /// Also drop intermediate roles that no longer hold any privilege.
     #[arg(long)]
     pub drop_unused: bool,
+    /// With --db: read the whole catalog, not only the part the desired
+    /// file can touch.
+    #[arg(long)]
+    pub full_scope: bool,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -105,4 +109,7 @@ pub struct SyncArgs {
     /// Advisory lock key (overrides the desired file's `lock_key`).
     #[arg(long, value_name = "KEY", allow_negative_numbers = true)]
     pub lock_key: Option<i64>,
+    /// Read the whole catalog, not only the part the desired file can touch.
+    #[arg(long)]
+    pub full_scope: bool,
 }

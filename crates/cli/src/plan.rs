@@ -9,16 +9,17 @@ use std::path::Path;
 
 pub fn run(args: PlanArgs) -> Result<Code> {
     let desired = read_desired(&args.file)?;
+    let options = PlanOptions {
+        strict: args.strict,
+        drop_unused: args.drop_unused,
+    };
     let snapshot = match (&args.snapshot, &args.db.db) {
         (Some(path), _) => read_snapshot(path)?,
         (None, _) => {
             let mut client = crate::inspect::connect(&args.db)?;
-            pgsr_executor::inspect::inspect(&mut client)?
+            let scope = pgsr_executor::sync::scope(&desired, &options, args.full_scope);
+            pgsr_executor::inspect::inspect_scope(&mut client, &scope)?
         }
-    };
-    let options = PlanOptions {
-        strict: args.strict,
-        drop_unused: args.drop_unused,
     };
     let plan = plan(&snapshot, &desired, &options)
         .map_err(|e| located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message))?;

@@ -3,7 +3,7 @@
 //! transaction.
 
 use crate::connect::describe;
-use crate::inspect::read_snapshot;
+use crate::inspect::read_snapshot_in;
 use crate::validate::{validate_statements, ValidatedStatement};
 use crate::{Error, ErrorKind};
 use pgsr_planner::script::{self, Header};
@@ -71,7 +71,7 @@ pub fn apply(
         .transaction()
         .map_err(|e| Error::database(format!("cannot begin: {}", describe(&e))))?;
     lock(&mut tx, prepared.header.lock_key)?;
-    let live = read_snapshot(&mut tx)?;
+    let live = read_snapshot_in(&mut tx, &prepared.header.scope)?;
     check_fresh(&prepared.header, &live, planned_from)?;
     let round_trips = run(&mut tx, &prepared.statements, progress)?;
     commit(tx)?;

@@ -34,6 +34,31 @@ pub fn inspect(client: &mut Client) -> Result<Snapshot, Error> {
 
 /// Reads a full snapshot with whatever transaction the caller has open.
 pub fn read_snapshot(client: &mut impl GenericClient) -> Result<Snapshot, Error> {
+    read_snapshot_in(client, &Scope::Full)
+}
+
+/// Takes a snapshot of `scope` in its own read-only REPEATABLE READ
+/// transaction.
+pub fn inspect_scope(client: &mut Client, scope: &Scope) -> Result<Snapshot, Error> {
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(db_error)?;
+    let snapshot = read_snapshot_in(&mut tx, scope)?;
+    tx.commit().map_err(db_error)?;
+    Ok(snapshot)
+}
+
+/// Reads the part of the catalog `scope` names, with whatever transaction
+/// the caller has open. A partial scope reads every role, database, schema
+/// and default privilege (few, and all needed to plan), but only the
+/// memberships of its roles, and only the objects it names, the table-likes
+/// of its regex schemas, and the objects where its roles hold privileges or
+/// ownership, found through the indexed `pg_shdepend` rather than by
+/// scanning every ACL.
+pub fn read_snapshot_in(client: &mut impl GenericClient, scope: &Scope) -> Result<Snapshot, Error> {
     let header = client
         .query_one(
             "SELECT current_setting('server_version_num')::int4, current_database()::text, \
@@ -62,13 +87,26 @@ pub fn read_snapshot(client: &mut impl GenericClient) -> Result<Snapshot, Error>
                 connecting_memberships(client, server_version_num)?
             },
         },
-        scope: Scope::Full,
+        scope: scope.clone(),
         fingerprint: String::new(),
         catalog: Catalog::default(),
     };
+    let objects = match scope {
+        Scope::Full => None,
+        Scope::Partial(partial) => Some(scoped_objects(client, partial)?),
+    };
+    let only = |class: &str| {
+        objects
+            .as_ref()
+            .map(|o| o.get(class).cloned().unwrap_or_default())
+    };
     let c = &mut snapshot.catalog;
     c.roles = roles(client)?;
-    c.memberships = memberships(client, server_version_num)?;
+    let members = match scope {
+        Scope::Full => None,
+        Scope::Partial(p) => Some(p.roles.as_slice()),
+    };
+    c.memberships = memberships(client, server_version_num, members)?;
     c.databases = shared_objects(
         client,
         "SELECT oid, datname::text, pg_get_userbyid(datdba)::text, datacl::text[] FROM pg_database",
@@ -78,13 +116,25 @@ pub fn read_snapshot(client: &mut impl GenericClient) -> Result<Snapshot, Error>
         c.parameters = parameters(client)?;
     }
     c.schemas = schemas(client)?;
-    c.relations = relations(client)?;
-    c.routines = routines(client)?;
-    c.types = types(client)?;
-    c.languages = named_objects(client, "SELECT oid, lanname::text, pg_get_userbyid(lanowner)::text, lanacl::text[] FROM pg_language")?;
-    c.large_objects = large_objects(client)?;
-    c.foreign_data_wrappers = named_objects(client, "SELECT oid, fdwname::text, pg_get_userbyid(fdwowner)::text, fdwacl::text[] FROM pg_foreign_data_wrapper")?;
-    c.foreign_servers = named_objects(client, "SELECT oid, srvname::text, pg_get_userbyid(srvowner)::text, srvacl::text[] FROM pg_foreign_server")?;
+    c.relations = relations(client, only("pg_class").as_deref())?;
+    c.routines = routines(client, only("pg_proc").as_deref())?;
+    c.types = types(client, only("pg_type").as_deref())?;
+    c.languages = named_objects(
+        client,
+        "SELECT oid, lanname::text, pg_get_userbyid(lanowner)::text, lanacl::text[] FROM pg_language",
+        only("pg_language").as_deref(),
+    )?;
+    c.large_objects = large_objects(client, only("pg_largeobject").as_deref())?;
+    c.foreign_data_wrappers = named_objects(
+        client,
+        "SELECT oid, fdwname::text, pg_get_userbyid(fdwowner)::text, fdwacl::text[] FROM pg_foreign_data_wrapper",
+        only("pg_foreign_data_wrapper").as_deref(),
+    )?;
+    c.foreign_servers = named_objects(
+        client,
+        "SELECT oid, srvname::text, pg_get_userbyid(srvowner)::text, srvacl::text[] FROM pg_foreign_server",
+        only("pg_foreign_server").as_deref(),
+    )?;
     c.default_privileges = default_privileges(client)?;
     snapshot.canonicalize();
     Ok(snapshot)
@@ -96,6 +146,74 @@ pub(crate) fn db_error(e: postgres::Error) -> Error {
 
 fn query(client: &mut impl GenericClient, sql: &str) -> Result<Vec<Row>, Error> {
     client.query(sql, &[]).map_err(db_error)
+}
+
+/// Runs `sql` (which ends in a WHERE clause), restricted to rows whose
+/// `column` is one of `only` when a scope gives such a list.
+fn query_in(
+    client: &mut impl GenericClient,
+    sql: &str,
+    column: &str,
+    only: Option<&[u32]>,
+) -> Result<Vec<Row>, Error> {
+    match only {
+        None => query(client, sql),
+        Some(oids) => client
+            .query(&format!("{sql} AND {column} = ANY($1)"), &[&oids])
+            .map_err(db_error),
+    }
+}
+
+/// The objects of a partial scope, by catalog (`pg_class`, `pg_proc`, …).
+fn scoped_objects(
+    client: &mut impl GenericClient,
+    p: &PartialScope,
+) -> Result<HashMap<String, Vec<u32>>, Error> {
+    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
+    // Where the scope's roles hold privileges or ownership in this database.
+    let held = client
+        .query(
+            "SELECT d.classid::regclass::text, d.objid FROM pg_roles r \
+             JOIN pg_shdepend d ON d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid \
+             WHERE r.rolname = ANY($1) AND d.deptype IN ('a', 'o') \
+               AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[&p.roles],
+        )
+        .map_err(db_error)?;
+    for r in &held {
+        out.entry(r.get(0)).or_default().push(r.get(1));
+    }
+    let (schemas, names): (Vec<&str>, Vec<&str>) = p
+        .relations
+        .iter()
+        .map(|q| (q.schema.as_str(), q.name.as_str()))
+        .unzip();
+    let named = client
+        .query(
+            "SELECT c.oid FROM unnest($1::text[], $2::text[]) AS x(s, r) \
+             JOIN pg_namespace n ON n.nspname = x.s \
+             JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = x.r",
+            &[&schemas, &names],
+        )
+        .map_err(db_error)?;
+    // Every relation of the regex schemas, through the indexed pg_depend
+    // (pg_class has no index on relnamespace alone).
+    let searched = client
+        .query(
+            "SELECT d.objid FROM pg_namespace n \
+             JOIN pg_depend d ON d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid \
+                  AND d.classid = 'pg_class'::regclass \
+             WHERE n.nspname = ANY($1)",
+            &[&p.regex_schemas],
+        )
+        .map_err(db_error)?;
+    let relations = out.entry("pg_class".to_owned()).or_default();
+    relations.extend(named.iter().chain(&searched).map(|r| r.get::<_, u32>(0)));
+    for oids in out.values_mut() {
+        oids.sort_unstable();
+        oids.dedup();
+    }
+    Ok(out)
 }
 
 fn acl(row: &Row, index: usize) -> Result<Option<Vec<AclEntry>>, Error> {
@@ -170,6 +288,7 @@ fn roles(client: &mut impl GenericClient) -> Result<Vec<Role>, Error> {
 fn memberships(
     client: &mut impl GenericClient,
     server_version_num: u32,
+    members: Option<&[String]>,
 ) -> Result<Vec<Membership>, Error> {
     let options = if server_version_num >= 160000 {
         "am.inherit_option, am.set_option"
@@ -183,7 +302,13 @@ fn memberships(
          JOIN pg_roles m ON m.oid = am.member \
          LEFT JOIN pg_roles g ON g.oid = am.grantor"
     );
-    Ok(query(client, &sql)?
+    let rows = match members {
+        None => query(client, &sql)?,
+        Some(names) => client
+            .query(&format!("{sql} WHERE m.rolname = ANY($1)"), &[&names])
+            .map_err(db_error)?,
+    };
+    Ok(rows
         .iter()
         .map(|r| Membership {
             role: r.get(0),
@@ -210,8 +335,12 @@ fn shared_objects(client: &mut impl GenericClient, sql: &str) -> Result<Vec<Shar
         .collect()
 }
 
-fn named_objects(client: &mut impl GenericClient, sql: &str) -> Result<Vec<NamedObject>, Error> {
-    query(client, sql)?
+fn named_objects(
+    client: &mut impl GenericClient,
+    sql: &str,
+    only: Option<&[u32]>,
+) -> Result<Vec<NamedObject>, Error> {
+    query_in(client, &format!("{sql} WHERE true"), "oid", only)?
         .iter()
         .map(|r| {
             Ok(NamedObject {
@@ -257,7 +386,10 @@ fn schemas(client: &mut impl GenericClient) -> Result<Vec<Schema>, Error> {
         .collect()
 }
 
-fn relations(client: &mut impl GenericClient) -> Result<Vec<Relation>, Error> {
+fn relations(
+    client: &mut impl GenericClient,
+    only: Option<&[u32]>,
+) -> Result<Vec<Relation>, Error> {
     let sql = format!(
         "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, \
                 pg_get_userbyid(c.relowner)::text, c.relacl::text[] \
@@ -265,7 +397,7 @@ fn relations(client: &mut impl GenericClient) -> Result<Vec<Relation>, Error> {
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {HIDDEN_SCHEMA_FILTER} \
            AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR c.relacl IS NOT NULL)"
     );
-    let rows = query(client, &sql)?;
+    let rows = query_in(client, &sql, "c.oid", only)?;
     let mut relations = Vec::with_capacity(rows.len());
     let mut by_oid = HashMap::with_capacity(rows.len());
     for r in &rows {
@@ -284,10 +416,12 @@ fn relations(client: &mut impl GenericClient) -> Result<Vec<Relation>, Error> {
             owned_by: None,
         });
     }
-    for r in &query(
+    for r in &query_in(
         client,
         "SELECT a.attrelid, a.attname::text, a.attacl::text[] FROM pg_attribute a \
          WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped",
+        "a.attrelid",
+        only,
     )? {
         if let Some(&i) = by_oid.get(&r.get::<_, u32>(0)) {
             let entries = acl(r, 2)?.unwrap_or_default();
@@ -297,7 +431,7 @@ fn relations(client: &mut impl GenericClient) -> Result<Vec<Relation>, Error> {
             });
         }
     }
-    for r in &query(
+    for r in &query_in(
         client,
         "SELECT s.oid, tn.nspname::text, t.relname::text \
          FROM pg_class s \
@@ -306,6 +440,8 @@ fn relations(client: &mut impl GenericClient) -> Result<Vec<Relation>, Error> {
          JOIN pg_class t ON t.oid = d.refobjid \
          JOIN pg_namespace tn ON tn.oid = t.relnamespace \
          WHERE s.relkind = 'S'",
+        "s.oid",
+        only,
     )? {
         if let Some(&i) = by_oid.get(&r.get::<_, u32>(0)) {
             relations[i].owned_by = Some(QualifiedName {
@@ -317,14 +453,14 @@ fn relations(client: &mut impl GenericClient) -> Result<Vec<Relation>, Error> {
     Ok(relations)
 }
 
-fn routines(client: &mut impl GenericClient) -> Result<Vec<Routine>, Error> {
+fn routines(client: &mut impl GenericClient, only: Option<&[u32]>) -> Result<Vec<Routine>, Error> {
     let sql = format!(
         "SELECT p.oid, n.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), \
                 p.prokind::text, pg_get_userbyid(p.proowner)::text, p.proacl::text[] \
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
          WHERE {HIDDEN_SCHEMA_FILTER} AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR p.proacl IS NOT NULL)"
     );
-    query(client, &sql)?
+    query_in(client, &sql, "p.oid", only)?
         .iter()
         .map(|r| {
             let prokind: String = r.get(4);
@@ -342,7 +478,7 @@ fn routines(client: &mut impl GenericClient) -> Result<Vec<Routine>, Error> {
         .collect()
 }
 
-fn types(client: &mut impl GenericClient) -> Result<Vec<Type>, Error> {
+fn types(client: &mut impl GenericClient, only: Option<&[u32]>) -> Result<Vec<Type>, Error> {
     // Array types and the row types of relations other than composite types
     // take their privileges from elsewhere and cannot be granted on.
     let sql = format!(
@@ -355,7 +491,7 @@ fn types(client: &mut impl GenericClient) -> Result<Vec<Type>, Error> {
            AND NOT (t.typelem <> 0 AND t.typlen = -1) \
            AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR t.typacl IS NOT NULL)"
     );
-    query(client, &sql)?
+    query_in(client, &sql, "t.oid", only)?
         .iter()
         .map(|r| {
             let typtype: String = r.get(3);
@@ -372,10 +508,15 @@ fn types(client: &mut impl GenericClient) -> Result<Vec<Type>, Error> {
         .collect()
 }
 
-fn large_objects(client: &mut impl GenericClient) -> Result<Vec<LargeObject>, Error> {
-    query(
+fn large_objects(
+    client: &mut impl GenericClient,
+    only: Option<&[u32]>,
+) -> Result<Vec<LargeObject>, Error> {
+    query_in(
         client,
-        "SELECT oid, pg_get_userbyid(lomowner)::text, lomacl::text[] FROM pg_largeobject_metadata",
+        "SELECT oid, pg_get_userbyid(lomowner)::text, lomacl::text[] FROM pg_largeobject_metadata WHERE true",
+        "oid",
+        only,
     )?
     .iter()
     .map(|r| {

@@ -2,12 +2,13 @@
 //! again under the lock and apply, in one transaction.
 
 use crate::apply::{commit, lock, run, Progress};
-use crate::inspect::{inspect, read_snapshot};
+use crate::inspect::{inspect_scope, read_snapshot_in};
 use crate::validate::validate_statements;
 use crate::Error;
 use pgsr_planner::desired::Desired;
 use pgsr_planner::plan::{plan, render, Plan, PlanError, PlanOptions};
 use pgsr_planner::script;
+use pgsr_planner::snapshot::Scope;
 use postgres::Client;
 use std::time::{Duration, Instant};
 
@@ -44,11 +45,13 @@ pub fn sync(
     options: &PlanOptions,
     lock_key: Option<i64>,
     dry_run: bool,
+    full_scope: bool,
     progress: Progress,
 ) -> Result<SyncOutcome, SyncError> {
     let started = Instant::now();
     let key = lock_key.unwrap_or(desired.lock_key);
-    let first = plan(&inspect(client)?, desired, options).map_err(SyncError::Plan)?;
+    let scope = scope(desired, options, full_scope);
+    let first = plan(&inspect_scope(client, &scope)?, desired, options).map_err(SyncError::Plan)?;
     if first.is_empty() || dry_run {
         let script = render(&with_key(first.clone(), key));
         return Ok(SyncOutcome {
@@ -65,7 +68,7 @@ pub fn sync(
     lock(&mut tx, key)?;
     // Others may have changed the catalog while we waited: plan again.
     let fresh = with_key(
-        plan(&read_snapshot(&mut tx)?, desired, options).map_err(SyncError::Plan)?,
+        plan(&read_snapshot_in(&mut tx, &scope)?, desired, options).map_err(SyncError::Plan)?,
         key,
     );
     let text = render(&fresh);
@@ -87,4 +90,14 @@ pub fn sync(
 fn with_key(mut plan: Plan, key: i64) -> Plan {
     plan.lock_key = key;
     plan
+}
+
+/// What to read: only the part of the catalog `desired` can touch, unless a
+/// full read is asked for or needed (`--drop-unused` must see every ACL).
+pub fn scope(desired: &Desired, options: &PlanOptions, full_scope: bool) -> Scope {
+    if full_scope || options.drop_unused {
+        Scope::Full
+    } else {
+        Scope::Partial(pgsr_planner::plan::scope_for(desired))
+    }
 }

@@ -7,6 +7,7 @@
 //! -- database: "warehouse" (oid 16384)
 //! -- connecting-role: "postgres"
 //! -- snapshot-fingerprint: sha256:…
+//! -- scope: {"kind":"full"}   (or the partial scope, as in a snapshot)
 //! -- lock-key: 1
 //! -- statements: 3 (create-role 1, grant 1, grant-role 1)
 //! -- skipped: …            (any number)
@@ -24,6 +25,7 @@
 
 use crate::plan::render::Statement;
 use crate::plan::Plan;
+use crate::snapshot::Scope;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -75,6 +77,8 @@ pub struct Header {
     pub database_oid: u32,
     pub connecting_role: String,
     pub fingerprint: String,
+    /// The part of the catalog the fingerprint covers.
+    pub scope: Scope,
     pub lock_key: i64,
     pub statement_count: usize,
 }
@@ -146,6 +150,10 @@ pub(crate) fn write(plan: &Plan, statements: &[Statement]) -> String {
         header_name(&plan.connecting_role)
     ));
     head.push_str(&format!("-- snapshot-fingerprint: {}\n", plan.fingerprint));
+    head.push_str(&format!(
+        "-- scope: {}\n",
+        serde_json::to_string(&plan.scope).expect("scope serializes")
+    ));
     head.push_str(&format!("-- lock-key: {}\n", plan.lock_key));
     if summary.is_empty() {
         head.push_str("-- statements: 0\n");
@@ -283,6 +291,10 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
         database_oid,
         connecting_role,
         fingerprint: get("snapshot-fingerprint")?.1.to_owned(),
+        scope: {
+            let (line, value) = get("scope")?;
+            serde_json::from_str(value).map_err(|e| err(line, format!("bad scope: {e}")))?
+        },
         lock_key: number("lock-key")?,
         statement_count: usize::try_from(number("statements")?)
             .map_err(|_| err(header_lines, "bad statements".into()))?,

@@ -190,6 +190,9 @@ pub struct Pattern {
 
 impl Pattern {
     pub fn new(source: &str) -> Result<Pattern, regex::Error> {
+        // Compiled alone first, so that `a)|(b` cannot close the anchoring
+        // group and leave a branch unanchored.
+        regex::Regex::new(source)?;
         Ok(Pattern {
             source: source.to_owned(),
             regex: regex::Regex::new(&format!("^(?:{source})"))?,

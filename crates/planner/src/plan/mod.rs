@@ -11,11 +11,13 @@ mod index;
 mod intermediate;
 mod object;
 pub(crate) mod render;
+mod scope;
 mod target;
 
 pub use action::{Action, RoleOptions, Step};
 pub use object::ObjectRef;
 pub use render::{render, Section};
+pub use scope::scope_for;
 
 use crate::desired::{Desired, Span};
 use crate::snapshot::{DatabaseIdent, Scope, Snapshot};
@@ -38,6 +40,8 @@ pub struct Plan {
     pub connecting_role: String,
     /// Fingerprint of the snapshot the plan was made from.
     pub fingerprint: String,
+    /// The scope of that snapshot: apply reads the same part to compare.
+    pub scope: Scope,
     pub lock_key: i64,
     /// In the order they must run.
     pub steps: Vec<Step>,

@@ -794,6 +794,7 @@ impl<'a> Planner<'a> {
             database: snapshot.database.clone(),
             connecting_role: self.conn.to_owned(),
             fingerprint: snapshot.fingerprint.clone(),
+            scope: snapshot.scope.clone(),
             lock_key: self.desired.lock_key,
             steps: self.steps,
             skipped: self.skipped,

@@ -1,0 +1,55 @@
+//! The part of the catalog a desired file can touch.
+
+use crate::desired::{Desired, GrantKind, TableName};
+use crate::snapshot::{PartialScope, QualifiedName};
+
+/// What must be read to plan `desired` exactly as from a full snapshot: its
+/// roles (with everything they hold), the databases, schemas and tables it
+/// names, and the schemas its regexes search.
+pub fn scope_for(desired: &Desired) -> PartialScope {
+    let mut scope = PartialScope::default();
+    for role in &desired.roles {
+        scope.roles.push(role.name.clone());
+        for grant in &role.grants {
+            match &grant.kind {
+                GrantKind::DatabaseConnect { database } => scope.databases.push(database.clone()),
+                GrantKind::SchemaUsage { schema, .. }
+                | GrantKind::SchemaCreate { schema, .. }
+                | GrantKind::SchemaOwnership { schema } => scope.schemas.push(schema.clone()),
+                GrantKind::TableSelect {
+                    schema,
+                    table: TableName::Exact(table),
+                    ..
+                }
+                | GrantKind::TableOwnership { schema, table } => {
+                    scope.schemas.push(schema.clone());
+                    scope.relations.push(QualifiedName {
+                        schema: schema.clone(),
+                        name: table.clone(),
+                    });
+                }
+                GrantKind::TableSelect {
+                    schema,
+                    table: TableName::Regex(_),
+                    ..
+                } => {
+                    scope.schemas.push(schema.clone());
+                    scope.regex_schemas.push(schema.clone());
+                }
+                GrantKind::RoleMembership { .. } => {}
+            }
+        }
+    }
+    for list in [
+        &mut scope.roles,
+        &mut scope.databases,
+        &mut scope.schemas,
+        &mut scope.regex_schemas,
+    ] {
+        list.sort();
+        list.dedup();
+    }
+    scope.relations.sort();
+    scope.relations.dedup();
+    scope
+}
