@@ -87,7 +87,7 @@ fn render_section(section: Section, steps: &[Step], conn: &str, out: &mut Vec<St
             let roles: Vec<String> = steps
                 .iter()
                 .filter_map(|s| role_of(&s.action))
-                .map(|r| quote_ident(r))
+                .map(quote_ident)
                 .collect();
             let reason = steps[0].reason.clone();
             for chunk in chunks(&roles) {
@@ -116,7 +116,7 @@ fn render_section(section: Section, steps: &[Step], conn: &str, out: &mut Vec<St
             let roles: Vec<String> = steps
                 .iter()
                 .filter_map(|s| role_of(&s.action))
-                .map(|r| quote_ident(r))
+                .map(quote_ident)
                 .collect();
             for chunk in chunks(&roles) {
                 out.push(Statement {
