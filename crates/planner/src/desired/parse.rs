@@ -31,8 +31,36 @@ type Result<T> = std::result::Result<T, DesiredError>;
 /// Parses a desired file. `text` is the raw file content.
 pub fn parse(text: &[u8]) -> Result<Desired> {
     let text = decode(text)?;
-    let root = read_document(text)?;
-    desired(&root)
+    read_document(text)
+        .and_then(|root| desired(&root))
+        .map_err(|mut e| {
+            // The YAML parser marks the end of a file that does not end
+            // with a line break (a syntax error there, or an empty value
+            // last) on a line after the last one; the file ends where its
+            // last line does.
+            e.span = e.span.min(end_of(text));
+            e
+        })
+}
+
+/// The position just after the last character, counting line breaks as the
+/// YAML parser does (`\r\n`, `\r` and `\n`).
+fn end_of(text: &str) -> Span {
+    let (mut line, mut line_start) = (1, 0);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\r' if chars.next_if(|&(_, c)| c == '\n').is_some() => {
+                (line, line_start) = (line + 1, i + 2)
+            }
+            '\r' | '\n' => (line, line_start) = (line + 1, i + 1),
+            _ => {}
+        }
+    }
+    Span {
+        line,
+        column: text[line_start..].chars().count() + 1,
+    }
 }
 
 fn error(span: Span, message: impl Into<String>) -> DesiredError {
@@ -1132,6 +1160,21 @@ roles:                       # required
             }
         }
         d
+    }
+
+    #[test]
+    fn errors_at_the_end_of_a_file_are_on_its_last_line() {
+        let at = |line, column| Span { line, column };
+        // No final line break: the end is on the last line. `{` is what the
+        // fuzzer found (reported on line 2 of a one-line file).
+        fails_with("{", at(1, 2), "invalid YAML");
+        fails_with("{\"roles\": [", at(1, 12), "invalid YAML");
+        fails_with("roles:\n  - { name: a", at(2, 14), "invalid YAML");
+        fails_with("{a: 1\r\n# c", at(2, 4), "invalid YAML");
+        fails_with("{a: 1\r# c", at(2, 4), "invalid YAML");
+        fails_with("roles:\n  - # c", at(2, 8), "expected a role");
+        // A final line break: the end is the start of the (empty) next line.
+        fails_with("{\"roles\": [\n", at(2, 1), "invalid YAML");
     }
 
     #[test]

@@ -43,11 +43,12 @@ pub enum Action {
     },
     /// `GRANT role TO member`.
     GrantMembership { role: String, member: String },
-    /// `REVOKE role FROM member [GRANTED BY grantor]`.
+    /// `REVOKE role FROM member [GRANTED BY grantor] [CASCADE]`.
     RevokeMembership {
         role: String,
         member: String,
         granted_by: Option<String>,
+        cascade: bool,
     },
     /// `ALTER ROLE role WITH …`.
     AlterRole { role: String, options: RoleOptions },

@@ -8,17 +8,13 @@ use crate::desired::DesiredRole;
 use crate::snapshot::{DefaultObjectType, RelKind};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A privilege a managed role holds on an object it does not own.
+/// A privilege a managed role holds on an object it does not own: every
+/// grant of it, by grantor. Who may revoke which grant is decided later,
+/// when the object's owner after the plan is known.
 #[derive(Debug, Default)]
 pub(crate) struct Held {
-    /// Granted by the object's owner: revocable by (acting as) the owner.
-    pub by_owner: bool,
-    /// Granted by the owner WITH GRANT OPTION.
-    pub grantable_by_owner: bool,
-    /// Other grantors: revocable only by them.
-    pub other_grantors: Vec<String>,
-    /// The role passed the privilege on: revoking it needs CASCADE.
-    pub dependents: bool,
+    /// (grantor, WITH GRANT OPTION).
+    pub grants: Vec<(String, bool)>,
 }
 
 /// A default privilege (pg_default_acl) naming a managed role as grantee.
@@ -205,7 +201,11 @@ impl<'a> Scanner<'_, 'a> {
         let Some(acl) = acl else { return };
         let mut built: Option<ObjectRef> = None;
         for e in acl {
-            let Some((&grantee, role)) = self.managed.get_key_value(e.grantee.as_str()) else {
+            let Some(&grantee) = self
+                .managed
+                .get_key_value(e.grantee.as_str())
+                .map(|(k, _)| k)
+            else {
                 continue;
             };
             // The owner's own entries come with ownership.
@@ -213,9 +213,6 @@ impl<'a> Scanner<'_, 'a> {
                 continue;
             }
             let o = built.get_or_insert_with(&object);
-            if preserved(role, o) {
-                return;
-            }
             let held = self
                 .actual
                 .held
@@ -223,15 +220,7 @@ impl<'a> Scanner<'_, 'a> {
                 .or_default()
                 .entry((o.clone(), e.privilege))
                 .or_default();
-            if e.grantor == owner || owner.is_empty() {
-                held.by_owner = true;
-                held.grantable_by_owner |= e.grantable;
-            } else if !held.other_grantors.contains(&e.grantor) {
-                held.other_grantors.push(e.grantor.clone());
-            }
-            held.dependents |= acl.iter().any(|d| {
-                d.grantor == grantee && d.privilege == e.privilege && d.grantee != grantee
-            });
+            held.grants.push((e.grantor.clone(), e.grantable));
         }
     }
 }

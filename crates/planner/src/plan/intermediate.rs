@@ -55,7 +55,7 @@ pub(crate) fn resolve(p: &mut Planner) {
     let needs = std::mem::take(&mut p.needs);
     for ((object, privilege), need) in &needs {
         let prefix = prefix(need, db_oid);
-        let acl = object_acl(p, object);
+        let acl = p.object_acl(object);
         let candidates: Vec<String> = grantees_with_prefix(acl, &prefix, *privilege)
             .into_iter()
             .map(str::to_owned)
@@ -105,26 +105,10 @@ pub(crate) fn resolve(p: &mut Planner) {
                     .or_insert_with(|| reason.clone());
             }
         }
-        p.used_intermediates.insert(chosen);
+        p.used_intermediates.insert(chosen.clone());
+        p.chosen.insert((object.clone(), *privilege), chosen);
     }
     p.needs = needs;
-}
-
-fn object_acl<'a>(p: &Planner<'a>, object: &ObjectRef) -> Option<&'a [crate::acl::AclEntry]> {
-    match object {
-        ObjectRef::Database(n) => {
-            p.ix.databases
-                .get(n.as_str())
-                .and_then(|d| d.acl.as_deref())
-        }
-        ObjectRef::Schema(n) => p.ix.schemas.get(n.as_str()).and_then(|s| s.acl.as_deref()),
-        ObjectRef::Relation { schema, name, .. } => {
-            p.ix.relations
-                .get(&(schema.as_str(), name.as_str()))
-                .and_then(|r| r.acl.as_deref())
-        }
-        _ => None,
-    }
 }
 
 /// A new name: the prefix and 8 hex digits of a hash of the prefix and the

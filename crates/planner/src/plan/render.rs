@@ -21,8 +21,8 @@ pub enum Section {
     Ownership,
     Revoke,
     Grant,
-    GrantMembership,
     RevokeMembership,
+    GrantMembership,
     RoleAttributes,
     DropRole,
     TemporaryRevoke,
@@ -443,13 +443,15 @@ fn render_membership_grants(steps: &[Step], out: &mut Vec<Statement>) {
 }
 
 fn render_membership_revokes(steps: &[Step], out: &mut Vec<Statement>) {
-    // (reason, member, granted by) -> roles
-    let mut groups: BTreeMap<(&str, String, Option<String>), Vec<String>> = BTreeMap::new();
+    // (reason, member, granted by, cascade) -> roles
+    type Key<'s> = (&'s str, String, Option<String>, bool);
+    let mut groups: BTreeMap<Key, Vec<String>> = BTreeMap::new();
     for step in steps {
         if let Action::RevokeMembership {
             role,
             member,
             granted_by,
+            cascade,
         } = &step.action
         {
             groups
@@ -457,20 +459,25 @@ fn render_membership_revokes(steps: &[Step], out: &mut Vec<Statement>) {
                     &step.reason,
                     quote_ident(member),
                     granted_by.as_deref().map(quote_ident),
+                    *cascade,
                 ))
                 .or_default()
                 .push(quote_ident(role));
         }
     }
-    for ((reason, member, granted_by), roles) in groups {
+    for ((reason, member, granted_by, cascade), roles) in groups {
         let granted_by = granted_by
             .map(|g| format!(" GRANTED BY {g}"))
             .unwrap_or_default();
+        let cascade = if cascade { " CASCADE" } else { "" };
         for roles in chunks(&roles) {
             out.push(Statement {
                 kind: StatementKind::RevokeRole,
                 reason: reason.to_owned(),
-                sql: format!("REVOKE {} FROM {member}{granted_by}", roles.join(", ")),
+                sql: format!(
+                    "REVOKE {} FROM {member}{granted_by}{cascade}",
+                    roles.join(", ")
+                ),
             });
         }
     }

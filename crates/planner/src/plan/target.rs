@@ -7,10 +7,10 @@ use super::index::Index;
 use super::intermediate::{self, Need};
 use super::object::ObjectRef;
 use super::{Plan, PlanError, PlanOptions};
-use crate::acl::Privilege;
+use crate::acl::{AclEntry, Privilege};
 use crate::desired::{Desired, DesiredRole, Grant, GrantKind, PasswordSource, TableName};
 use crate::snapshot::{RelKind, Snapshot};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub(crate) struct Planner<'a> {
     pub ix: Index<'a>,
@@ -36,6 +36,10 @@ pub(crate) struct Planner<'a> {
     pub taken: HashSet<String>,
     /// Intermediate roles this plan relies on (kept by --drop-unused).
     pub used_intermediates: BTreeSet<String>,
+    /// The intermediate role chosen for each needed privilege.
+    pub chosen: BTreeMap<(ObjectRef, Privilege), String>,
+    /// Grants a planned REVOKE … CASCADE takes away: (object, privilege, grantee).
+    pub cascaded: HashSet<(ObjectRef, Privilege, String)>,
     pub steps: Vec<Step>,
     pub skipped: Vec<String>,
     pub notes: Vec<String>,
@@ -95,6 +99,8 @@ impl<'a> Planner<'a> {
             needs: BTreeMap::new(),
             taken,
             used_intermediates: BTreeSet::new(),
+            chosen: BTreeMap::new(),
+            cascaded: HashSet::new(),
             steps: Vec::new(),
             skipped: Vec::new(),
             notes: Vec::new(),
@@ -494,41 +500,54 @@ impl<'a> Planner<'a> {
 
     fn plan_privileges(&mut self, actual: &Actual<'a>) {
         let roles: Vec<&'a str> = self.managed.keys().copied().collect();
-        for role in roles {
-            let empty = BTreeMap::new();
+        let empty = BTreeMap::new();
+        // Revokes first, for every role: a CASCADE can take away what
+        // another role (or an intermediate role) is to keep, which must then
+        // be granted again.
+        let mut cascaded: HashSet<(ObjectRef, Privilege, String)> = HashSet::new();
+        for &role in &roles {
+            let desired_role = self.managed[role];
             let held = actual.held.get(role).unwrap_or(&empty);
             let wanted = self.privileges.get(role).cloned().unwrap_or_default();
             for ((object, privilege), h) in held {
-                if self.final_owner(object) == Some(role) {
+                if self.final_owner(object) == Some(role) || preserved(desired_role, object) {
                     continue;
                 }
-                if wanted.contains_key(&(object.clone(), *privilege)) {
-                    if h.grantable_by_owner {
-                        self.push(
-                            Action::Revoke {
-                                object: object.clone(),
-                                privilege: *privilege,
-                                grantee: role.to_owned(),
-                                grant_option_only: true,
-                                cascade: h.dependents,
-                            },
-                            format!("{role}: grant option on {} not declared", object.describe()),
-                        );
-                    }
-                } else if h.by_owner {
+                let revocable = self.revocable_grantors(object);
+                let declared = wanted.contains_key(&(object.clone(), *privilege));
+                let by_owner: Vec<&(String, bool)> = h
+                    .grants
+                    .iter()
+                    .filter(|(g, _)| revocable.contains(g))
+                    .collect();
+                let grant_option_only = declared;
+                let needed = if declared {
+                    by_owner.iter().any(|(_, grantable)| *grantable)
+                } else {
+                    !by_owner.is_empty()
+                };
+                if needed {
+                    let dependents = self.dependents(object, *privilege, role);
+                    let cascade = !dependents.is_empty();
+                    cascaded.extend(dependents);
+                    let reason = if declared {
+                        format!("{role}: grant option on {} not declared", object.describe())
+                    } else {
+                        format!("{role}: not declared")
+                    };
                     self.push(
                         Action::Revoke {
                             object: object.clone(),
                             privilege: *privilege,
                             grantee: role.to_owned(),
-                            grant_option_only: false,
-                            cascade: h.dependents,
+                            grant_option_only,
+                            cascade,
                         },
-                        format!("{role}: not declared"),
+                        reason,
                     );
                 }
-                for grantor in &h.other_grantors {
-                    if !wanted.contains_key(&(object.clone(), *privilege)) {
+                if !declared {
+                    for (grantor, _) in h.grants.iter().filter(|(g, _)| !revocable.contains(g)) {
                         self.notes.push(format!(
                             "{role} holds {privilege} on {} granted by {grantor}, not by the owner: only {grantor} can revoke it",
                             object.describe()
@@ -536,21 +555,174 @@ impl<'a> Planner<'a> {
                     }
                 }
             }
+        }
+        for &role in &roles {
+            let held = actual.held.get(role).unwrap_or(&empty);
+            let wanted = self.privileges.get(role).cloned().unwrap_or_default();
             for ((object, privilege), reason) in wanted {
-                if self.final_owner(&object) == Some(role)
-                    || held.contains_key(&(object.clone(), privilege))
-                {
+                if self.final_owner(&object) == Some(role) {
                     continue;
                 }
+                let kept = held.contains_key(&(object.clone(), privilege))
+                    && !cascaded.contains(&(object.clone(), privilege, role.to_owned()));
+                if !kept {
+                    self.push(
+                        Action::Grant {
+                            object,
+                            privilege,
+                            grantee: role.to_owned(),
+                        },
+                        reason,
+                    );
+                }
+            }
+        }
+        // Intermediate roles keep their privilege through a CASCADE too.
+        for ((object, privilege), role) in self.chosen.clone() {
+            if cascaded.contains(&(object.clone(), privilege, role.clone())) {
+                let reason = format!(
+                    "intermediate role for {privilege} on {}: restored after CASCADE",
+                    object.describe()
+                );
                 self.push(
                     Action::Grant {
                         object,
                         privilege,
-                        grantee: role.to_owned(),
+                        grantee: role,
                     },
                     reason,
                 );
             }
+        }
+        self.cascaded = cascaded;
+    }
+
+    /// Grantors whose grants a REVOKE removes: the plan acts as the object's
+    /// owner, and runs after ownership changes, which rewrite the old
+    /// owner's grants as the new owner's. Parameters have no owner: a
+    /// superuser's REVOKE acts as the bootstrap superuser.
+    fn revocable_grantors(&self, object: &ObjectRef) -> Vec<String> {
+        if let ObjectRef::Parameter(_) = object {
+            return self
+                .ix
+                .snapshot
+                .catalog
+                .roles
+                .iter()
+                .filter(|r| r.oid == 10)
+                .map(|r| r.name.clone())
+                .collect();
+        }
+        let mut owners: Vec<String> = self
+            .actual_owner(object)
+            .into_iter()
+            .chain(self.final_owner(object))
+            .map(str::to_owned)
+            .collect();
+        owners.dedup();
+        owners
+    }
+
+    /// The grants that depend on `grantee`'s `privilege` on `object` (made
+    /// by it, and recursively by those it granted to): a REVOKE must
+    /// CASCADE to them, and they are gone afterwards.
+    fn dependents(
+        &self,
+        object: &ObjectRef,
+        privilege: Privilege,
+        grantee: &str,
+    ) -> Vec<(ObjectRef, Privilege, String)> {
+        let acl = self.object_acl(object).unwrap_or_default();
+        let mut out: Vec<(ObjectRef, Privilege, String)> = Vec::new();
+        let mut grantors = vec![grantee.to_owned()];
+        while let Some(grantor) = grantors.pop() {
+            for e in acl.iter().filter(|e| {
+                e.privilege == privilege && e.grantor == grantor && e.grantee != grantor
+            }) {
+                let entry = (object.clone(), privilege, e.grantee.clone());
+                if !out.contains(&entry) && e.grantee != grantee {
+                    out.push(entry);
+                    grantors.push(e.grantee.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The object's ACL in the snapshot (None when NULL or unknown).
+    pub fn object_acl(&self, object: &ObjectRef) -> Option<&'a [AclEntry]> {
+        let c = &self.ix.snapshot.catalog;
+        match object {
+            ObjectRef::Database(n) => self
+                .ix
+                .databases
+                .get(n.as_str())
+                .and_then(|d| d.acl.as_deref()),
+            ObjectRef::Schema(n) => self
+                .ix
+                .schemas
+                .get(n.as_str())
+                .and_then(|s| s.acl.as_deref()),
+            ObjectRef::Relation { schema, name, .. } => self
+                .ix
+                .relations
+                .get(&(schema.as_str(), name.as_str()))
+                .and_then(|r| r.acl.as_deref()),
+            ObjectRef::Column {
+                schema,
+                table,
+                column,
+            } => self
+                .ix
+                .relations
+                .get(&(schema.as_str(), table.as_str()))
+                .and_then(|r| r.columns.iter().find(|c| &c.name == column))
+                .map(|c| c.acl.as_slice()),
+            ObjectRef::Tablespace(n) => c
+                .tablespaces
+                .iter()
+                .find(|t| &t.name == n)
+                .and_then(|t| t.acl.as_deref()),
+            ObjectRef::Parameter(n) => c
+                .parameters
+                .iter()
+                .find(|p| &p.name == n)
+                .and_then(|p| p.acl.as_deref()),
+            ObjectRef::Routine {
+                schema,
+                name,
+                arguments,
+                ..
+            } => c
+                .routines
+                .iter()
+                .find(|r| &r.schema == schema && &r.name == name && &r.arguments == arguments)
+                .and_then(|r| r.acl.as_deref()),
+            ObjectRef::Type { schema, name, .. } => c
+                .types
+                .iter()
+                .find(|t| &t.schema == schema && &t.name == name)
+                .and_then(|t| t.acl.as_deref()),
+            ObjectRef::Language(n) => c
+                .languages
+                .iter()
+                .find(|o| &o.name == n)
+                .and_then(|o| o.acl.as_deref()),
+            ObjectRef::LargeObject(oid) => c
+                .large_objects
+                .iter()
+                .find(|o| o.oid == *oid)
+                .and_then(|o| o.acl.as_deref()),
+            ObjectRef::ForeignDataWrapper(n) => c
+                .foreign_data_wrappers
+                .iter()
+                .find(|o| &o.name == n)
+                .and_then(|o| o.acl.as_deref()),
+            ObjectRef::ForeignServer(n) => c
+                .foreign_servers
+                .iter()
+                .find(|o| &o.name == n)
+                .and_then(|o| o.acl.as_deref()),
         }
     }
 
@@ -570,11 +742,13 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_memberships(&mut self) {
-        let version = self.ix.snapshot.server_version_num;
+        let pg16 = self.ix.snapshot.server_version_num >= 160000;
         let roles: Vec<&'a str> = self.managed.keys().copied().collect();
-        for member in roles {
-            let wanted = self.memberships.get(member).cloned().unwrap_or_default();
-            let mut held: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
+        let all = &self.ix.snapshot.catalog.memberships;
+        // Rows to revoke: (role, member, grantor) of undeclared memberships.
+        let mut revoked: BTreeSet<(&'a str, &'a str, Option<&'a str>)> = BTreeSet::new();
+        for &member in &roles {
+            let wanted = self.memberships.get(member);
             for m in self
                 .ix
                 .memberships_by_member
@@ -582,12 +756,44 @@ impl<'a> Planner<'a> {
                 .into_iter()
                 .flatten()
             {
-                held.entry(m.role.as_str())
-                    .or_default()
-                    .push(m.grantor.as_deref());
+                if !wanted.is_some_and(|w| w.contains_key(&m.role)) {
+                    revoked.insert((m.role.as_str(), m.member.as_str(), m.grantor.as_deref()));
+                }
             }
+        }
+        // Since PostgreSQL 16, grants a member made with its ADMIN OPTION
+        // depend on its membership: revoking that needs CASCADE, which takes
+        // them too (recursively).
+        let mut cascaded: BTreeSet<(&'a str, &'a str, Option<&'a str>)> = BTreeSet::new();
+        let mut cascading: BTreeSet<(&'a str, &'a str)> = BTreeSet::new();
+        if pg16 {
+            let mut queue: Vec<(&str, &str)> = revoked.iter().map(|(r, m, _)| (*r, *m)).collect();
+            while let Some((role, grantor)) = queue.pop() {
+                for d in all
+                    .iter()
+                    .filter(|d| d.role == role && d.grantor.as_deref() == Some(grantor))
+                {
+                    cascading.insert((role, grantor));
+                    if cascaded.insert((d.role.as_str(), d.member.as_str(), d.grantor.as_deref())) {
+                        queue.push((d.role.as_str(), d.member.as_str()));
+                    }
+                }
+            }
+        }
+        for &member in &roles {
+            let wanted = self.memberships.get(member).cloned().unwrap_or_default();
             for (role, reason) in &wanted {
-                if !held.contains_key(role.as_str()) {
+                let kept = self
+                    .ix
+                    .memberships_by_member
+                    .get(member)
+                    .into_iter()
+                    .flatten()
+                    .any(|m| {
+                        &m.role == role
+                            && !cascaded.contains(&(m.role.as_str(), member, m.grantor.as_deref()))
+                    });
+                if !kept {
                     self.push(
                         Action::GrantMembership {
                             role: role.clone(),
@@ -597,38 +803,43 @@ impl<'a> Planner<'a> {
                     );
                 }
             }
-            for (role, grantors) in held {
-                if wanted.contains_key(role) {
-                    continue;
-                }
-                let reason = format!("{member}: membership of {role} not declared");
-                if version >= 160000 {
-                    // Since PostgreSQL 16 each grantor's grant is its own row,
-                    // and REVOKE removes only the one made by GRANTED BY.
-                    let mut grantors: Vec<Option<&str>> = grantors;
-                    grantors.sort();
-                    grantors.dedup();
-                    for grantor in grantors {
-                        let granted_by = grantor.filter(|g| *g != self.conn).map(str::to_owned);
-                        self.push(
-                            Action::RevokeMembership {
-                                role: role.to_owned(),
-                                member: member.to_owned(),
-                                granted_by,
-                            },
-                            reason.clone(),
-                        );
-                    }
-                } else {
-                    self.push(
-                        Action::RevokeMembership {
-                            role: role.to_owned(),
-                            member: member.to_owned(),
-                            granted_by: None,
-                        },
-                        reason,
-                    );
-                }
+        }
+        let mut noted: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for &(role, member, grantor) in &revoked {
+            if cascaded.contains(&(role, member, grantor)) {
+                continue;
+            }
+            let cascade = cascading.contains(&(role, member));
+            if cascade && noted.insert((role, member)) {
+                let dependents: Vec<&str> = cascaded
+                    .iter()
+                    .filter(|(r, _, _)| *r == role)
+                    .map(|(_, m, _)| *m)
+                    .collect();
+                self.notes.push(format!(
+                    "revoking {role} from {member} also revokes it where {member} passed it on: {}",
+                    dependents.join(", ")
+                ));
+            }
+            // On PostgreSQL 16 and later each grantor's grant is its own
+            // row, and REVOKE removes only the one GRANTED BY names (a bare
+            // REVOKE by a superuser names the bootstrap superuser).
+            let granted_by = if pg16 {
+                grantor.map(str::to_owned)
+            } else {
+                None
+            };
+            let action = Action::RevokeMembership {
+                role: role.to_owned(),
+                member: member.to_owned(),
+                granted_by,
+                cascade,
+            };
+            if pg16 || !self.steps.iter().any(|s| s.action == action) {
+                self.push(
+                    action,
+                    format!("{member}: membership of {role} not declared"),
+                );
             }
         }
     }
@@ -711,19 +922,26 @@ impl<'a> Planner<'a> {
             intermediate::LOCAL_PREFIX,
             self.ix.snapshot.database.oid
         );
-        let mut in_use: HashSet<&str> = HashSet::new();
+        // ACL entries per grantee, less those a planned CASCADE takes away.
+        let mut in_use: HashMap<&str, usize> = HashMap::new();
         let c = &self.ix.snapshot.catalog;
         crate::snapshot::for_each_acl(c, |acl| {
             for e in acl {
-                in_use.insert(e.grantee.as_str());
+                *in_use.entry(e.grantee.as_str()).or_default() += 1;
             }
         });
+        for (_, _, grantee) in &self.cascaded {
+            if let Some(n) = in_use.get_mut(grantee.as_str()) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        in_use.retain(|_, n| *n > 0);
         let candidates: Vec<String> = c
             .roles
             .iter()
             .map(|r| r.name.as_str())
             .filter(|n| n.starts_with(intermediate::GLOBAL_CONNECT_PREFIX) || n.starts_with(&local))
-            .filter(|n| !in_use.contains(n) && !self.used_intermediates.contains(*n))
+            .filter(|n| !in_use.contains_key(n) && !self.used_intermediates.contains(*n))
             .map(str::to_owned)
             .collect();
         for role in candidates {
@@ -765,6 +983,20 @@ impl<'a> Planner<'a> {
                 .iter()
                 .any(|m| &m.role == role && m.usage && m.member)
         });
+        // A role that is itself a member of the connecting role cannot be
+        // granted to it (a membership loop): such owners' objects are left
+        // to fail visibly, with a note saying why.
+        let members_of_conn = self.members_of(self.conn);
+        for role in needed
+            .iter()
+            .filter(|r| members_of_conn.contains(r.as_str()))
+        {
+            self.notes.push(format!(
+                "{role} is a member of {}, so {} cannot act as {role}; statements on objects {role} owns will fail",
+                self.conn, self.conn
+            ));
+        }
+        needed.retain(|role| !members_of_conn.contains(role.as_str()));
         for role in &needed {
             self.push(
                 Action::TemporaryGrant { role: role.clone() },
@@ -778,6 +1010,27 @@ impl<'a> Planner<'a> {
                 "end of temporary grants",
             );
         }
+    }
+
+    /// Every role that is a member of `role`, directly or through others.
+    fn members_of(&self, role: &str) -> HashSet<&'a str> {
+        let mut out: HashSet<&'a str> = HashSet::new();
+        let mut queue = vec![role.to_owned()];
+        while let Some(r) = queue.pop() {
+            for m in self
+                .ix
+                .snapshot
+                .catalog
+                .memberships
+                .iter()
+                .filter(|m| m.role == r)
+            {
+                if out.insert(m.member.as_str()) {
+                    queue.push(m.member.clone());
+                }
+            }
+        }
+        out
     }
 
     pub fn finish(mut self) -> Plan {

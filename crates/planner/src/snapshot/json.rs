@@ -89,9 +89,13 @@ pub fn from_json(bytes: &[u8]) -> Result<Snapshot, ReadError> {
                     });
                 }
             }
-            let position = (e.line() > 0).then(|| (e.line(), e.column()));
+            // serde_json's column is 0 right after a newline (or in an
+            // empty file); positions here are 1-based.
+            let position = (e.line() > 0).then(|| (e.line(), e.column().max(1)));
             let message = if e.is_eof() {
                 "unexpected end of file: the snapshot is truncated".to_owned()
+            } else if e.is_syntax() {
+                format!("invalid JSON: {}", strip_position(&e.to_string()))
             } else {
                 strip_position(&e.to_string())
             };
@@ -307,5 +311,26 @@ impl serde_json::ser::Formatter for ShallowPretty {
     fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
         self.has_value = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_even_at_the_start_of_a_line() {
+        let empty = from_json(b"").unwrap_err();
+        assert_eq!(empty.position, Some((1, 1)));
+        assert!(empty.message.contains("truncated"), "{}", empty.message);
+        let after_newline = from_json(b"{\n").unwrap_err();
+        assert_eq!(after_newline.position, Some((2, 1)));
+    }
+
+    #[test]
+    fn text_that_is_not_json_says_so() {
+        let e = from_json(b"roles:\n  - name: alice\n").unwrap_err();
+        assert_eq!(e.position, Some((1, 1)));
+        assert!(e.message.starts_with("invalid JSON: "), "{}", e.message);
     }
 }

@@ -1,0 +1,246 @@
+//! Plans of the desired files in `fixtures/<case>/*.yaml` against the
+//! catalog `fixtures/<case>/snapshot.json` read by `pgsr inspect`, checked
+//! as reviewed snapshots (`tests/snapshots/<case>__<file>.snap`).
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use pgsr_planner::desired::Desired;
+use pgsr_planner::plan::{plan, render, Action, PlanOptions, RoleOptions};
+use pgsr_planner::snapshot::{from_json, Role, Snapshot};
+use support::{mini, model};
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// Each case with a snapshot, and its desired files by name.
+fn cases() -> Vec<(String, Vec<PathBuf>)> {
+    let mut cases = Vec::new();
+    let dirs = fs::read_dir(fixtures_dir()).expect("a fixtures directory");
+    for dir in dirs.map(|d| d.expect("a directory entry").path()) {
+        if !dir.join("snapshot.json").is_file() {
+            continue;
+        }
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .expect("a readable case directory")
+            .map(|f| f.expect("a directory entry").path())
+            .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        files.sort();
+        let name = dir.file_name().expect("a name").to_string_lossy().into();
+        cases.push((name, files));
+    }
+    cases.sort();
+    cases
+}
+
+fn read_snapshot(case: &str) -> Snapshot {
+    let path = fixtures_dir().join(case).join("snapshot.json");
+    let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    from_json(&bytes).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
+}
+
+fn read_desired(path: &Path) -> Desired {
+    let bytes = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    pgsr_planner::desired::parse(&bytes).unwrap_or_else(|e| panic!("{}:{e}", path.display()))
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .expect("a file name")
+        .to_string_lossy()
+        .into()
+}
+
+fn settings(description: &str) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_prepend_module_to_snapshot(false);
+    s.set_description(description);
+    s
+}
+
+#[test]
+fn desired_files_plan_as_reviewed() {
+    let cases = cases();
+    assert!(
+        cases.iter().any(|(_, files)| !files.is_empty()),
+        "no fixture case with desired files under {}",
+        fixtures_dir().display()
+    );
+    for (case, files) in cases {
+        let snapshot = read_snapshot(&case);
+        for file in files {
+            let desired = read_desired(&file);
+            let name = format!("{case}__{}", stem(&file));
+            let p = plan(&snapshot, &desired, &PlanOptions::default())
+                .unwrap_or_else(|e| panic!("{name}: planning failed: {e}"));
+            let yaml = fs::read_to_string(&file).expect("read above");
+            settings(&yaml).bind(|| insta::assert_snapshot!(name, render(&p)));
+        }
+    }
+}
+
+/// Applying each fixture plan (to the model of PostgreSQL) leaves nothing
+/// to do.
+#[test]
+fn desired_files_converge() {
+    let mut failures = Vec::new();
+    for (case, files) in cases() {
+        let snapshot = read_snapshot(&case);
+        for file in files {
+            let desired = read_desired(&file);
+            let name = format!("{case}/{}", stem(&file));
+            let first = plan(&snapshot, &desired, &PlanOptions::default()).expect("plans");
+            match model::apply(&snapshot, &first) {
+                Err(e) => failures.push(format!("{name}: PostgreSQL would refuse the plan: {e}")),
+                Ok(applied) => {
+                    let second =
+                        plan(&applied.snapshot, &desired, &PlanOptions::default()).expect("plans");
+                    if !applied.warnings.is_empty() {
+                        failures.push(format!(
+                            "{name}: statements that change nothing: {:?}",
+                            applied.warnings
+                        ));
+                    }
+                    // Passwords are never read back, so a literal one is
+                    // set again by every plan.
+                    let rest: Vec<_> = second
+                        .steps
+                        .iter()
+                        .filter(|s| !is_password_only(&s.action))
+                        .collect();
+                    if !rest.is_empty() {
+                        failures.push(format!(
+                            "{name}: the next plan is not empty:\n{}",
+                            mini::statements(&second)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn is_password_only(action: &Action) -> bool {
+    match action {
+        Action::AlterRole { options, .. } => {
+            options.password.is_some()
+                && RoleOptions {
+                    password: None,
+                    ..options.clone()
+                }
+                .is_empty()
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn strict_turns_the_first_skip_into_an_error() {
+    let snapshot = read_snapshot("warehouse");
+    let desired = read_desired(&fixtures_dir().join("warehouse/skipped.yaml"));
+    let lenient = plan(&snapshot, &desired, &PlanOptions::default()).expect("plans");
+    assert_eq!(lenient.skipped.len(), 6, "skipped: {:#?}", lenient.skipped);
+    let strict = PlanOptions {
+        strict: true,
+        ..PlanOptions::default()
+    };
+    let error = plan(&snapshot, &desired, &strict).expect_err("--strict refuses skips");
+    // Ownership grants are resolved first, so table_ownership is the first
+    // skip met, though it comes last in the file.
+    assert_eq!(
+        error.to_string(),
+        "12:9: analysts: table_ownership sales.gone: table sales.gone does not exist (--strict)"
+    );
+}
+
+/// Intermediate roles with no privilege anywhere are dropped, those of
+/// other databases and those in use are kept.
+#[test]
+fn drop_unused_drops_only_idle_intermediate_roles_of_this_database() {
+    let mut snapshot = read_snapshot("warehouse");
+    let role = |name: &str, oid: u32| Role {
+        name: name.to_owned(),
+        oid,
+        superuser: false,
+        inherit: true,
+        createrole: false,
+        createdb: false,
+        canlogin: false,
+        replication: false,
+        bypassrls: false,
+        connection_limit: -1,
+        valid_until: None,
+    };
+    let in_use = "_pgsr_local_16384_schema_usage_00000004";
+    for (i, name) in [
+        "_pgsr_local_16384_table_select_00000001",
+        "_pgsr_global_database_connect_00000002",
+        "_pgsr_local_99999_schema_usage_00000003",
+        in_use,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        snapshot.catalog.roles.push(role(name, 90000 + i as u32));
+    }
+    let sales = snapshot
+        .catalog
+        .schemas
+        .iter_mut()
+        .find(|s| s.name == "sales")
+        .expect("schema sales");
+    let acl = sales.acl.as_mut().expect("sales has an ACL");
+    acl.extend(mini::acl(&[&format!("{in_use}=U/postgres")]).expect("an ACL"));
+    snapshot.canonicalize();
+
+    let desired = read_desired(&fixtures_dir().join("warehouse/analysts.yaml"));
+    let options = PlanOptions {
+        drop_unused: true,
+        ..PlanOptions::default()
+    };
+    let p = plan(&snapshot, &desired, &options).expect("plans");
+    let sql = mini::statements(&p);
+    assert!(
+        sql.contains(
+            "DROP ROLE _pgsr_global_database_connect_00000002, _pgsr_local_16384_table_select_00000001;"
+        ),
+        "{sql}"
+    );
+    assert!(
+        !sql.contains("DROP ROLE _pgsr_local_99999")
+            && !sql.contains(&format!("DROP ROLE {in_use}")),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(&format!("GRANT {in_use} TO analysts;")),
+        "the existing intermediate role for USAGE on sales is reused:\n{sql}"
+    );
+    settings("analysts.yaml with drop_unused, four intermediate roles added")
+        .bind(|| insta::assert_snapshot!("warehouse__analysts__drop_unused", render(&p)));
+}
+
+#[test]
+fn literal_passwords_are_planned_as_scram_verifiers() {
+    let snapshot = read_snapshot("warehouse");
+    let desired = read_desired(&fixtures_dir().join("warehouse/password.yaml"));
+    let script = render(&plan(&snapshot, &desired, &PlanOptions::default()).expect("plans"));
+    for part in ["correct horse battery staple", "correct", "horse", "staple"] {
+        assert!(
+            !script.contains(part),
+            "the script shows the password:\n{script}"
+        );
+    }
+    assert!(
+        script.contains("ALTER ROLE alice WITH PASSWORD 'SCRAM-SHA-256$4096:"),
+        "no SCRAM verifier for alice:\n{script}"
+    );
+    assert!(
+        script.contains("ALTER ROLE bob WITH NOLOGIN PASSWORD NULL"),
+        "bob keeps his login:\n{script}"
+    );
+}

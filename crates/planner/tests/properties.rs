@@ -1,0 +1,515 @@
+//! Properties of the planner over generated snapshots and desired states:
+//! determinism, convergence (checked against a model of PostgreSQL),
+//! confinement to managed roles, and quoting of arbitrary names.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use pgsr_planner::acl::PUBLIC;
+use pgsr_planner::desired::{Desired, GrantKind};
+use pgsr_planner::plan::{plan, render, Action, ObjectRef, Plan};
+use pgsr_planner::snapshot::Snapshot;
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use support::gen::{self, Case};
+use support::model;
+
+/// `cases` unless `PROPTEST_CASES` says otherwise.
+fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn plan_ok(case: &Case) -> Result<Plan, TestCaseError> {
+    plan(&case.snapshot, &case.desired, &case.options)
+        .map_err(|e| TestCaseError::fail(format!("planning failed: {e}")))
+}
+
+/// A small xorshift generator, for shuffling without another dependency.
+struct Shuffler(u64);
+
+impl Shuffler {
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            items.swap(i, (self.0 % (i as u64 + 1)) as usize);
+        }
+    }
+}
+
+/// Every list of the snapshot in another order (fingerprint kept).
+fn shuffled(s: &Snapshot, seed: u64) -> Snapshot {
+    let mut r = Shuffler(seed | 1);
+    let mut s = s.clone();
+    let c = &mut s.catalog;
+    r.shuffle(&mut c.roles);
+    r.shuffle(&mut c.memberships);
+    r.shuffle(&mut c.databases);
+    r.shuffle(&mut c.tablespaces);
+    r.shuffle(&mut c.parameters);
+    r.shuffle(&mut c.schemas);
+    r.shuffle(&mut c.relations);
+    r.shuffle(&mut c.routines);
+    r.shuffle(&mut c.types);
+    r.shuffle(&mut c.languages);
+    r.shuffle(&mut c.large_objects);
+    r.shuffle(&mut c.foreign_data_wrappers);
+    r.shuffle(&mut c.foreign_servers);
+    r.shuffle(&mut c.default_privileges);
+    r.shuffle(&mut s.connecting_role.memberships);
+    for acl in c
+        .databases
+        .iter_mut()
+        .chain(c.tablespaces.iter_mut())
+        .filter_map(|o| o.acl.as_mut())
+        .chain(c.schemas.iter_mut().filter_map(|o| o.acl.as_mut()))
+        .chain(c.relations.iter_mut().filter_map(|o| o.acl.as_mut()))
+        .chain(c.default_privileges.iter_mut().map(|d| &mut d.acl))
+    {
+        r.shuffle(acl);
+    }
+    for rel in &mut c.relations {
+        for col in &mut rel.columns {
+            r.shuffle(&mut col.acl);
+        }
+    }
+    s
+}
+
+fn check_deterministic(case: &Case, seed: u64) -> Result<(), TestCaseError> {
+    let first = plan(&case.snapshot, &case.desired, &case.options);
+    let second = plan(&case.snapshot, &case.desired, &case.options);
+    prop_assert_eq!(&first, &second, "two plans of the same inputs differ");
+    let Ok(first) = first else { return Ok(()) };
+    let script = render(&first);
+    prop_assert_eq!(&script, &render(&second.unwrap()), "renderings differ");
+
+    let mut other = shuffled(&case.snapshot, seed);
+    other.canonicalize();
+    prop_assert_eq!(
+        &other,
+        &case.snapshot,
+        "canonicalize() of a shuffled snapshot differs from the original"
+    );
+    let again = plan(&other, &case.desired, &case.options)
+        .map_err(|e| TestCaseError::fail(format!("planning the shuffled snapshot failed: {e}")))?;
+    prop_assert_eq!(
+        script,
+        render(&again),
+        "the shuffled, re-canonicalized snapshot plans differently"
+    );
+    Ok(())
+}
+
+fn check_converges(case: &Case) -> Result<(), TestCaseError> {
+    let first = plan_ok(case)?;
+    let applied = model::apply(&case.snapshot, &first).map_err(|e| {
+        TestCaseError::fail(format!(
+            "PostgreSQL would refuse the plan: {e}\n{}",
+            render(&first)
+        ))
+    })?;
+    prop_assert!(
+        applied.warnings.is_empty(),
+        "the plan has statements that change nothing: {:?}\n{}",
+        applied.warnings,
+        render(&first)
+    );
+    let second = plan(&applied.snapshot, &case.desired, &case.options)
+        .map_err(|e| TestCaseError::fail(format!("planning again failed: {e}")))?;
+    prop_assert!(
+        second.steps.is_empty(),
+        "planning again after applying is not empty.\nfirst plan:\n{}\nsecond plan:\n{}",
+        render(&first),
+        render(&second)
+    );
+    Ok(())
+}
+
+/// The role an object belongs to in the snapshot.
+fn snapshot_owner<'a>(s: &'a Snapshot, object: &ObjectRef) -> Option<&'a str> {
+    let c = &s.catalog;
+    match object {
+        ObjectRef::Database(n) => c.databases.iter().find(|o| &o.name == n).map(|o| &*o.owner),
+        ObjectRef::Tablespace(n) => c
+            .tablespaces
+            .iter()
+            .find(|o| &o.name == n)
+            .map(|o| &*o.owner),
+        ObjectRef::Schema(n) => c.schemas.iter().find(|o| &o.name == n).map(|o| &*o.owner),
+        ObjectRef::Relation { schema, name, .. } => c
+            .relations
+            .iter()
+            .find(|o| &o.schema == schema && &o.name == name)
+            .map(|o| &*o.owner),
+        ObjectRef::Routine {
+            schema,
+            name,
+            arguments,
+            ..
+        } => c
+            .routines
+            .iter()
+            .find(|o| &o.schema == schema && &o.name == name && &o.arguments == arguments)
+            .map(|o| &*o.owner),
+        ObjectRef::Type { schema, name, .. } => c
+            .types
+            .iter()
+            .find(|o| &o.schema == schema && &o.name == name)
+            .map(|o| &*o.owner),
+        ObjectRef::Language(n) => c.languages.iter().find(|o| &o.name == n).map(|o| &*o.owner),
+        ObjectRef::LargeObject(oid) => c
+            .large_objects
+            .iter()
+            .find(|o| o.oid == *oid)
+            .map(|o| &*o.owner),
+        ObjectRef::ForeignDataWrapper(n) => c
+            .foreign_data_wrappers
+            .iter()
+            .find(|o| &o.name == n)
+            .map(|o| &*o.owner),
+        ObjectRef::ForeignServer(n) => c
+            .foreign_servers
+            .iter()
+            .find(|o| &o.name == n)
+            .map(|o| &*o.owner),
+        ObjectRef::Parameter(_) | ObjectRef::Column { .. } => None,
+    }
+}
+
+fn is_intermediate(role: &str) -> bool {
+    role.starts_with("_pgsr_")
+}
+
+/// Unmanaged roles are left alone: every role a step changes is managed, an
+/// intermediate role, or a missing membership target it creates; owners
+/// change only to or from managed roles; PUBLIC is never named.
+fn check_confined(case: &Case) -> Result<(), TestCaseError> {
+    let p = plan_ok(case)?;
+    let s = &case.snapshot;
+    let d: &Desired = &case.desired;
+    let managed: BTreeSet<&str> = d.roles.iter().map(|r| r.name.as_str()).collect();
+    let targets: BTreeSet<&str> = d
+        .roles
+        .iter()
+        .flat_map(|r| &r.grants)
+        .filter_map(|g| match &g.kind {
+            GrantKind::RoleMembership { role } => Some(role.as_str()),
+            _ => None,
+        })
+        .collect();
+    let exists = |r: &str| s.catalog.roles.iter().any(|x| x.name == r);
+    let conn = s.connecting_role.name.as_str();
+    let created: BTreeSet<&str> = p
+        .steps
+        .iter()
+        .filter_map(|st| match &st.action {
+            Action::CreateRole { role } => Some(role.as_str()),
+            _ => None,
+        })
+        .collect();
+    for step in &p.steps {
+        let a = &step.action;
+        let why = || format!("{a:?} ({})", step.reason);
+        match a {
+            Action::CreateRole { role } => prop_assert!(
+                managed.contains(role.as_str())
+                    || is_intermediate(role)
+                    || (targets.contains(role.as_str()) && !exists(role)),
+                "creates a role that is neither managed, intermediate nor a missing membership target: {}",
+                why()
+            ),
+            Action::TemporaryGrant { role } | Action::TemporaryRevoke { role } => {
+                prop_assert!(
+                    !s.connecting_role.superuser,
+                    "temporary grant for a superuser: {}",
+                    why()
+                );
+                prop_assert!(role != PUBLIC && role != conn, "{}", why());
+            }
+            Action::CreateSchema { owner, .. } => prop_assert!(
+                managed.contains(owner.as_str()),
+                "schema created for an unmanaged owner: {}",
+                why()
+            ),
+            Action::AlterOwner { object, owner } => {
+                let from = snapshot_owner(s, object);
+                prop_assert!(
+                    managed.contains(owner.as_str())
+                        || (owner == conn && from.is_some_and(|f| managed.contains(f))),
+                    "ownership moves between unmanaged roles: {} (from {:?})",
+                    why(),
+                    from
+                );
+            }
+            Action::Grant { grantee, .. } => prop_assert!(
+                managed.contains(grantee.as_str())
+                    || (is_intermediate(grantee) && created.contains(grantee.as_str())),
+                "grants to a role that is neither managed nor a new intermediate role: {}",
+                why()
+            ),
+            Action::Revoke { grantee, .. } | Action::RevokeDefault { grantee, .. } => {
+                prop_assert!(
+                    managed.contains(grantee.as_str()),
+                    "revokes from an unmanaged role: {}",
+                    why()
+                )
+            }
+            Action::GrantMembership { role, member }
+            | Action::RevokeMembership { role, member, .. } => {
+                prop_assert!(
+                    managed.contains(member.as_str()),
+                    "changes the memberships of an unmanaged role: {}",
+                    why()
+                );
+                prop_assert!(role != PUBLIC, "{}", why());
+            }
+            Action::AlterRole { role, .. } => prop_assert!(
+                managed.contains(role.as_str()),
+                "alters an unmanaged role: {}",
+                why()
+            ),
+            Action::DropRole { role } => prop_assert!(
+                case.options.drop_unused && is_intermediate(role),
+                "drops a role that is not an unused intermediate one: {}",
+                why()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Words the renderer writes itself.
+const KEYWORDS: &str = "CREATE ROLE SCHEMA AUTHORIZATION ALTER OWNER TO WITH GRANT REVOKE ON FROM \
+    OPTION FOR CASCADE DEFAULT PRIVILEGES IN TABLE SEQUENCE DATABASE TABLESPACE PARAMETER \
+    FUNCTION PROCEDURE AGGREGATE ROUTINE DOMAIN TYPE LANGUAGE LARGE OBJECT OBJECTS FOREIGN DATA \
+    WRAPPER SERVER VIEW MATERIALIZED TABLES SEQUENCES FUNCTIONS TYPES SCHEMAS ROUTINES GRANTED \
+    BY DROP LOGIN NOLOGIN SUPERUSER NOSUPERUSER CREATEDB NOCREATEDB CREATEROLE NOCREATEROLE \
+    REPLICATION NOREPLICATION BYPASSRLS NOBYPASSRLS PASSWORD NULL VALID UNTIL SELECT INSERT \
+    UPDATE DELETE TRUNCATE REFERENCES TRIGGER MAINTAIN EXECUTE USAGE CONNECT TEMPORARY SET \
+    SYSTEM INTEGER";
+
+fn is_keyword(word: &str) -> bool {
+    KEYWORDS
+        .split_ascii_whitespace()
+        .any(|k| k.eq_ignore_ascii_case(word))
+}
+
+fn object_names(o: &ObjectRef, out: &mut BTreeSet<String>) {
+    match o {
+        ObjectRef::Database(n)
+        | ObjectRef::Tablespace(n)
+        | ObjectRef::Schema(n)
+        | ObjectRef::Language(n)
+        | ObjectRef::ForeignDataWrapper(n)
+        | ObjectRef::ForeignServer(n) => {
+            out.insert(n.clone());
+        }
+        ObjectRef::Parameter(n) => out.extend(n.split('.').map(str::to_owned)),
+        ObjectRef::Relation { schema, name, .. }
+        | ObjectRef::Routine { schema, name, .. }
+        | ObjectRef::Type { schema, name, .. } => {
+            out.insert(schema.clone());
+            out.insert(name.clone());
+        }
+        ObjectRef::Column {
+            schema,
+            table,
+            column,
+        } => {
+            out.extend([schema.clone(), table.clone(), column.clone()]);
+        }
+        ObjectRef::LargeObject(_) => {}
+    }
+}
+
+/// Every name the plan's statements mention.
+fn plan_names(p: &Plan) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for step in &p.steps {
+        match &step.action {
+            Action::CreateRole { role }
+            | Action::AlterRole { role, .. }
+            | Action::DropRole { role } => {
+                out.insert(role.clone());
+            }
+            Action::TemporaryGrant { role } | Action::TemporaryRevoke { role } => {
+                out.insert(role.clone());
+                out.insert(p.connecting_role.clone());
+            }
+            Action::CreateSchema { schema, owner } => {
+                out.insert(schema.clone());
+                out.insert(owner.clone());
+            }
+            Action::AlterOwner { object, owner } => {
+                object_names(object, &mut out);
+                out.insert(owner.clone());
+            }
+            Action::Grant {
+                object, grantee, ..
+            }
+            | Action::Revoke {
+                object, grantee, ..
+            } => {
+                object_names(object, &mut out);
+                out.insert(grantee.clone());
+            }
+            Action::RevokeDefault {
+                owner,
+                schema,
+                grantee,
+                ..
+            } => {
+                out.insert(owner.clone());
+                out.extend(schema.clone());
+                out.insert(grantee.clone());
+            }
+            Action::GrantMembership { role, member } => {
+                out.insert(role.clone());
+                out.insert(member.clone());
+            }
+            Action::RevokeMembership {
+                role,
+                member,
+                granted_by,
+                ..
+            } => {
+                out.insert(role.clone());
+                out.insert(member.clone());
+                out.extend(granted_by.clone());
+            }
+        }
+    }
+    out
+}
+
+fn check_quoting(case: &Case) -> Result<(), TestCaseError> {
+    let p = plan_ok(case)?;
+    let script = render(&p);
+    let parsed = pgsr_planner::script::parse(&script)
+        .map_err(|e| TestCaseError::fail(format!("script::parse refused the plan: {e}")))?;
+    prop_assert_eq!(&parsed.header.connecting_role, &p.connecting_role);
+    prop_assert_eq!(&parsed.header.database, &p.database.name);
+
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, &script)
+        .tokenize_with_location()
+        .map_err(|e| TestCaseError::fail(format!("the script does not tokenize: {e}")))?;
+    let names = plan_names(&p);
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut semicolons = 0;
+    // Lines holding part of a statement (1-based, split on '\n' only, as
+    // the tokenizer counts them).
+    let mut statement_lines: BTreeSet<u64> = BTreeSet::new();
+    for t in &tokens {
+        match &t.token {
+            Token::Whitespace(Whitespace::SingleLineComment { comment, prefix }) => {
+                prop_assert_eq!(prefix, "--");
+                let text = comment.strip_suffix('\n').unwrap_or(comment);
+                prop_assert!(
+                    !text.contains(['\n', '\r']),
+                    "a comment spans lines: {:?}",
+                    comment
+                );
+                continue;
+            }
+            Token::Whitespace(Whitespace::Space | Whitespace::Newline) | Token::EOF => continue,
+            Token::Whitespace(w) => {
+                return Err(TestCaseError::fail(format!(
+                    "unexpected whitespace token {w:?}"
+                )))
+            }
+            Token::Word(w) => {
+                match w.quote_style {
+                    Some('"') => prop_assert!(
+                        names.contains(&w.value),
+                        "quoted identifier {:?} is not a name of the plan",
+                        w.value
+                    ),
+                    None => prop_assert!(
+                        is_keyword(&w.value) || names.contains(&w.value),
+                        "bare word {:?} is neither a keyword nor a name of the plan",
+                        w.value
+                    ),
+                    Some(q) => {
+                        return Err(TestCaseError::fail(format!("identifier quoted with {q}")))
+                    }
+                }
+                seen.insert(w.value.clone());
+            }
+            Token::SemiColon => semicolons += 1,
+            Token::Comma | Token::Period | Token::LParen | Token::RParen => {}
+            Token::Number(n, false) if n.bytes().all(|b| b.is_ascii_digit()) => {}
+            Token::SingleQuotedString(_) => {}
+            other => {
+                return Err(TestCaseError::fail(format!(
+                    "unexpected token {other:?} in\n{script}"
+                )))
+            }
+        }
+        statement_lines.extend(t.span.start.line..=t.span.end.line);
+    }
+    let missing: Vec<&String> = names.difference(&seen).collect();
+    prop_assert!(
+        missing.is_empty(),
+        "names of the plan missing from the script: {:?}\n{}",
+        missing,
+        script
+    );
+    prop_assert_eq!(
+        semicolons,
+        parsed.header.statement_count,
+        "statement count in the header"
+    );
+    for (i, line) in script.split('\n').enumerate() {
+        let n = i as u64 + 1;
+        prop_assert!(
+            line.is_empty() || line.starts_with("--") || statement_lines.contains(&n),
+            "line {} is neither empty, a comment nor part of a statement: {:?}",
+            n,
+            line
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn plans_are_deterministic(case in gen::fixed_case(), seed in any::<u64>()) {
+        check_deterministic(&case, seed)?;
+    }
+
+    #[test]
+    fn plans_converge(case in gen::fixed_case()) {
+        check_converges(&case)?;
+    }
+
+    #[test]
+    fn plans_leave_unmanaged_roles_alone(case in gen::fixed_case()) {
+        check_confined(&case)?;
+    }
+
+    #[test]
+    fn awkward_names_are_quoted(case in gen::arbitrary_case()) {
+        check_quoting(&case)?;
+    }
+
+    #[test]
+    fn plans_with_awkward_names_converge(case in gen::arbitrary_case()) {
+        check_converges(&case)?;
+        check_confined(&case)?;
+    }
+}

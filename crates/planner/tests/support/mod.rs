@@ -1,0 +1,3 @@
+pub mod gen;
+pub mod mini;
+pub mod model;

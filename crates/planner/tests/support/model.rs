@@ -1,0 +1,726 @@
+//! An in-memory model of what PostgreSQL does with a plan's statements.
+//!
+//! [`apply`] runs a plan's steps against a snapshot the way the server would
+//! run the rendered statements, so that a test can plan again from the
+//! result. Statements the server would refuse are errors; statements that
+//! change nothing (PostgreSQL's "no privileges could be revoked" warnings,
+//! grants of what is already held) are collected as warnings.
+//!
+//! Semantics modelled (PostgreSQL 15 to 17):
+//! - `GRANT`/`REVOKE` on objects act as the object's owner (superusers and
+//!   members of the owner do): grants are recorded with the owner as grantor,
+//!   and REVOKE removes the entry granted by the owner. A NULL ACL is
+//!   materialized as `acldefault` first. Losing a grant option revokes what
+//!   the grantee granted with it (`recursive_revoke`), which needs CASCADE
+//!   unless the grantee still holds the grant option from elsewhere.
+//! - `ALTER … OWNER TO` rewrites the ACL as `aclnewowner` does; a table
+//!   takes its column ACLs and owned sequences along. An owned sequence
+//!   cannot be given away on its own.
+//! - Role grants: since PostgreSQL 16 each grantor's grant is its own row and
+//!   a superuser's grants (and plain REVOKEs) are recorded as made by the
+//!   bootstrap superuser; before 16 there is one row per pair. Revoking a
+//!   grant WITH ADMIN OPTION on which other grants depend needs CASCADE.
+//!   A grant that would close a membership loop is refused.
+
+#![allow(dead_code)]
+
+use pgsr_planner::acl::{default_acl, AclEntry, AclObjectType, Privilege, PUBLIC};
+use pgsr_planner::plan::{Action, ObjectRef, Plan, RoleOptions};
+use pgsr_planner::snapshot::{
+    Catalog, DefaultObjectType, Membership, QualifiedName, RelKind, Role, Snapshot, TypeKind,
+};
+
+/// The catalog after a plan, and the statements that changed nothing.
+#[derive(Debug)]
+pub struct Applied {
+    pub snapshot: Snapshot,
+    pub warnings: Vec<String>,
+}
+
+/// Runs `plan` against `snapshot`. An error is what the server would say
+/// when refusing a statement.
+pub fn apply(snapshot: &Snapshot, plan: &Plan) -> Result<Applied, String> {
+    let mut m = Model {
+        s: snapshot.clone(),
+        warnings: Vec::new(),
+        next_oid: 900_000,
+    };
+    for (i, step) in plan.steps.iter().enumerate() {
+        m.step(&step.action)
+            .map_err(|e| format!("step {i} {:?}: {e}", step.action))?;
+    }
+    m.s.canonicalize();
+    Ok(Applied {
+        snapshot: m.s,
+        warnings: m.warnings,
+    })
+}
+
+struct Model {
+    s: Snapshot,
+    warnings: Vec<String>,
+    next_oid: u32,
+}
+
+type Slot<'c> = (Option<&'c mut String>, &'c mut Option<Vec<AclEntry>>);
+
+/// The owner and ACL of an object (not a column).
+fn slot<'c>(c: &'c mut Catalog, o: &ObjectRef) -> Result<Slot<'c>, String> {
+    let missing = || format!("{} does not exist", o.describe());
+    match o {
+        ObjectRef::Database(n) => c
+            .databases
+            .iter_mut()
+            .find(|d| &d.name == n)
+            .map(|d| (Some(&mut d.owner), &mut d.acl))
+            .ok_or_else(missing),
+        ObjectRef::Tablespace(n) => c
+            .tablespaces
+            .iter_mut()
+            .find(|d| &d.name == n)
+            .map(|d| (Some(&mut d.owner), &mut d.acl))
+            .ok_or_else(missing),
+        ObjectRef::Parameter(n) => c
+            .parameters
+            .iter_mut()
+            .find(|d| &d.name == n)
+            .map(|d| (None, &mut d.acl))
+            .ok_or_else(missing),
+        ObjectRef::Schema(n) => c
+            .schemas
+            .iter_mut()
+            .find(|d| &d.name == n)
+            .map(|d| (Some(&mut d.owner), &mut d.acl))
+            .ok_or_else(missing),
+        ObjectRef::Relation { schema, name, kind } => {
+            let r = c
+                .relations
+                .iter_mut()
+                .find(|r| &r.schema == schema && &r.name == name)
+                .ok_or_else(missing)?;
+            if r.kind != *kind {
+                return Err(format!("{schema}.{name} is a {:?}, not a {kind:?}", r.kind));
+            }
+            Ok((Some(&mut r.owner), &mut r.acl))
+        }
+        ObjectRef::Column { .. } => Err("columns have no owner of their own".into()),
+        ObjectRef::Routine {
+            schema,
+            name,
+            arguments,
+            ..
+        } => c
+            .routines
+            .iter_mut()
+            .find(|r| &r.schema == schema && &r.name == name && &r.arguments == arguments)
+            .map(|r| (Some(&mut r.owner), &mut r.acl))
+            .ok_or_else(missing),
+        ObjectRef::Type {
+            schema,
+            name,
+            domain,
+        } => {
+            let t = c
+                .types
+                .iter_mut()
+                .find(|t| &t.schema == schema && &t.name == name)
+                .ok_or_else(missing)?;
+            if (t.kind == TypeKind::Domain) != *domain {
+                return Err(format!("{schema}.{name}: wrong TYPE/DOMAIN keyword"));
+            }
+            Ok((Some(&mut t.owner), &mut t.acl))
+        }
+        ObjectRef::Language(n) => c
+            .languages
+            .iter_mut()
+            .find(|d| &d.name == n)
+            .map(|d| (Some(&mut d.owner), &mut d.acl))
+            .ok_or_else(missing),
+        ObjectRef::LargeObject(oid) => c
+            .large_objects
+            .iter_mut()
+            .find(|d| d.oid == *oid)
+            .map(|d| (Some(&mut d.owner), &mut d.acl))
+            .ok_or_else(missing),
+        ObjectRef::ForeignDataWrapper(n) => c
+            .foreign_data_wrappers
+            .iter_mut()
+            .find(|d| &d.name == n)
+            .map(|d| (Some(&mut d.owner), &mut d.acl))
+            .ok_or_else(missing),
+        ObjectRef::ForeignServer(n) => c
+            .foreign_servers
+            .iter_mut()
+            .find(|d| &d.name == n)
+            .map(|d| (Some(&mut d.owner), &mut d.acl))
+            .ok_or_else(missing),
+    }
+}
+
+/// PostgreSQL's `aclnewowner`: the old owner, as grantee or grantor, becomes
+/// the new one; entries that then coincide are merged.
+pub fn acl_new_owner(acl: &mut Vec<AclEntry>, old: &str, new: &str) {
+    for e in acl.iter_mut() {
+        if e.grantee == old {
+            e.grantee = new.to_owned();
+        }
+        if e.grantor == old {
+            e.grantor = new.to_owned();
+        }
+    }
+    acl.sort();
+    let mut merged: Vec<AclEntry> = Vec::with_capacity(acl.len());
+    for e in acl.drain(..) {
+        match merged.last_mut() {
+            Some(last)
+                if last.grantee == e.grantee
+                    && last.grantor == e.grantor
+                    && last.privilege == e.privilege =>
+            {
+                last.grantable |= e.grantable
+            }
+            _ => merged.push(e),
+        }
+    }
+    *acl = merged;
+}
+
+/// `recursive_revoke`: `grantee` lost the grant option for `privilege`;
+/// what it granted with it goes too, if CASCADE allows.
+fn recursive_revoke(
+    acl: &mut Vec<AclEntry>,
+    grantee: &str,
+    owner: &str,
+    privilege: Privilege,
+    cascade: bool,
+) -> Result<(), String> {
+    if grantee == owner {
+        return Ok(());
+    }
+    let still_has = acl.iter().any(|e| {
+        (e.grantee == grantee || e.is_public()) && e.privilege == privilege && e.grantable
+    });
+    if still_has {
+        return Ok(());
+    }
+    let dependents: Vec<AclEntry> = acl
+        .iter()
+        .filter(|e| e.grantor == grantee && e.privilege == privilege)
+        .cloned()
+        .collect();
+    if dependents.is_empty() {
+        return Ok(());
+    }
+    if !cascade {
+        return Err(format!(
+            "dependent privileges exist (granted by {grantee:?}); use CASCADE"
+        ));
+    }
+    for d in dependents {
+        acl.retain(|e| *e != d);
+        if d.grantable {
+            recursive_revoke(acl, &d.grantee, owner, privilege, cascade)?;
+        }
+    }
+    Ok(())
+}
+
+fn default_type(t: DefaultObjectType) -> AclObjectType {
+    match t {
+        DefaultObjectType::Tables => AclObjectType::Relation,
+        DefaultObjectType::Sequences => AclObjectType::Sequence,
+        DefaultObjectType::Functions => AclObjectType::Function,
+        DefaultObjectType::Types => AclObjectType::Type,
+        DefaultObjectType::Schemas => AclObjectType::Schema,
+        DefaultObjectType::LargeObjects => AclObjectType::LargeObject,
+    }
+}
+
+impl Model {
+    fn version(&self) -> u32 {
+        self.s.server_version_num
+    }
+
+    fn conn(&self) -> String {
+        self.s.connecting_role.name.clone()
+    }
+
+    fn bootstrap(&self) -> String {
+        self.s
+            .catalog
+            .roles
+            .iter()
+            .find(|r| r.oid == 10)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| "postgres".into())
+    }
+
+    fn role_exists(&self, name: &str) -> bool {
+        self.s.catalog.roles.iter().any(|r| r.name == name)
+    }
+
+    fn need_role(&self, name: &str) -> Result<(), String> {
+        if name == PUBLIC {
+            return Err("PUBLIC where a role is needed".into());
+        }
+        if self.role_exists(name) {
+            Ok(())
+        } else {
+            Err(format!("role {name:?} does not exist"))
+        }
+    }
+
+    fn warn(&mut self, w: String) {
+        self.warnings.push(w);
+    }
+
+    /// The grantor PostgreSQL records for a role grant made without
+    /// GRANTED BY by the connecting role.
+    fn role_grantor(&self) -> String {
+        if self.version() >= 160000 && self.s.connecting_role.superuser {
+            self.bootstrap()
+        } else {
+            self.conn()
+        }
+    }
+
+    /// Whether `from` is (transitively) a member of `to`.
+    fn member_of(&self, from: &str, to: &str) -> bool {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut stack = vec![from.to_owned()];
+        while let Some(r) = stack.pop() {
+            if r == to {
+                return true;
+            }
+            if seen.insert(r.clone()) {
+                stack.extend(
+                    self.s
+                        .catalog
+                        .memberships
+                        .iter()
+                        .filter(|m| m.member == r)
+                        .map(|m| m.role.clone()),
+                );
+            }
+        }
+        false
+    }
+
+    fn step(&mut self, action: &Action) -> Result<(), String> {
+        let version = self.version();
+        match action {
+            Action::CreateRole { role } => {
+                if self.role_exists(role) {
+                    return Err(format!("role {role:?} already exists"));
+                }
+                self.next_oid += 1;
+                self.s.catalog.roles.push(Role {
+                    name: role.clone(),
+                    oid: self.next_oid,
+                    superuser: false,
+                    inherit: true,
+                    createrole: false,
+                    createdb: false,
+                    canlogin: false,
+                    replication: false,
+                    bypassrls: false,
+                    connection_limit: -1,
+                    valid_until: None,
+                });
+            }
+            Action::TemporaryGrant { role } | Action::TemporaryRevoke { role } => {
+                self.need_role(role)?;
+                let conn = self.conn();
+                if matches!(action, Action::TemporaryGrant { .. })
+                    && (role == &conn || self.member_of(role, &conn))
+                {
+                    return Err(format!("role {role:?} is a member of role {conn:?}"));
+                }
+            }
+            Action::CreateSchema { schema, owner } => {
+                self.need_role(owner)?;
+                if self.s.catalog.schemas.iter().any(|s| &s.name == schema) {
+                    return Err(format!("schema {schema:?} already exists"));
+                }
+                self.next_oid += 1;
+                self.s.catalog.schemas.push(pgsr_planner::snapshot::Schema {
+                    name: schema.clone(),
+                    oid: self.next_oid,
+                    owner: owner.clone(),
+                    acl: None,
+                });
+            }
+            Action::AlterOwner { object, owner } => self.alter_owner(object, owner)?,
+            Action::Grant {
+                object,
+                privilege,
+                grantee,
+            } => {
+                self.need_role(grantee)?;
+                let bootstrap = self.bootstrap();
+                let ty = object.acl_object_type();
+                if !ty.privileges(version).contains(privilege) {
+                    return Err(format!("invalid privilege type {privilege} for {ty:?}"));
+                }
+                let (owner, acl) = slot(&mut self.s.catalog, object)?;
+                let owner = owner.map_or(bootstrap, |o| o.clone());
+                let entries = acl.get_or_insert_with(|| default_acl(ty, Some(&owner), version));
+                let exists = entries.iter().any(|e| {
+                    &e.grantee == grantee && e.grantor == owner && e.privilege == *privilege
+                });
+                if exists {
+                    self.warn(format!(
+                        "{grantee} already holds {privilege} on {}",
+                        object.describe()
+                    ));
+                } else {
+                    entries.push(AclEntry {
+                        grantee: grantee.clone(),
+                        grantor: owner,
+                        privilege: *privilege,
+                        grantable: false,
+                    });
+                    entries.sort();
+                }
+            }
+            Action::Revoke {
+                object,
+                privilege,
+                grantee,
+                grant_option_only,
+                cascade,
+            } => self.revoke(object, *privilege, grantee, *grant_option_only, *cascade)?,
+            Action::RevokeDefault {
+                owner,
+                schema,
+                object_type,
+                privilege,
+                grantee,
+            } => {
+                self.need_role(grantee)?;
+                let c = &mut self.s.catalog;
+                let Some(pos) = c.default_privileges.iter().position(|d| {
+                    &d.role == owner && &d.schema == schema && d.object_type == *object_type
+                }) else {
+                    self.warn(format!("no default privileges of {owner} to revoke"));
+                    return Ok(());
+                };
+                let row = &mut c.default_privileges[pos];
+                let before = row.acl.len();
+                row.acl.retain(|e| {
+                    !(&e.grantee == grantee && &e.grantor == owner && e.privilege == *privilege)
+                });
+                let changed = row.acl.len() != before;
+                let empty = match schema {
+                    Some(_) => row.acl.is_empty(),
+                    None => {
+                        row.acl == default_acl(default_type(*object_type), Some(owner), version)
+                    }
+                };
+                if empty {
+                    c.default_privileges.remove(pos);
+                }
+                if !changed {
+                    self.warn(format!(
+                        "default {privilege} of {owner} for {grantee}: nothing to revoke"
+                    ));
+                }
+            }
+            Action::GrantMembership { role, member } => {
+                self.need_role(role)?;
+                self.need_role(member)?;
+                if role == member || self.member_of(role, member) {
+                    return Err(format!("role {role:?} is a member of role {member:?}"));
+                }
+                let grantor = self.role_grantor();
+                let pg16 = version >= 160000;
+                let exists = self.s.catalog.memberships.iter().any(|m| {
+                    &m.role == role
+                        && &m.member == member
+                        && (!pg16 || m.grantor.as_deref() == Some(&grantor))
+                });
+                if exists {
+                    self.warn(format!("{member} is already a member of {role}"));
+                } else {
+                    self.s.catalog.memberships.push(Membership {
+                        role: role.clone(),
+                        member: member.clone(),
+                        grantor: Some(grantor),
+                        admin_option: false,
+                        inherit_option: pg16.then_some(true),
+                        set_option: pg16.then_some(true),
+                    });
+                }
+            }
+            Action::RevokeMembership {
+                role,
+                member,
+                granted_by,
+                cascade,
+            } => {
+                self.need_role(role)?;
+                self.need_role(member)?;
+                let pg16 = version >= 160000;
+                let grantor = granted_by.clone().unwrap_or_else(|| self.role_grantor());
+                let ms = &self.s.catalog.memberships;
+                let Some(pos) = ms.iter().position(|m| {
+                    &m.role == role
+                        && &m.member == member
+                        && (!pg16 || m.grantor.as_deref() == Some(&grantor))
+                }) else {
+                    self.warn(format!(
+                        "{member} has not been granted membership in {role} by {grantor}"
+                    ));
+                    return Ok(());
+                };
+                if pg16 && ms[pos].admin_option {
+                    let other_admin = ms.iter().enumerate().any(|(i, m)| {
+                        i != pos && &m.role == role && &m.member == member && m.admin_option
+                    });
+                    let dependents = ms
+                        .iter()
+                        .any(|m| &m.role == role && m.grantor.as_deref() == Some(member));
+                    if !other_admin && dependents && !cascade {
+                        return Err(format!(
+                            "dependent privileges exist: {member} granted {role} to others; use CASCADE"
+                        ));
+                    }
+                }
+                self.s.catalog.memberships.remove(pos);
+                if *cascade {
+                    // The grants the member made with its ADMIN OPTION go too.
+                    let mut grantors = vec![member.clone()];
+                    while let Some(g) = grantors.pop() {
+                        let ms = &mut self.s.catalog.memberships;
+                        let gone: Vec<String> = ms
+                            .iter()
+                            .filter(|m| &m.role == role && m.grantor.as_deref() == Some(g.as_str()))
+                            .map(|m| m.member.clone())
+                            .collect();
+                        ms.retain(|m| {
+                            !(&m.role == role && m.grantor.as_deref() == Some(g.as_str()))
+                        });
+                        grantors.extend(gone);
+                    }
+                }
+            }
+            Action::AlterRole { role, options } => {
+                self.need_role(role)?;
+                let RoleOptions {
+                    login,
+                    password: _,
+                    valid_until,
+                    superuser,
+                    createdb,
+                    createrole,
+                    replication,
+                    bypassrls,
+                } = options.clone();
+                let r = self
+                    .s
+                    .catalog
+                    .roles
+                    .iter_mut()
+                    .find(|r| &r.name == role)
+                    .expect("checked above");
+                if r.oid == 10 {
+                    return Err("the bootstrap superuser cannot be altered this way".into());
+                }
+                let set = |field: &mut bool, v: Option<bool>| {
+                    if let Some(v) = v {
+                        *field = v;
+                    }
+                };
+                set(&mut r.canlogin, login);
+                set(&mut r.superuser, superuser);
+                set(&mut r.createdb, createdb);
+                set(&mut r.createrole, createrole);
+                set(&mut r.replication, replication);
+                set(&mut r.bypassrls, bypassrls);
+                if let Some(v) = valid_until {
+                    r.valid_until = Some(v);
+                }
+            }
+            Action::DropRole { role } => self.drop_role(role)?,
+        }
+        Ok(())
+    }
+
+    fn alter_owner(&mut self, object: &ObjectRef, owner: &str) -> Result<(), String> {
+        self.need_role(owner)?;
+        if let ObjectRef::Relation {
+            schema,
+            name,
+            kind: RelKind::Sequence,
+        } = object
+        {
+            let linked = self
+                .s
+                .catalog
+                .relations
+                .iter()
+                .any(|r| &r.schema == schema && &r.name == name && r.owned_by.is_some());
+            if linked {
+                return Err(format!(
+                    "cannot change owner of sequence {schema}.{name}: it is linked to a table"
+                ));
+            }
+        }
+        let (current, acl) = slot(&mut self.s.catalog, object)?;
+        let current = current.ok_or("no owner")?;
+        let old = std::mem::replace(current, owner.to_owned());
+        if old == owner {
+            self.warn(format!("{} is already owned by {owner}", object.describe()));
+            return Ok(());
+        }
+        if let Some(acl) = acl {
+            acl_new_owner(acl, &old, owner);
+        }
+        if let ObjectRef::Relation { schema, name, kind } = object {
+            if *kind != RelKind::Sequence {
+                let table = QualifiedName {
+                    schema: schema.clone(),
+                    name: name.clone(),
+                };
+                for r in &mut self.s.catalog.relations {
+                    if r.schema == *schema && r.name == *name {
+                        for col in &mut r.columns {
+                            acl_new_owner(&mut col.acl, &old, owner);
+                        }
+                    }
+                    if r.owned_by.as_ref() == Some(&table) {
+                        let seq_old = std::mem::replace(&mut r.owner, owner.to_owned());
+                        if let Some(acl) = &mut r.acl {
+                            acl_new_owner(acl, &seq_old, owner);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn revoke(
+        &mut self,
+        object: &ObjectRef,
+        privilege: Privilege,
+        grantee: &str,
+        grant_option_only: bool,
+        cascade: bool,
+    ) -> Result<(), String> {
+        self.need_role(grantee)?;
+        let version = self.version();
+        let bootstrap = self.bootstrap();
+        let ty = object.acl_object_type();
+        let (owner, acl): (String, &mut Vec<AclEntry>) = match object {
+            ObjectRef::Column {
+                schema,
+                table,
+                column,
+            } => {
+                let r = self
+                    .s
+                    .catalog
+                    .relations
+                    .iter_mut()
+                    .find(|r| &r.schema == schema && &r.name == table)
+                    .ok_or_else(|| format!("{} does not exist", object.describe()))?;
+                let owner = r.owner.clone();
+                let Some(col) = r.columns.iter_mut().find(|c| &c.name == column) else {
+                    self.warnings
+                        .push(format!("no privileges on {}", object.describe()));
+                    return Ok(());
+                };
+                (owner, &mut col.acl)
+            }
+            _ => {
+                let (owner, acl) = slot(&mut self.s.catalog, object)?;
+                let owner = owner.map_or(bootstrap, |o| o.clone());
+                let acl = acl.get_or_insert_with(|| default_acl(ty, Some(&owner), version));
+                (owner, acl)
+            }
+        };
+        let Some(pos) = acl
+            .iter()
+            .position(|e| e.grantee == grantee && e.grantor == owner && e.privilege == privilege)
+        else {
+            self.warnings.push(format!(
+                "no privileges could be revoked: {privilege} on {} from {grantee}",
+                object.describe()
+            ));
+            return Ok(());
+        };
+        let had_option = acl[pos].grantable;
+        if grant_option_only {
+            if !had_option {
+                self.warnings.push(format!(
+                    "no grant option to revoke: {privilege} on {} from {grantee}",
+                    object.describe()
+                ));
+            }
+            acl[pos].grantable = false;
+        } else {
+            acl.remove(pos);
+        }
+        if had_option {
+            recursive_revoke(acl, grantee, &owner, privilege, cascade)?;
+        }
+        if let ObjectRef::Column {
+            schema,
+            table,
+            column,
+        } = object
+        {
+            // An empty column ACL is stored as NULL, i.e. no entry.
+            if let Some(r) = self
+                .s
+                .catalog
+                .relations
+                .iter_mut()
+                .find(|r| &r.schema == schema && &r.name == table)
+            {
+                r.columns.retain(|c| &c.name != column || !c.acl.is_empty());
+            }
+        }
+        Ok(())
+    }
+
+    fn drop_role(&mut self, role: &str) -> Result<(), String> {
+        self.need_role(role)?;
+        if role == self.conn() {
+            return Err("current user cannot be dropped".into());
+        }
+        let c = &self.s.catalog;
+        let mut depends = Vec::new();
+        pgsr_planner::snapshot::for_each_acl(c, |acl| {
+            if acl.iter().any(|e| e.grantee == role || e.grantor == role) {
+                depends.push("privileges");
+            }
+        });
+        let owns = c.databases.iter().any(|o| o.owner == role)
+            || c.tablespaces.iter().any(|o| o.owner == role)
+            || c.schemas.iter().any(|o| o.owner == role)
+            || c.relations.iter().any(|o| o.owner == role)
+            || c.routines.iter().any(|o| o.owner == role)
+            || c.types.iter().any(|o| o.owner == role)
+            || c.languages.iter().any(|o| o.owner == role)
+            || c.large_objects.iter().any(|o| o.owner == role)
+            || c.foreign_data_wrappers.iter().any(|o| o.owner == role)
+            || c.foreign_servers.iter().any(|o| o.owner == role);
+        if owns {
+            depends.push("owned objects");
+        }
+        if c.default_privileges.iter().any(|d| d.role == role) {
+            depends.push("default privileges");
+        }
+        if !depends.is_empty() {
+            return Err(format!(
+                "role {role:?} cannot be dropped because some objects depend on it: {depends:?}"
+            ));
+        }
+        let c = &mut self.s.catalog;
+        c.roles.retain(|r| r.name != role);
+        c.memberships.retain(|m| m.role != role && m.member != role);
+        Ok(())
+    }
+}
