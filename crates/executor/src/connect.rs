@@ -20,16 +20,34 @@ enum TlsMode {
 /// Connects as the connection string says.
 pub fn connect(info: &ConnInfo) -> Result<Client, Error> {
     let (config, tls) = config(info)?;
-    config.connect(tls).map_err(|e| {
+    let fail = |e: postgres::Error| {
         Error::connection(format!(
             "cannot connect to {}: {}",
             info.target(),
             describe(&e)
         ))
-    })
+    };
+    let mut client = match tls {
+        Some(tls) => config.connect(tls),
+        None => config.connect(postgres::NoTls),
+    }
+    .map_err(fail)?;
+    // An empty search_path leaves only pg_catalog (and pg_temp for
+    // relations): pgsr's unqualified catalog names must not resolve to
+    // look-alikes that a database or role owner put first in the
+    // search_path (ALTER DATABASE/ROLE … SET search_path), which would run
+    // with pgsr's privileges and could forge what it reads.
+    client
+        .batch_execute("SELECT pg_catalog.set_config('search_path', '', false)")
+        .map_err(fail)?;
+    Ok(client)
 }
 
-fn config(info: &ConnInfo) -> Result<(Config, MakeTlsConnector), Error> {
+/// The driver's configuration, and the TLS connector when TLS can happen:
+/// building one loads the system's root certificates, which is most of the
+/// cost of a short run, so it is skipped for `sslmode=disable` and for unix
+/// sockets (which never use TLS).
+fn config(info: &ConnInfo) -> Result<(Config, Option<MakeTlsConnector>), Error> {
     let bad = |msg: String| Error::usage(format!("invalid connection string: {msg}"));
     let mut config = Config::new();
     for (key, value) in &info.params {
@@ -131,7 +149,16 @@ fn config(info: &ConnInfo) -> Result<(Config, MakeTlsConnector), Error> {
         TlsMode::Prefer => SslMode::Prefer,
         _ => SslMode::Require,
     });
-    let tls = tls_connector(mode, info.get("sslrootcert"))?;
+    let sockets_only = config.get_hostaddrs().is_empty()
+        && config
+            .get_hosts()
+            .iter()
+            .all(|h| !matches!(h, postgres::config::Host::Tcp(_)));
+    let tls = if mode == TlsMode::Disable || sockets_only {
+        None
+    } else {
+        Some(tls_connector(mode, info.get("sslrootcert"))?)
+    };
     Ok((config, tls))
 }
 

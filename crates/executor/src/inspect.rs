@@ -158,6 +158,8 @@ fn query_in(
 ) -> Result<Vec<Row>, Error> {
     match only {
         None => query(client, sql),
+        // Nothing of this kind is in scope: no round trip.
+        Some([]) => Ok(Vec::new()),
         Some(oids) => client
             .query(&format!("{sql} AND {column} = ANY($1)"), &[&oids])
             .map_err(db_error),
@@ -216,13 +218,20 @@ fn scoped_objects(
     Ok(out)
 }
 
+/// Reads an ACL column (`…acl::text[]`). With many objects this is the
+/// bulk of the client's work, so the items are borrowed from the row rather
+/// than copied, and the entries come out in canonical order when the items
+/// do (then sorting the ACL again costs one comparison per entry).
 fn acl(row: &Row, index: usize) -> Result<Option<Vec<AclEntry>>, Error> {
-    let items: Option<Vec<String>> = row.get(index);
+    let items: Option<Vec<&str>> = row.get(index);
     items
         .map(|items| {
-            let mut entries = Vec::with_capacity(items.len() * 2);
-            for item in &items {
+            let mut entries = Vec::with_capacity(items.len() * 4);
+            for item in items {
+                let start = entries.len();
                 parse_aclitem(item, &mut entries).map_err(|e| Error::database(e.to_string()))?;
+                // One item has one grantee and grantor: order by privilege.
+                entries[start..].sort_unstable_by_key(|e| e.privilege);
             }
             Ok(entries)
         })

@@ -239,6 +239,19 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
                 );
                 prop_assert!(role != PUBLIC && role != conn, "{}", why());
             }
+            Action::TemporaryPrivilege { grantee, .. }
+            | Action::TemporaryPrivilegeRevoke { grantee, .. } => {
+                prop_assert!(
+                    !s.connecting_role.superuser,
+                    "temporary privilege for a superuser: {}",
+                    why()
+                );
+                prop_assert!(
+                    managed.contains(grantee.as_str()) || grantee == conn,
+                    "temporary privilege for a role that is not a new owner: {}",
+                    why()
+                );
+            }
             Action::CreateSchema { owner, .. } => prop_assert!(
                 managed.contains(owner.as_str()),
                 "schema created for an unmanaged owner: {}",
@@ -256,8 +269,9 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
             }
             Action::Grant { grantee, .. } => prop_assert!(
                 managed.contains(grantee.as_str())
-                    || (is_intermediate(grantee) && created.contains(grantee.as_str())),
-                "grants to a role that is neither managed nor a new intermediate role: {}",
+                    || (is_intermediate(grantee)
+                        && (created.contains(grantee.as_str()) || step.reason.contains("CASCADE"))),
+                "grants to a role that is neither managed nor an intermediate role this plan creates or restores: {}",
                 why()
             ),
             Action::Revoke { grantee, .. } | Action::RevokeDefault { grantee, .. } => {
@@ -348,6 +362,15 @@ fn plan_names(p: &Plan) -> BTreeSet<String> {
             Action::TemporaryGrant { role } | Action::TemporaryRevoke { role } => {
                 out.insert(role.clone());
                 out.insert(p.connecting_role.clone());
+            }
+            Action::TemporaryPrivilege {
+                object, grantee, ..
+            }
+            | Action::TemporaryPrivilegeRevoke {
+                object, grantee, ..
+            } => {
+                object_names(object, &mut out);
+                out.insert(grantee.clone());
             }
             Action::CreateSchema { schema, owner } => {
                 out.insert(schema.clone());

@@ -15,6 +15,20 @@ pub enum Action {
     TemporaryGrant { role: String },
     /// The matching `REVOKE` at the end.
     TemporaryRevoke { role: String },
+    /// `GRANT CREATE ON SCHEMA … TO new_owner` for the length of the plan:
+    /// without SUPERUSER, a new owner must be able to create the object in
+    /// its schema (and a schema's new owner, in its database).
+    TemporaryPrivilege {
+        object: ObjectRef,
+        privilege: Privilege,
+        grantee: String,
+    },
+    /// The matching `REVOKE` at the end.
+    TemporaryPrivilegeRevoke {
+        object: ObjectRef,
+        privilege: Privilege,
+        grantee: String,
+    },
     /// `CREATE SCHEMA schema AUTHORIZATION owner`.
     CreateSchema { schema: String, owner: String },
     /// `ALTER … OWNER TO owner`.

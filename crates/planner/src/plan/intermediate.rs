@@ -60,7 +60,35 @@ pub(crate) fn resolve(p: &mut Planner) {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let chosen = match candidates.first() {
+        // A role already in any role that serves this privilege keeps that
+        // membership: adopting a cluster causes no churn.
+        let held: BTreeMap<&str, Vec<String>> = need
+            .members
+            .keys()
+            .map(|member| {
+                let roles = candidates
+                    .iter()
+                    .filter(|c| {
+                        p.ix.memberships_by_member
+                            .get(member)
+                            .into_iter()
+                            .flatten()
+                            .any(|m| &m.role == *c)
+                    })
+                    .cloned()
+                    .collect();
+                (*member, roles)
+            })
+            .collect();
+        let adds_members = held.values().any(Vec::is_empty);
+        // Members are added to an existing role only if the connecting role
+        // may grant it; otherwise it makes one of its own.
+        let existing = if adds_members {
+            candidates.iter().find(|c| can_grant(p, c))
+        } else {
+            candidates.first()
+        };
+        let chosen = match existing {
             Some(existing) => existing.clone(),
             None => {
                 let name = new_name(&prefix, object, &p.taken);
@@ -79,22 +107,9 @@ pub(crate) fn resolve(p: &mut Planner) {
             }
         };
         for (member, reason) in &need.members {
-            // A role already in any role that serves this privilege keeps
-            // that membership: adopting a cluster causes no churn.
-            let held: Vec<&String> = candidates
-                .iter()
-                .filter(|c| {
-                    p.ix.memberships_by_member
-                        .get(member)
-                        .into_iter()
-                        .flatten()
-                        .any(|m| &m.role == *c)
-                })
-                .collect();
-            let keep: Vec<String> = if held.is_empty() {
-                vec![chosen.clone()]
-            } else {
-                held.into_iter().cloned().collect()
+            let keep: Vec<String> = match &held[member] {
+                roles if roles.is_empty() => vec![chosen.clone()],
+                roles => roles.clone(),
             };
             for role in keep {
                 p.used_intermediates.insert(role.clone());
@@ -109,6 +124,18 @@ pub(crate) fn resolve(p: &mut Planner) {
         p.chosen.insert((object.clone(), *privilege), chosen);
     }
     p.needs = needs;
+}
+
+/// Whether the connecting role may grant membership in `role`: a
+/// superuser may; before PostgreSQL 16 so may a CREATEROLE role (for any
+/// role that is not a superuser, which intermediate roles never are); since
+/// 16 only a role with ADMIN OPTION on it, as its creator has.
+fn can_grant(p: &Planner, role: &str) -> bool {
+    let snapshot = p.ix.snapshot;
+    let conn = &snapshot.connecting_role;
+    conn.superuser
+        || (conn.createrole && snapshot.server_version_num < 160000)
+        || conn.memberships.iter().any(|m| m.role == role && m.admin)
 }
 
 /// A new name: the prefix and 8 hex digits of a hash of the prefix and the

@@ -32,7 +32,9 @@ impl Section {
     pub fn of(action: &Action) -> Section {
         match action {
             Action::CreateRole { .. } => Section::CreateRole,
-            Action::TemporaryGrant { .. } => Section::TemporaryGrant,
+            Action::TemporaryGrant { .. } | Action::TemporaryPrivilege { .. } => {
+                Section::TemporaryGrant
+            }
             Action::CreateSchema { .. } => Section::CreateSchema,
             Action::AlterOwner { .. } => Section::Ownership,
             Action::Revoke { .. } | Action::RevokeDefault { .. } => Section::Revoke,
@@ -41,7 +43,9 @@ impl Section {
             Action::RevokeMembership { .. } => Section::RevokeMembership,
             Action::AlterRole { .. } => Section::RoleAttributes,
             Action::DropRole { .. } => Section::DropRole,
-            Action::TemporaryRevoke { .. } => Section::TemporaryRevoke,
+            Action::TemporaryRevoke { .. } | Action::TemporaryPrivilegeRevoke { .. } => {
+                Section::TemporaryRevoke
+            }
         }
     }
 }
@@ -84,12 +88,15 @@ pub fn statements(plan: &Plan) -> Vec<Statement> {
 fn render_section(section: Section, steps: &[Step], conn: &str, out: &mut Vec<Statement>) {
     match section {
         Section::TemporaryGrant | Section::TemporaryRevoke => {
-            let roles: Vec<String> = steps
+            let memberships: Vec<&Step> = steps
+                .iter()
+                .filter(|s| role_of(&s.action).is_some())
+                .collect();
+            let roles: Vec<String> = memberships
                 .iter()
                 .filter_map(|s| role_of(&s.action))
                 .map(quote_ident)
                 .collect();
-            let reason = steps[0].reason.clone();
             for chunk in chunks(&roles) {
                 let (kind, sql) = if section == Section::TemporaryGrant {
                     (
@@ -104,9 +111,42 @@ fn render_section(section: Section, steps: &[Step], conn: &str, out: &mut Vec<St
                 };
                 out.push(Statement {
                     kind,
-                    reason: reason.clone(),
+                    reason: memberships[0].reason.clone(),
                     sql,
                 });
+            }
+            for step in steps {
+                match &step.action {
+                    Action::TemporaryPrivilege {
+                        object,
+                        privilege,
+                        grantee,
+                    } => out.push(Statement {
+                        kind: StatementKind::Grant,
+                        reason: step.reason.clone(),
+                        sql: format!(
+                            "GRANT {privilege} ON {} {} TO {}",
+                            object.grant_class(),
+                            object.sql_name(),
+                            quote_ident(grantee)
+                        ),
+                    }),
+                    Action::TemporaryPrivilegeRevoke {
+                        object,
+                        privilege,
+                        grantee,
+                    } => out.push(Statement {
+                        kind: StatementKind::Revoke,
+                        reason: step.reason.clone(),
+                        sql: format!(
+                            "REVOKE {privilege} ON {} {} FROM {}",
+                            object.grant_class(),
+                            object.sql_name(),
+                            quote_ident(grantee)
+                        ),
+                    }),
+                    _ => {}
+                }
             }
         }
         Section::Revoke | Section::Grant => render_privileges(steps, out),

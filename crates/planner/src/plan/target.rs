@@ -351,6 +351,33 @@ impl<'a> Planner<'a> {
         if let Some((role, _)) = self.owners.get(object) {
             return Some(role);
         }
+        // A sequence owned by a table column changes owner with its table.
+        if let ObjectRef::Relation {
+            schema,
+            name,
+            kind: RelKind::Sequence,
+        } = object
+        {
+            if let Some(table) = self
+                .ix
+                .relations
+                .get(&(schema.as_str(), name.as_str()))
+                .and_then(|r| r.owned_by.as_ref())
+            {
+                if let Some(rel) = self
+                    .ix
+                    .relations
+                    .get(&(table.schema.as_str(), table.name.as_str()))
+                {
+                    let table = ObjectRef::Relation {
+                        schema: rel.schema.clone(),
+                        name: rel.name.clone(),
+                        kind: rel.kind,
+                    };
+                    return self.final_owner(&table);
+                }
+            }
+        }
         let actual = self.actual_owner(object)?;
         match self.managed.get(actual) {
             Some(role) if !preserved(role, object) => Some(self.conn),
@@ -745,6 +772,11 @@ impl<'a> Planner<'a> {
         let pg16 = self.ix.snapshot.server_version_num >= 160000;
         let roles: Vec<&'a str> = self.managed.keys().copied().collect();
         let all = &self.ix.snapshot.catalog.memberships;
+        let local = format!(
+            "{}{}_",
+            intermediate::LOCAL_PREFIX,
+            self.ix.snapshot.database.oid
+        );
         // Rows to revoke: (role, member, grantor) of undeclared memberships.
         let mut revoked: BTreeSet<(&'a str, &'a str, Option<&'a str>)> = BTreeSet::new();
         for &member in &roles {
@@ -756,6 +788,11 @@ impl<'a> Planner<'a> {
                 .into_iter()
                 .flatten()
             {
+                // Other databases' intermediate roles belong to syncs of
+                // those databases.
+                if m.role.starts_with(intermediate::LOCAL_PREFIX) && !m.role.starts_with(&local) {
+                    continue;
+                }
                 if !wanted.is_some_and(|w| w.contains_key(&m.role)) {
                     revoked.insert((m.role.as_str(), m.member.as_str(), m.grantor.as_deref()));
                 }
@@ -976,6 +1013,59 @@ impl<'a> Planner<'a> {
                 _ => {}
             }
         }
+        // A new owner must be able to create the object where it lives.
+        let mut creates: BTreeSet<(ObjectRef, String)> = BTreeSet::new();
+        for step in &self.steps {
+            if let Action::AlterOwner { object, owner } = &step.action {
+                let container = match object.schema() {
+                    Some(schema) => ObjectRef::Schema(schema.to_owned()),
+                    None if matches!(object, ObjectRef::Schema(_)) => {
+                        ObjectRef::Database(self.ix.snapshot.database.name.clone())
+                    }
+                    None => continue,
+                };
+                if !self.holds_create(&container, owner) {
+                    creates.insert((container, owner.clone()));
+                }
+            }
+        }
+        for (container, owner) in &creates {
+            needed.extend(self.final_owner(container).map(str::to_owned));
+            let reason = format!(
+                "temporary: {owner} may own objects in {} only with CREATE there",
+                container.describe()
+            );
+            self.push(
+                Action::TemporaryPrivilege {
+                    object: container.clone(),
+                    privilege: Privilege::Create,
+                    grantee: owner.clone(),
+                },
+                reason,
+            );
+            let declared = self
+                .privileges
+                .get(owner.as_str())
+                .is_some_and(|p| p.contains_key(&(container.clone(), Privilege::Create)));
+            if declared {
+                // Granted early for good: the declared grant is this one.
+                let early = Action::Grant {
+                    object: container.clone(),
+                    privilege: Privilege::Create,
+                    grantee: owner.clone(),
+                };
+                self.steps.retain(|s| s.action != early);
+            } else {
+                self.push(
+                    Action::TemporaryPrivilegeRevoke {
+                        object: container.clone(),
+                        privilege: Privilege::Create,
+                        grantee: owner.clone(),
+                    },
+                    "end of temporary grants",
+                );
+            }
+        }
         needed.remove(self.conn);
         needed.retain(|role| {
             !connecting
@@ -1010,6 +1100,18 @@ impl<'a> Planner<'a> {
                 "end of temporary grants",
             );
         }
+    }
+
+    /// Whether `role` holds CREATE on a schema or database directly (or owns
+    /// it) in the snapshot.
+    fn holds_create(&self, container: &ObjectRef, role: &str) -> bool {
+        if self.actual_owner(container) == Some(role) {
+            return true;
+        }
+        self.object_acl(container)
+            .unwrap_or_default()
+            .iter()
+            .any(|e| e.grantee == role && e.privilege == Privilege::Create)
     }
 
     /// Every role that is a member of `role`, directly or through others.

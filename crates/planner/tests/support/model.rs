@@ -351,6 +351,20 @@ impl Model {
                 });
             }
             Action::AlterOwner { object, owner } => self.alter_owner(object, owner)?,
+            Action::TemporaryPrivilege {
+                object,
+                privilege,
+                grantee,
+            } => self.step(&Action::Grant {
+                object: object.clone(),
+                privilege: *privilege,
+                grantee: grantee.clone(),
+            })?,
+            Action::TemporaryPrivilegeRevoke {
+                object,
+                privilege,
+                grantee,
+            } => self.revoke(object, *privilege, grantee, false, false)?,
             Action::Grant {
                 object,
                 privilege,
