@@ -65,9 +65,15 @@ const PRIVILEGES: &str = "\
 
 const COLUMN_PRIVILEGES: &str = "SELECT INSERT UPDATE REFERENCES";
 
+/// The attributes a plan may set: pgsr only ever takes privileges away
+/// from a role's attributes (and sets LOGIN), so a script that would grant
+/// SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS is refused.
 const ROLE_FLAGS: &str = "\
-    LOGIN NOLOGIN SUPERUSER NOSUPERUSER CREATEDB NOCREATEDB CREATEROLE NOCREATEROLE \
-    REPLICATION NOREPLICATION BYPASSRLS NOBYPASSRLS INHERIT NOINHERIT";
+    LOGIN NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS";
+
+/// Attributes that escalate a role, named in the refusal.
+const ESCALATING_FLAGS: &str =
+    "SUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS INHERIT NOINHERIT";
 
 const DEFAULT_PRIVILEGE_KINDS: &[&[&str]] = &[
     &["TABLES"],
@@ -355,20 +361,17 @@ fn alter_role(c: &mut Cursor) -> Result<StatementKind, String> {
                 c.expect_kw("UNTIL")?;
                 c.plain_string("the VALID UNTIL time")?;
             }
-            "CONNECTION" => {
-                c.pos += 1;
-                c.expect_kw("LIMIT")?;
-                c.eat(&Token::Minus);
-                c.integer("a connection limit")?;
-            }
+            w if listed(ESCALATING_FLAGS, w) => return Err(format!(
+                "ALTER ROLE … {word} is not allowed in a plan: pgsr never grants that attribute"
+            )),
             "SET" | "RESET" | "RENAME" => {
                 return Err(format!(
                     "{word} is not allowed in a plan: only role attributes may be changed"
                 ))
             }
-            _ => {
-                return c.expected("a role attribute (LOGIN, PASSWORD '…', CONNECTION LIMIT n, …)")
-            }
+            _ => return c.expected(
+                "a role attribute (LOGIN, NOLOGIN, PASSWORD '…', VALID UNTIL '…', NOSUPERUSER, …)",
+            ),
         }
         options += 1;
     }
@@ -949,11 +952,10 @@ mod tests {
             assert_eq!(kind(&format!("ALTER ROLE r {flag};")), AlterRole);
         }
         for body in [
-            "ALTER ROLE r WITH LOGIN NOSUPERUSER CREATEDB INHERIT;",
+            "ALTER ROLE r WITH LOGIN NOSUPERUSER NOCREATEDB;",
             "ALTER ROLE r PASSWORD 'it''s; -- secret';",
             "alter role r with password null;",
-            "ALTER ROLE r VALID UNTIL 'infinity' CONNECTION LIMIT -1;",
-            "ALTER ROLE r CONNECTION LIMIT 10 NOLOGIN;",
+            "ALTER ROLE r VALID UNTIL 'infinity' NOLOGIN;",
             "ALTER ROLE r PASSWORD 'SCRAM-SHA-256$4096:abc=$def=:ghi=';",
         ] {
             assert_eq!(kind(body), AlterRole, "{body}");
@@ -1279,7 +1281,16 @@ mod tests {
         refuse("ALTER ROLE r PASSWORD E'x';", "plain '…' string literal");
         refuse("ALTER ROLE r PASSWORD U&'x';", "plain '…' string literal");
         refuse("ALTER ROLE r PASSWORD $$x$$;", "plain '…' string literal");
-        refuse("ALTER ROLE r CONNECTION LIMIT 1.5;", "connection limit");
+        for escalation in [
+            "SUPERUSER",
+            "CREATEDB",
+            "CREATEROLE",
+            "REPLICATION",
+            "BYPASSRLS",
+        ] {
+            refuse(&format!("ALTER ROLE r WITH {escalation};"), "never grants");
+        }
+        refuse("ALTER ROLE r CONNECTION LIMIT 1;", "role attribute");
         assert_eq!(
             refuse("CREATE ROLE a;\n\nCREATE ROLE b", "does not end with `;`").line,
             3
