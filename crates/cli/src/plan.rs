@@ -38,12 +38,29 @@ pub fn read_desired(path: &Path) -> Result<Desired> {
     let mut desired = desired::parse(&bytes)
         .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))?;
     desired
-        .resolve_passwords(
-            |name| std::env::var(name).ok(),
-            |file| std::fs::read_to_string(file).map_err(|e| e.to_string()),
-        )
+        .resolve_passwords(|name| std::env::var(name).ok(), read_password_file)
         .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))?;
     Ok(desired)
+}
+
+/// A password file larger than this is the wrong file, or a device such as
+/// `/dev/zero` that would be read until memory runs out.
+const MAX_PASSWORD_FILE_BYTES: u64 = 64 * 1024;
+
+fn read_password_file(path: &str) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.take(MAX_PASSWORD_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_PASSWORD_FILE_BYTES {
+        return Err(format!(
+            "it is larger than {} KiB, which is not a password",
+            MAX_PASSWORD_FILE_BYTES / 1024
+        ));
+    }
+    Ok(text)
 }
 
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {

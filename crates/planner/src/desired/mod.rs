@@ -217,20 +217,38 @@ impl Desired {
             let Some(login) = &mut role.login else {
                 continue;
             };
+            // An empty variable or file is a mistake, not a password: it is
+            // refused as an empty `password` is.
             let resolved = match &login.password {
-                PasswordSource::Env { name, span } => env(name).ok_or_else(|| DesiredError {
-                    span: *span,
-                    message: format!("password_env: environment variable {name} is not set"),
-                })?,
+                PasswordSource::Env { name, span } => {
+                    let value = env(name).ok_or_else(|| DesiredError {
+                        span: *span,
+                        message: format!("password_env: environment variable {name} is not set"),
+                    })?;
+                    if value.is_empty() {
+                        return Err(DesiredError {
+                            span: *span,
+                            message: format!("password_env: environment variable {name} is empty"),
+                        });
+                    }
+                    value
+                }
                 PasswordSource::File { path, span } => {
                     let text = read_file(path).map_err(|e| DesiredError {
                         span: *span,
                         message: format!("password_file: cannot read {path}: {e}"),
                     })?;
-                    text.strip_suffix('\n')
+                    let text = text
+                        .strip_suffix('\n')
                         .map(|t| t.strip_suffix('\r').unwrap_or(t))
-                        .unwrap_or(&text)
-                        .to_owned()
+                        .unwrap_or(&text);
+                    if text.is_empty() {
+                        return Err(DesiredError {
+                            span: *span,
+                            message: format!("password_file: {path} holds an empty password"),
+                        });
+                    }
+                    text.to_owned()
                 }
                 _ => continue,
             };
