@@ -361,9 +361,11 @@ fn alter_role(c: &mut Cursor) -> Result<StatementKind, String> {
                 c.expect_kw("UNTIL")?;
                 c.plain_string("the VALID UNTIL time")?;
             }
-            w if listed(ESCALATING_FLAGS, w) => return Err(format!(
+            w if listed(ESCALATING_FLAGS, w) => {
+                return Err(format!(
                 "ALTER ROLE … {word} is not allowed in a plan: pgsr never grants that attribute"
-            )),
+            ))
+            }
             "SET" | "RESET" | "RENAME" => {
                 return Err(format!(
                     "{word} is not allowed in a plan: only role attributes may be changed"
