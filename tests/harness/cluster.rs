@@ -1,3 +1,4 @@
+use pgsr_planner::snapshot::{self, Snapshot};
 use std::fs::{self, File};
 use std::net::TcpListener;
 use std::os::unix::fs::{chown, PermissionsExt};
@@ -15,6 +16,8 @@ pub struct Pg {
     /// Holds the data directory, the socket directory and the log.
     dir: tempfile::TempDir,
     running: bool,
+    /// Extra `-c name=value` server settings, applied at every start.
+    settings: Vec<(String, String)>,
 }
 
 /// The output of one `pgsr` run.
@@ -36,11 +39,29 @@ impl PgsrOutput {
         );
         self
     }
+
+    /// Parses standard output as a snapshot (checking its fingerprint, as
+    /// every reader does), panicking with the output when it is not one.
+    #[track_caller]
+    pub fn snapshot(&self) -> Snapshot {
+        snapshot::from_json(self.stdout.as_bytes()).unwrap_or_else(|e| {
+            panic!(
+                "pgsr printed no valid snapshot: {e}\nstdout:\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
 }
 
 impl Pg {
     /// Starts a fresh cluster of `major`.
     pub fn start(major: u32) -> Pg {
+        Pg::start_with(major, &[])
+    }
+
+    /// Starts a fresh cluster of `major` with extra server settings (as
+    /// `postgres -c name=value`; values must not contain single quotes).
+    pub fn start_with(major: u32, settings: &[(&str, &str)]) -> Pg {
         let bin = bin_dir(major);
         let template = template(major, &bin);
         let user = os_user();
@@ -54,7 +75,7 @@ impl Pg {
         }
         let data = dir.path().join("data");
         run_as(
-            &user,
+            user,
             Command::new("cp").arg("-a").arg(&template).arg(&data),
             "copy the template cluster",
         );
@@ -64,7 +85,11 @@ impl Pg {
             bin,
             dir,
             running: false,
+            settings: Vec::new(),
         };
+        for (name, value) in settings {
+            pg.set_setting(name, value);
+        }
         pg.start_server();
         pg
     }
@@ -78,20 +103,62 @@ impl Pg {
         self.dir.path().to_path_buf()
     }
 
+    /// Sets a server setting for the next start (see [`restart`](Pg::restart)).
+    pub fn set_setting(&mut self, name: &str, value: &str) {
+        // pg_ctl hands the options to a shell: they are single-quoted there.
+        assert!(
+            !name.contains('\'') && !value.contains('\''),
+            "setting {name}: value {value:?} must not contain single quotes"
+        );
+        self.settings.retain(|(n, _)| n != name);
+        self.settings.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Creates an empty directory owned by the server's OS user, outside
+    /// the data directory: a place for a tablespace.
+    pub fn server_dir(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::create_dir(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o700)).unwrap();
+        give_to_server_user(&path);
+        path
+    }
+
+    /// Writes a file readable only by the server's OS user (as a TLS key
+    /// must be) into the cluster's directory, and returns its path.
+    pub fn server_file(&self, name: &str, contents: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        give_to_server_user(&path);
+        path
+    }
+
+    /// The server log so far, for failure messages.
+    pub fn server_log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
     fn start_server(&mut self) {
         let user = os_user();
         let mut last_log = String::new();
         for _ in 0..5 {
             self.port = free_port();
-            let options = format!(
+            // password_encryption: 13 still hashes new passwords with md5,
+            // which the scram-sha-256 lines of pg_hba.conf reject.
+            let mut options = format!(
                 "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-                 -c full_page_writes=off -c shared_buffers=16MB -c max_connections=60 -c max_locks_per_transaction=256",
+                 -c full_page_writes=off -c shared_buffers=16MB -c max_connections=60 -c max_locks_per_transaction=256 \
+                 -c password_encryption=scram-sha-256",
                 self.port,
                 self.socket_dir().display()
             );
+            for (name, value) in &self.settings {
+                options.push_str(&format!(" -c '{name}={value}'"));
+            }
             let log = self.dir.path().join("server.log");
             let status = run_as_status(
-                &user,
+                user,
                 Command::new(self.bin.join("pg_ctl"))
                     .arg("start")
                     .arg("-w")
@@ -113,12 +180,31 @@ impl Pg {
         panic!("PostgreSQL {} did not start:\n{last_log}", self.major);
     }
 
+    /// A key=value connection string for `user` on `dbname` over TCP to
+    /// 127.0.0.1, with no `sslmode` (callers add what they test).
+    pub fn tcp_conninfo(&self, user: &str, dbname: &str) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={} dbname={}",
+            self.port,
+            quote_conninfo(user),
+            quote_conninfo(dbname)
+        )
+    }
+
+    /// Runs `pgsr inspect` as `user` in `dbname` and returns the snapshot.
+    #[track_caller]
+    pub fn inspect(&self, user: &str, dbname: &str) -> Snapshot {
+        self.pgsr(user, dbname, &["inspect"])
+            .expect_code(0)
+            .snapshot()
+    }
+
     /// Stops the server at once, as a crash would (`pg_ctl stop -m immediate`).
     pub fn stop_immediate(&mut self) {
         if self.running {
             let user = os_user();
             run_as_status(
-                &user,
+                user,
                 Command::new(self.bin.join("pg_ctl"))
                     .arg("stop")
                     .arg("-m")
@@ -130,7 +216,8 @@ impl Pg {
         }
     }
 
-    /// Starts the server again after [`stop_immediate`](Pg::stop_immediate).
+    /// Starts the server again after [`stop_immediate`](Pg::stop_immediate),
+    /// or stops and starts it (to apply new settings), on a new port.
     pub fn restart(&mut self) {
         self.stop_immediate();
         self.start_server();
@@ -184,7 +271,7 @@ impl Pg {
     pub fn execute(&self, dbname: &str, sql: &str) {
         self.superuser(dbname)
             .batch_execute(sql)
-            .unwrap_or_else(|e| panic!("{e}\nin:\n{sql}"));
+            .unwrap_or_else(|e| panic!("{}\nin:\n{sql}", describe_error(&e)));
     }
 
     /// Runs `pgsr` with the given arguments, with the libpq environment
@@ -227,6 +314,24 @@ impl Drop for Pg {
     }
 }
 
+/// The server's message (with detail) for a database error, else the
+/// driver's text: `postgres::Error` alone prints only "db error".
+pub(crate) fn describe_error(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{}: {}", db.severity(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" (DETAIL: {detail})"));
+            }
+            if let Some(where_) = db.where_() {
+                text.push_str(&format!(" (WHERE: {where_})"));
+            }
+            text
+        }
+        None => e.to_string(),
+    }
+}
+
 fn quote_conninfo(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
@@ -238,8 +343,14 @@ pub fn pgsr_bin() -> PathBuf {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/<test> -> target/<profile>/pgsr
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    // A test is target/<profile>/deps/<test>, a binary target/<profile>/<bin>;
+    // pgsr is target/<profile>/pgsr.
+    let exe_dir = exe.parent().expect("exe dir");
+    let profile_dir = if exe_dir.file_name() == Some("deps".as_ref()) {
+        exe_dir.parent().expect("target dir")
+    } else {
+        exe_dir
+    };
     let bin = profile_dir.join("pgsr");
     assert!(
         bin.exists(),
@@ -249,7 +360,36 @@ pub fn pgsr_bin() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
+/// Builds `pgsr` with cargo in the profile the calling binary was built in
+/// (release or dev), so that a tool run with `cargo run` never uses a stale
+/// `pgsr`. Does nothing when `PGSR_BIN` names a binary.
+pub fn build_pgsr() {
+    if std::env::var_os("PGSR_BIN").is_some() {
+        return;
+    }
+    let cargo = std::env::var_os("CARGO")
+        .or_else(|| option_env!("CARGO").map(Into::into))
+        .unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", "pgsr-cli"])
+        .current_dir(workspace_root());
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("run cargo build -p pgsr-cli");
+    assert!(status.success(), "cargo build -p pgsr-cli failed");
+}
+
+/// Hands a file or directory to the OS user that runs the servers.
+pub fn give_to_server_user(path: &Path) {
+    if let Some((uid, gid)) = os_user().ids {
+        chown(path, Some(uid), Some(gid))
+            .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listened on a moment ago.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -257,7 +397,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn workspace_root() -> PathBuf {
+/// The root of the workspace (the parent of the e2e crate).
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()

@@ -11,9 +11,12 @@
 //! that says what to install, never a skip.
 
 mod cluster;
+pub mod fixtures;
 mod macros;
 
-pub use cluster::{pgsr_bin, Pg, PgsrOutput};
+pub use cluster::{
+    build_pgsr, free_port, give_to_server_user, pgsr_bin, workspace_root, Pg, PgsrOutput,
+};
 
 /// The majors pgsr supports.
 pub const MAJORS: [u32; 6] = [13, 14, 15, 16, 17, 18];

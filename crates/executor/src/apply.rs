@@ -165,18 +165,18 @@ pub(crate) fn run(
                 .map_err(|e| lost(&e))?;
             for s in batch {
                 if let Err(e) = tx.batch_execute(&s.sql) {
-                    return Err(Error::database(format!(
-                        "statement at line {} failed: {}: {}; nothing was applied",
-                        s.line,
-                        describe(&e),
-                        redact(&s.sql)
-                    )));
+                    return Err(failed(
+                        &e,
+                        format!(
+                            "statement at line {} failed: {}: {}",
+                            s.line,
+                            describe(&e),
+                            redact(&s.sql)
+                        ),
+                    ));
                 }
             }
-            return Err(Error::database(format!(
-                "a batch failed: {}; nothing was applied",
-                describe(&e)
-            )));
+            return Err(failed(&e, format!("a batch failed: {}", describe(&e))));
         }
         done += batch.len();
         progress(done, statements.len());
@@ -195,6 +195,51 @@ pub(crate) fn commit(tx: Transaction) -> Result<(), Error> {
             ))
         }
     })
+}
+
+/// A statement failed: stale when the catalog changed under the apply
+/// (the plan no longer fits it, and planning again will), else an error.
+fn failed(e: &postgres::Error, what: String) -> Error {
+    if changed_underneath(e) {
+        Error {
+            kind: ErrorKind::Stale,
+            message: format!(
+                "{what}: the catalog changed while the plan was applied; nothing was applied; plan again"
+            ),
+        }
+    } else {
+        Error::database(format!("{what}; nothing was applied"))
+    }
+}
+
+/// Whether an error means that another transaction changed the catalog
+/// after the freshness check: an object the plan names was dropped or
+/// created meanwhile, another transaction changed the same catalog row
+/// (GRANT takes no lock on its object, so two of them on one object fail
+/// with "tuple concurrently updated"), or a deadlock.
+pub(crate) fn changed_underneath(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    let Some(db) = e.as_db_error() else {
+        return false;
+    };
+    let code = db.code();
+    [
+        SqlState::UNDEFINED_TABLE,
+        SqlState::UNDEFINED_OBJECT,
+        SqlState::UNDEFINED_FUNCTION,
+        SqlState::INVALID_SCHEMA_NAME,
+        SqlState::INVALID_CATALOG_NAME,
+        SqlState::DUPLICATE_OBJECT,
+        SqlState::DUPLICATE_SCHEMA,
+        SqlState::UNIQUE_VIOLATION,
+        SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+        SqlState::T_R_SERIALIZATION_FAILURE,
+        SqlState::T_R_DEADLOCK_DETECTED,
+    ]
+    .contains(code)
+        || (*code == SqlState::INTERNAL_ERROR
+            && (db.message().starts_with("tuple concurrently")
+                || db.message().starts_with("cache lookup failed")))
 }
 
 fn lost(e: &postgres::Error) -> Error {

@@ -218,20 +218,13 @@ fn scoped_objects(
     Ok(out)
 }
 
-/// Reads an ACL column (`…acl::text[]`). With many objects this is the
-/// bulk of the client's work, so the items are borrowed from the row rather
-/// than copied, and the entries come out in canonical order when the items
-/// do (then sorting the ACL again costs one comparison per entry).
 fn acl(row: &Row, index: usize) -> Result<Option<Vec<AclEntry>>, Error> {
-    let items: Option<Vec<&str>> = row.get(index);
+    let items: Option<Vec<String>> = row.get(index);
     items
         .map(|items| {
-            let mut entries = Vec::with_capacity(items.len() * 4);
-            for item in items {
-                let start = entries.len();
+            let mut entries = Vec::with_capacity(items.len() * 2);
+            for item in &items {
                 parse_aclitem(item, &mut entries).map_err(|e| Error::database(e.to_string()))?;
-                // One item has one grantee and grantor: order by privilege.
-                entries[start..].sort_unstable_by_key(|e| e.privilege);
             }
             Ok(entries)
         })

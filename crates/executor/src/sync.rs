@@ -4,7 +4,7 @@
 use crate::apply::{commit, lock, run, Progress};
 use crate::inspect::{inspect_scope, read_snapshot_in};
 use crate::validate::validate_statements;
-use crate::Error;
+use crate::{Error, ErrorKind};
 use pgsr_planner::desired::Desired;
 use pgsr_planner::plan::{plan, render, Plan, PlanError, PlanOptions};
 use pgsr_planner::script;
@@ -37,9 +37,58 @@ impl From<Error> for SyncError {
     }
 }
 
+/// How many times sync plans and applies when the catalog keeps changing
+/// under it (see [`sync`]).
+const ATTEMPTS: u32 = 10;
+
 /// Brings the catalog to the desired state. `lock_key` overrides the
 /// desired file's.
+///
+/// Other pgsr runs wait for the advisory lock, but other sessions do not:
+/// when one drops an object the plan names, or changes the same catalog row
+/// (a GRANT on the same table), after sync planned under the lock, a
+/// statement fails. Nothing was applied then, and sync plans again, up to
+/// [`ATTEMPTS`] times.
 pub fn sync(
+    client: &mut Client,
+    desired: &Desired,
+    options: &PlanOptions,
+    lock_key: Option<i64>,
+    dry_run: bool,
+    full_scope: bool,
+    progress: Progress,
+) -> Result<SyncOutcome, SyncError> {
+    let started = Instant::now();
+    let mut attempt = 1;
+    loop {
+        match sync_once(
+            client, desired, options, lock_key, dry_run, full_scope, progress,
+        ) {
+            Err(SyncError::Exec(e)) if e.kind == ErrorKind::Stale => {
+                if attempt == ATTEMPTS {
+                    return Err(SyncError::Exec(Error::database(format!(
+                        "the catalog kept changing while syncing (gave up after {ATTEMPTS} attempts): {}",
+                        e.message
+                    ))));
+                }
+                // A short pause that differs between processes, so that
+                // syncs that collided do not collide again.
+                let jitter = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos() as u64 % 50);
+                std::thread::sleep(Duration::from_millis(50 * attempt as u64 + jitter));
+                attempt += 1;
+            }
+            Ok(mut outcome) => {
+                outcome.elapsed = started.elapsed();
+                return Ok(outcome);
+            }
+            other => return other,
+        }
+    }
+}
+
+fn sync_once(
     client: &mut Client,
     desired: &Desired,
     options: &PlanOptions,

@@ -1,0 +1,10 @@
+-- pgsr plan
+-- format: 1
+-- server-version: 150018
+-- database: "warehouse" (oid 16384)
+-- connecting-role: "postgres"
+-- snapshot-fingerprint: sha256:3e981bada34d540cebe80c0d0a251a383894e49c09cd63ddd6e3d0251a55df51
+-- scope: {"kind":"full"}
+-- lock-key: 1
+-- statements: 0
+-- checksum: sha256:d74143706a75f6fffb01d0e5ea3ffb58eab1f7d9b7f6cac498c6d1f85ae5ab3b

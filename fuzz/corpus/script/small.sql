@@ -1,0 +1,16 @@
+-- pgsr plan
+-- format: 1
+-- server-version: 150018
+-- database: "warehouse" (oid 16384)
+-- connecting-role: "postgres"
+-- snapshot-fingerprint: sha256:a69a8be0ebba3787e245e2118fc9880ae034edb19620edb7bbe2bcae6dfe4d04
+-- scope: {"kind":"full"}
+-- lock-key: 1
+-- statements: 2 (create-role 1, grant 1)
+-- checksum: sha256:b199d533ee3a515f57b883353c5b5de722830d9ead1aa3434109d245500b27b7
+
+-- auditor: managed role does not exist
+CREATE ROLE auditor;
+
+-- schema_usage sales (direct)
+GRANT USAGE ON SCHEMA sales TO auditor;

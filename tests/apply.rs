@@ -1,0 +1,413 @@
+//! Acceptance tests of how pgsr applies changes: the advisory lock, stale
+//! plans, validation before connecting, atomicity, and exit codes.
+
+mod support;
+
+use pgsr_e2e::{pg_test, Pg, PgsrOutput};
+use std::time::Duration;
+use support::*;
+
+/// The advisory lock keys (low 32 bits) someone is waiting for.
+fn waiting_for_advisory_locks(pg: &Pg) -> Vec<String> {
+    query_column(
+        pg,
+        "postgres",
+        "SELECT objid::text FROM pg_locks WHERE locktype = 'advisory' AND NOT granted ORDER BY 1",
+    )
+}
+
+/// A superuser connection holding `pg_advisory_xact_lock(key)` in an open
+/// transaction until it is dropped or committed.
+struct LockHolder {
+    client: postgres::Client,
+}
+
+impl LockHolder {
+    fn take(pg: &Pg, key: i64) -> LockHolder {
+        let mut client = pg.superuser("postgres");
+        client
+            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({key})"))
+            .expect("take the advisory lock");
+        LockHolder { client }
+    }
+
+    fn release(mut self) {
+        self.client
+            .batch_execute("COMMIT")
+            .expect("release the lock");
+    }
+}
+
+/// Runs a sync in the background while `key` is held, and checks that it
+/// waits for exactly `waits_for` (or does not wait when `None`); then
+/// releases the lock and checks that it finishes.
+#[track_caller]
+fn sync_under_held_lock(pg: &Pg, held: i64, args: &[&str], waits_for: Option<i64>) -> PgsrOutput {
+    let holder = LockHolder::take(pg, held);
+    let mut run = Background::spawn(pgsr_command(pg, "postgres", "postgres", args));
+    match waits_for {
+        Some(key) => {
+            std::thread::sleep(Duration::from_millis(1000));
+            assert!(
+                !run.finished(),
+                "pgsr {args:?} finished while lock {held} was held"
+            );
+            assert_eq!(
+                waiting_for_advisory_locks(pg),
+                vec![key.to_string()],
+                "pgsr {args:?} should wait for advisory lock {key}"
+            );
+            holder.release();
+            let out = run.wait(Duration::from_secs(30));
+            no_panic(&out);
+            out
+        }
+        None => {
+            let out = run.wait(Duration::from_secs(30));
+            no_panic(&out);
+            holder.release();
+            out
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 13. The advisory lock
+
+pg_test!(fn lock_is_waited_for_only_when_there_are_changes(pg) {
+    let f = Files::new();
+    let one = |name: &str, extra: &str| f.write(&format!("{name}.yaml"), &format!("{extra}{}", doc(&[role(name, &[])])));
+    let r1 = one("r1", "");
+    let r1_path = path_str(&r1);
+
+    // Changes: waits for lock 1 (the default), then applies them.
+    assert!(!role_exists(pg, "r1"));
+    let run = sync_under_held_lock(pg, 1, &["sync", "-f", r1_path], Some(1));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(role_exists(pg, "r1"), "the sync applied its change after the lock was released");
+
+    // No changes: does not take the lock, finishes while it is held.
+    let run = sync_under_held_lock(pg, 1, &["sync", "-f", r1_path], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("no changes"), "{}", run.stderr);
+
+    // --lock-key 42: lock 1 does not stop it, lock 42 does.
+    let r2 = one("r2", "");
+    let run = sync_under_held_lock(pg, 1, &["sync", "--lock-key", "42", "-f", path_str(&r2)], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(role_exists(pg, "r2"));
+    let r3 = one("r3", "");
+    let run = sync_under_held_lock(pg, 42, &["sync", "--lock-key", "42", "-f", path_str(&r3)], Some(42));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(role_exists(pg, "r3"));
+
+    // lock_key: 42 in the file does the same.
+    let r4 = one("r4", "lock_key: 42\n");
+    let run = sync_under_held_lock(pg, 42, &["sync", "-f", path_str(&r4)], Some(42));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(role_exists(pg, "r4"));
+    let r5 = one("r5", "lock_key: 42\n");
+    let run = sync_under_held_lock(pg, 1, &["sync", "-f", path_str(&r5)], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(role_exists(pg, "r5"));
+
+    // apply takes the plan's lock key (from the file) too.
+    let r6 = one("r6", "lock_key: 42\n");
+    let plan = f.path("r6.sql");
+    pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&r6), "-o", path_str(&plan)])
+        .expect_code(0);
+    assert!(f.read("r6.sql").contains("-- lock-key: 42\n"));
+    let run = sync_under_held_lock(pg, 42, &["apply", path_str(&plan)], Some(42));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(role_exists(pg, "r6"));
+});
+
+// ---------------------------------------------------------------------------
+// 14. Stale plans
+
+pg_test!(fn stale_plans_are_refused_and_change_nothing(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.t (i int); CREATE ROLE r;");
+    let f = Files::new();
+    let file = f.write(
+        "d.yaml",
+        &doc(&[role("r", &["schema_usage: s", "table_select: { schema: s, table: t }"])]),
+    );
+    let plan = f.path("p.sql");
+    let old = f.path("old.json");
+    pg.pgsr("postgres", "postgres", &["inspect", "-o", path_str(&old)]).expect_code(0);
+    pg.pgsr(
+        "postgres",
+        "postgres",
+        &["plan", "-f", path_str(&file), "--snapshot", path_str(&old), "-o", path_str(&plan)],
+    )
+    .expect_code(0);
+
+    // A change between plan and apply.
+    pg.execute("postgres", "GRANT INSERT ON s.t TO r");
+    let before = inspect_text(pg, "postgres", "postgres");
+    let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&plan)]);
+    assert_one_line_error("stale apply", &out, 3, "the catalog changed since the plan was made");
+    assert_eq!(inspect_text(pg, "postgres", "postgres"), before, "a stale apply changed the catalog");
+    assert_cannot(pg, "postgres", "r", "SELECT * FROM s.t", "schema s");
+
+    // With the snapshot the plan was made from, the message shows the diff.
+    let out = pg.pgsr(
+        "postgres",
+        "postgres",
+        &["apply", path_str(&plan), "--snapshot", path_str(&old)],
+    );
+    no_panic(&out);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\"name\":\"t\"") && out.stderr.contains("INSERT"),
+        "the stale message should show the changed table and privilege:\n{}",
+        out.stderr
+    );
+    assert_eq!(inspect_text(pg, "postgres", "postgres"), before);
+
+    // A fresh plan applies once; the same plan again is stale.
+    let fresh = f.path("fresh.sql");
+    pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file), "-o", path_str(&fresh)])
+        .expect_code(0);
+    let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&fresh)]);
+    no_panic(&out);
+    out.expect_code(0);
+    assert_can(pg, "postgres", "r", "SELECT * FROM s.t");
+    assert_cannot(pg, "postgres", "r", "INSERT INTO s.t VALUES (1)", "table t");
+    let after_first = inspect_text(pg, "postgres", "postgres");
+    let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&fresh)]);
+    assert_one_line_error("second apply", &out, 3, "the catalog changed since the plan was made");
+    assert_eq!(inspect_text(pg, "postgres", "postgres"), after_first);
+});
+
+// ---------------------------------------------------------------------------
+// 15. Validation before connecting
+
+pg_test!(fn edited_and_forbidden_scripts_are_refused_before_connecting(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.t (i int);");
+    let f = Files::new();
+    let file = f.write(
+        "d.yaml",
+        &doc(&[role("r", &["schema_usage: s", "table_select: { schema: s, table: t }"])]),
+    );
+    let plan = f.path("p.sql");
+    pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file), "-o", path_str(&plan)])
+        .expect_code(0);
+    let script = f.read("p.sql");
+    let closed = closed_port_conninfo();
+    let apply = |name: &str, text: &str| {
+        let path = f.write(name, text);
+        pg.pgsr("postgres", "postgres", &["apply", "--db", &closed, path_str(&path)])
+    };
+
+    // Control: the untouched plan gets as far as connecting, and fails there.
+    let out = apply("ok.sql", &script);
+    assert_one_line_error("untouched plan, closed port", &out, 1, "cannot connect");
+
+    // Any byte of the body changed: the checksum no longer matches.
+    let body_at = script.find("\n\n").unwrap() + 2;
+    let edits = [
+        script.replacen("GRANT USAGE", "GRANT CREATE", 1),
+        script.replacen("TO r;", "TO s;", 1),
+        {
+            let mut bytes = script.clone().into_bytes();
+            let last = bytes.len() - 3;
+            bytes[last] ^= 0x01;
+            String::from_utf8(bytes).unwrap()
+        },
+        format!("{}-- one more comment\n", script),
+    ];
+    for (i, edited) in edits.iter().enumerate() {
+        assert_ne!(edited, &script, "edit {i} changed nothing");
+        assert_eq!(edited[..body_at], script[..body_at], "edit {i} must change the body only");
+        let out = apply(&format!("edited{i}.sql"), edited);
+        assert_one_line_error(&format!("edit {i}"), &out, 1, "checksum mismatch");
+    }
+
+    // Forbidden statements, with the checksum and count made to match.
+    let forbidden: &[&[&str]] = &[
+        &["DROP TABLE s.t"],
+        &["GRANT USAGE ON SCHEMA s TO r", "DROP SCHEMA s CASCADE"],
+        &["DELETE FROM s.t"],
+        &["SELECT pg_terminate_backend(1)"],
+        &["DO $$BEGIN PERFORM 1; END$$"],
+        &["COPY s.t TO PROGRAM 'true'"],
+        &["ALTER SYSTEM SET work_mem = '1MB'"],
+        &["SET ROLE postgres"],
+        &["CREATE TABLE s.x (i int)"],
+        &["TRUNCATE s.t"],
+        &["CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'"],
+        &["ALTER ROLE r SET search_path = s"],
+        &["ALTER ROLE r RENAME TO q"],
+        &["GRANT USAGE ON SCHEMA s TO r /* ; */", "VACUUM"],
+    ];
+    for statements in forbidden {
+        let text = reseal(&script, statements);
+        let out = apply("forbidden.sql", &text);
+        let case = format!("{statements:?}");
+        assert_one_line_error(&case, &out, 1, "not allowed in a plan");
+        assert!(!out.stderr.contains("cannot connect"), "{case}: {}", out.stderr);
+    }
+    // A psql meta-command.
+    let out = apply("meta.sql", &reseal(&script, &["GRANT USAGE ON SCHEMA s TO r;\n\\! touch /tmp/x\nSELECT 1"]));
+    assert_one_line_error("meta-command", &out, 1, "meta-command");
+
+    // The resealing itself is sound: a resealed plan of allowed statements
+    // passes validation and fails only at connecting.
+    let out = apply("resealed.sql", &reseal(&script, &["GRANT USAGE ON SCHEMA s TO r"]));
+    assert_one_line_error("resealed allowed plan", &out, 1, "cannot connect");
+});
+
+// ---------------------------------------------------------------------------
+// 16. Atomicity
+
+const REFUSE_GRANTS: &str = "
+    CREATE FUNCTION public.refuse_grants() RETURNS event_trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'grants are frozen'; END $$;
+    CREATE EVENT TRIGGER refuse_grants ON ddl_command_start WHEN TAG IN ('GRANT')
+        EXECUTE FUNCTION public.refuse_grants();";
+
+const SLOW_GRANTS: &str = "
+    CREATE FUNCTION public.slow_grants() RETURNS event_trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_sleep(120); END $$;
+    CREATE EVENT TRIGGER slow_grants ON ddl_command_start WHEN TAG IN ('GRANT')
+        EXECUTE FUNCTION public.slow_grants();";
+
+/// A desired file of `n` roles that can log in, each with usage of s.
+fn many_users(n: usize) -> String {
+    let roles: Vec<String> = (0..n)
+        .map(|i| role(&format!("user_{i:05}"), &["login:", "schema_usage: s"]))
+        .collect();
+    doc(&roles)
+}
+
+// A statement that fails when it runs (an event trigger refuses GRANTs on
+// schemas; the snapshot cannot see that) after thousands of CREATE ROLEs:
+// nothing stays behind.
+pg_test!(fn a_statement_failing_mid_apply_leaves_nothing(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.pub (i int); GRANT SELECT ON s.pub TO PUBLIC;");
+    pg.execute("postgres", REFUSE_GRANTS);
+    let f = Files::new();
+    let file = f.write("many.yaml", &many_users(2000));
+    let plan = f.path("p.sql");
+    pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file), "-o", path_str(&plan)])
+        .expect_code(0);
+    let script = f.read("p.sql");
+    let grant_at = script.find("\nGRANT USAGE ON SCHEMA s").expect("the plan grants usage");
+    let creates_before = script[..grant_at].matches("\nCREATE ROLE ").count();
+    assert!(creates_before >= 2000, "the failing GRANT comes after {creates_before} CREATE ROLEs");
+
+    let before = inspect_text(pg, "postgres", "postgres");
+    let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&plan)]);
+    assert_one_line_error("failing apply", &out, 1, "grants are frozen");
+    assert!(out.stderr.contains("nothing was applied"), "{}", out.stderr);
+    assert_eq!(inspect_text(pg, "postgres", "postgres"), before, "a failed apply left changes");
+    assert!(!role_exists(pg, "user_00000"));
+
+    // The same through sync.
+    let out = pg.pgsr("postgres", "postgres", &["sync", "-f", path_str(&file)]);
+    assert_one_line_error("failing sync", &out, 1, "grants are frozen");
+    assert_eq!(inspect_text(pg, "postgres", "postgres"), before, "a failed sync left changes");
+
+    // Without the trigger the next sync converges.
+    pg.execute("postgres", "DROP EVENT TRIGGER refuse_grants");
+    sync_converged(pg, "postgres", &file);
+    assert_can(pg, "postgres", "user_01999", "SELECT * FROM s.pub");
+    assert!(role_exists(pg, "user_00000"));
+});
+
+// The connection is terminated from another session in the middle of a
+// large apply: nothing stays behind, the error is one line, and the next
+// sync converges.
+pg_test!(fn a_terminated_apply_leaves_nothing(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.pub (i int); GRANT SELECT ON s.pub TO PUBLIC;");
+    pg.execute("postgres", SLOW_GRANTS);
+    let f = Files::new();
+    let file = f.write("many.yaml", &many_users(2000));
+    let before = inspect_text(pg, "postgres", "postgres");
+
+    let mut run = Background::spawn(pgsr_command(pg, "postgres", "postgres", &["sync", "-f", path_str(&file)]));
+    // The GRANT on the schema comes after the CREATE ROLEs, in the same
+    // transaction; the trigger holds it there.
+    let mut pid = None;
+    let caught = wait_until(Duration::from_secs(60), || {
+        pid = query_one(
+            pg,
+            "postgres",
+            "SELECT pid::text FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()",
+        );
+        pid.is_some()
+    });
+    assert!(caught, "the apply never reached the GRANT");
+    assert!(!run.finished());
+    let pid = pid.unwrap();
+    assert_eq!(
+        query_one(pg, "postgres", "SELECT count(*)::text FROM pg_roles WHERE rolname LIKE 'user_%'").as_deref(),
+        Some("0"),
+        "uncommitted roles are invisible to others"
+    );
+    assert_eq!(
+        query_one(pg, "postgres", &format!("SELECT pg_terminate_backend({pid})::text")).as_deref(),
+        Some("true")
+    );
+    let out = run.wait(Duration::from_secs(30));
+    assert_one_line_error("terminated sync", &out, 1, "nothing was applied");
+    assert_eq!(inspect_text(pg, "postgres", "postgres"), before, "a terminated apply left changes");
+
+    pg.execute("postgres", "DROP EVENT TRIGGER slow_grants");
+    sync_converged(pg, "postgres", &file);
+    assert_can(pg, "postgres", "user_01999", "SELECT * FROM s.pub");
+});
+
+// ---------------------------------------------------------------------------
+// 17. Exit codes
+
+pg_test!(fn exit_codes(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s;");
+    let f = Files::new();
+    let file = f.write("d.yaml", &doc(&[role("r", &["schema_usage: s"])]));
+    let p = path_str(&file);
+
+    // plan --exit-code: 2 with changes (the plan on stdout), 0 without.
+    let out = pg.pgsr("postgres", "postgres", &["plan", "--exit-code", "-f", p]);
+    no_panic(&out);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.contains("CREATE ROLE r;"), "{}", out.stdout);
+    // Without --exit-code, changes are not an error.
+    pg.pgsr("postgres", "postgres", &["plan", "-f", p]).expect_code(0);
+    sync(pg, "postgres", &file);
+    let out = pg.pgsr("postgres", "postgres", &["plan", "--exit-code", "-f", p]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("-- statements: 0\n"));
+    let out = pg.pgsr("postgres", "postgres", &["sync", "-f", p]);
+    assert_eq!(out.code, 0);
+
+    // Errors: 1, one line.
+    let missing = f.path("missing.yaml");
+    let bad_yaml = f.write("bad.yaml", "roles:\n  - name: r\n    grants:\n      - tabel_select: x\n");
+    let no_env = f.write("env.yaml", &doc(&[role("r", &["login: { password_env: PGSR_TEST_UNSET_VARIABLE }"])]));
+    let itself = f.write("self.yaml", &doc(&[role("postgres", &[])]));
+    let absent = f.write("absent.yaml", &doc(&[role("r", &["schema_usage: nowhere"])]));
+    let not_a_plan = f.write("not_a_plan.sql", "GRANT USAGE ON SCHEMA s TO r;\n");
+    let closed = closed_port_conninfo();
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("missing file", vec!["sync", "-f", path_str(&missing)], "cannot read"),
+        ("YAML error", vec!["plan", "-f", path_str(&bad_yaml)], "bad.yaml:4:9: unknown grant kind"),
+        ("unset password_env", vec!["sync", "-f", path_str(&no_env)], "PGSR_TEST_UNSET_VARIABLE is not set"),
+        ("connecting role", vec!["sync", "-f", path_str(&itself)], "connecting role"),
+        ("strict", vec!["sync", "--strict", "-f", path_str(&absent)], "schema nowhere does not exist"),
+        ("strict plan", vec!["plan", "--exit-code", "--strict", "-f", path_str(&absent)], "does not exist"),
+        ("closed port", vec!["sync", "--db", &closed, "-f", p], "cannot connect"),
+        ("not a plan", vec!["apply", path_str(&not_a_plan)], "not a pgsr plan"),
+        ("missing database", vec!["plan", "--db", "dbname=nope", "-f", p], "nope"),
+    ];
+    for (case, args, needle) in cases {
+        let out = pg.pgsr("postgres", "postgres", &args);
+        assert_one_line_error(case, &out, 1, needle);
+        assert!(out.stdout.is_empty(), "{case}: nothing on stdout: {}", out.stdout);
+    }
+    // A grant on a missing object is skipped (not an error) without --strict.
+    let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&absent)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("-- skipped: r: schema_usage nowhere: schema nowhere does not exist"), "{}", out.stdout);
+});

@@ -1,0 +1,2 @@
+CREATE ROLE auditor;
+GRANT USAGE ON SCHEMA sales TO auditor;

@@ -1,0 +1,16 @@
+-- pgsr plan
+-- format: 1
+-- server-version: 150018
+-- database: "warehouse" (oid 16384)
+-- connecting-role: "postgres"
+-- snapshot-fingerprint: sha256:a69a8be0ebba3787e245e2118fc9880ae034edb19620edb7bbe2bcae6dfe4d04
+-- scope: {"kind":"full"}
+-- lock-key: 1
+-- statements: 2 (create-role 1, grant 1)
+-- checksum: sha256:0c8c6c1dff72a37d8dc168c17ed57fe566732de24ce04d1bd8a608635d8e9133
+
+-- become the owner
+SET ROLE postgres;
+
+-- auditor: managed role does not exist
+CREATE ROLE auditor;

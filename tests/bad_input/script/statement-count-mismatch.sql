@@ -1,0 +1,16 @@
+-- pgsr plan
+-- format: 1
+-- server-version: 150018
+-- database: "warehouse" (oid 16384)
+-- connecting-role: "postgres"
+-- snapshot-fingerprint: sha256:a69a8be0ebba3787e245e2118fc9880ae034edb19620edb7bbe2bcae6dfe4d04
+-- scope: {"kind":"full"}
+-- lock-key: 1
+-- statements: 3 (create-role 1, grant 2)
+-- checksum: sha256:93cc6aebc81be1b6d0d1f1317fae00f94053455f6600ca0e2c23f92e115c08ab
+
+-- auditor: managed role does not exist
+CREATE ROLE auditor;
+
+-- schema_usage sales (direct)
+GRANT USAGE ON SCHEMA sales TO auditor;

@@ -1,0 +1,610 @@
+//! Helpers for the acceptance tests of `pgsr sync`, `plan` and `apply`:
+//! desired files in a temporary directory, running pgsr, and checking what a
+//! role can and cannot do by acting as it.
+//!
+//! Privilege checks run as the superuser after `SET ROLE <role>` inside a
+//! transaction that is rolled back: PostgreSQL checks privileges against the
+//! current role, so this is what the role itself would be allowed to do,
+//! and nothing the check does stays behind. Logins go over TCP with a
+//! password (SCRAM), the way a user connects.
+
+#![allow(dead_code)]
+
+use pgsr_e2e::{pgsr_bin, Pg, PgsrOutput};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// SQLSTATE insufficient_privilege.
+pub const DENIED: &str = "42501";
+
+/// A temporary directory for desired files, plans and snapshots.
+pub struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    pub fn new() -> Files {
+        Files {
+            dir: tempfile::Builder::new()
+                .prefix("pgsr-e2e-")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `text` to `name` and returns the path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        let path = self.path(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+// ---------------------------------------------------------------------------
+// Running pgsr
+
+/// Fails with the whole output when pgsr panicked.
+#[track_caller]
+pub fn no_panic(out: &PgsrOutput) {
+    for bad in ["panicked", "RUST_BACKTRACE"] {
+        assert!(
+            !out.stderr.contains(bad),
+            "pgsr panicked:\nstdout:\n{}\nstderr:\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
+/// `pgsr sync -f <file>` as `user` in `db` with extra environment,
+/// expecting success.
+#[track_caller]
+pub fn sync_as_env(pg: &Pg, user: &str, db: &str, file: &Path, env: &[(&str, &str)]) -> PgsrOutput {
+    let out = pg.pgsr_with_env(user, db, &["sync", "-f", path_str(file)], env);
+    no_panic(&out);
+    out.expect_code(0)
+}
+
+/// `pgsr sync -f <file>` as the superuser, expecting success.
+#[track_caller]
+pub fn sync(pg: &Pg, db: &str, file: &Path) -> PgsrOutput {
+    sync_as_env(pg, "postgres", db, file, &[])
+}
+
+/// `pgsr plan --exit-code -f <file>` as `user` in `db`.
+pub fn plan_as(pg: &Pg, user: &str, db: &str, file: &Path, env: &[(&str, &str)]) -> PgsrOutput {
+    let out = pg.pgsr_with_env(
+        user,
+        db,
+        &["plan", "--exit-code", "-f", path_str(file)],
+        env,
+    );
+    no_panic(&out);
+    out
+}
+
+/// The plan is empty: `plan --exit-code` exits 0 and says `statements: 0`.
+///
+/// A declared password is the exception: it cannot be read back from the
+/// catalog, so pgsr (as pg-sync-roles) sets it on every run. Statements
+/// that do nothing but set a password are therefore allowed, and nothing
+/// else is.
+#[track_caller]
+pub fn assert_converged_as(pg: &Pg, user: &str, db: &str, file: &Path, env: &[(&str, &str)]) {
+    let out = plan_as(pg, user, db, file, env);
+    let statements = plan_statements(&out.stdout);
+    let only_passwords = statements.iter().all(|s| is_password_only(s));
+    let converged = if statements.is_empty() {
+        out.code == 0 && out.stdout.contains("-- statements: 0\n")
+    } else {
+        out.code == 2 && only_passwords
+    };
+    assert!(
+        converged,
+        "a sync did not converge: the next plan still has changes (exit {}):\n{}\nstderr:\n{}",
+        out.code, out.stdout, out.stderr
+    );
+}
+
+/// The SQL statements of a plan script (comment lines and blank lines left
+/// out; each planned statement is one line).
+pub fn plan_statements(script: &str) -> Vec<String> {
+    script
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `ALTER ROLE <name> WITH PASSWORD '<verifier>';` and nothing more.
+fn is_password_only(statement: &str) -> bool {
+    statement.starts_with("ALTER ROLE ")
+        && statement
+            .split_once(" WITH PASSWORD 'SCRAM-SHA-256$")
+            .is_some_and(|(_, rest)| rest.ends_with("';") && !rest.contains(' '))
+}
+
+/// Syncs as the superuser and checks that the next plan is empty.
+#[track_caller]
+pub fn sync_converged(pg: &Pg, db: &str, file: &Path) -> PgsrOutput {
+    sync_converged_env(pg, db, file, &[])
+}
+
+#[track_caller]
+pub fn sync_converged_env(pg: &Pg, db: &str, file: &Path, env: &[(&str, &str)]) -> PgsrOutput {
+    let out = sync_as_env(pg, "postgres", db, file, env);
+    assert_converged_as(pg, "postgres", db, file, env);
+    out
+}
+
+/// A failure is exactly one line on stderr, `pgsr: error: …`, containing
+/// `needle`, with exit code `code` and no panic.
+#[track_caller]
+pub fn assert_one_line_error(case: &str, out: &PgsrOutput, code: i32, needle: &str) {
+    no_panic(out);
+    assert_eq!(
+        out.code, code,
+        "{case}: exit code (expected {code}); stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{case}: expected exactly one line on stderr, got:\n{}",
+        out.stderr
+    );
+    assert!(
+        lines[0].starts_with("pgsr: error: "),
+        "{case}: the line should start with `pgsr: error: `: {}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains(needle),
+        "{case}: the error should mention {needle:?}: {}",
+        lines[0]
+    );
+}
+
+/// A `pgsr` command with the libpq environment pointing at `pg` as `user`
+/// in `db` (as the harness's `pgsr` does), for running it in the background.
+pub fn pgsr_command(pg: &Pg, user: &str, db: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(pgsr_bin());
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env("PGHOST", pg.socket_dir())
+        .env("PGPORT", pg.port.to_string())
+        .env("PGUSER", user)
+        .env("PGDATABASE", db)
+        .env("PGSSLMODE", "disable")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// A pgsr run in the background.
+pub struct Background {
+    child: Option<Child>,
+    started: Instant,
+}
+
+impl Background {
+    pub fn spawn(mut cmd: Command) -> Background {
+        Background {
+            child: Some(cmd.spawn().expect("spawn pgsr")),
+            started: Instant::now(),
+        }
+    }
+
+    /// Whether it has exited.
+    pub fn finished(&mut self) -> bool {
+        let child = self.child.as_mut().expect("not waited for yet");
+        child.try_wait().expect("try_wait").is_some()
+    }
+
+    /// Waits up to `limit` for it to exit and returns its output; kills it
+    /// (our own child, by its handle) and fails when it does not exit.
+    #[track_caller]
+    pub fn wait(mut self, limit: Duration) -> PgsrOutput {
+        let deadline = Instant::now() + limit;
+        let mut child = self.child.take().expect("not waited for yet");
+        let timed_out = loop {
+            if child.try_wait().expect("try_wait").is_some() {
+                break false;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                break true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !timed_out,
+            "pgsr did not finish within {limit:?} (killed)\nstderr:\n{stderr}"
+        );
+        PgsrOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // Only our own child, through its handle, and only if still running.
+        if let Some(child) = self.child.as_mut() {
+            if let Ok(None) = child.try_wait() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Polls `cond` every 20 ms for up to `limit`.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Acting as a role
+
+/// A quoted identifier.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A quoted string literal.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Runs `sql` as `role` in `db` (superuser connection, `SET ROLE`) inside a
+/// transaction that is rolled back. Returns the error, if any, as
+/// `SQLSTATE: message`.
+pub fn try_as(pg: &Pg, db: &str, role: &str, sql: &str) -> Result<(), String> {
+    let mut client = pg.superuser(db);
+    let mut tx = client.transaction().expect("begin");
+    tx.batch_execute(&format!("SET LOCAL ROLE {}", ident(role)))
+        .unwrap_or_else(|e| panic!("SET ROLE {role}: {e}"));
+    let result = tx.batch_execute(sql).map_err(describe);
+    drop(tx);
+    result
+}
+
+/// `SQLSTATE: message` of a database error, or the error itself.
+pub fn describe(e: postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}
+
+/// `role` may run `sql` in `db`.
+#[track_caller]
+pub fn assert_can(pg: &Pg, db: &str, role: &str, sql: &str) {
+    if let Err(e) = try_as(pg, db, role, sql) {
+        panic!("{role} should be allowed to run `{sql}` in {db}, but: {e}");
+    }
+}
+
+/// `role` may not run `sql` in `db`: it fails with insufficient_privilege
+/// and a message containing `needle` (which says what was denied).
+#[track_caller]
+pub fn assert_cannot(pg: &Pg, db: &str, role: &str, sql: &str, needle: &str) {
+    match try_as(pg, db, role, sql) {
+        Ok(()) => panic!("{role} should NOT be allowed to run `{sql}` in {db}, but it could"),
+        Err(e) => assert!(
+            e.starts_with(DENIED) && e.contains(needle),
+            "{role} running `{sql}` in {db} should fail with {DENIED} ({needle:?}), but: {e}"
+        ),
+    }
+}
+
+/// Logs in as `user` with `password` to `db` over TCP (SCRAM).
+pub fn try_login(pg: &Pg, user: &str, password: &str, db: &str) -> Result<(), String> {
+    let mut client = pg
+        .connect_with_password(user, password, db)
+        .map_err(describe)?;
+    client
+        .simple_query("SELECT 1")
+        .map(|_| ())
+        .map_err(describe)
+}
+
+#[track_caller]
+pub fn assert_login(pg: &Pg, user: &str, password: &str, db: &str) {
+    if let Err(e) = try_login(pg, user, password, db) {
+        panic!("{user} should be able to log in to {db}, but: {e}");
+    }
+}
+
+/// The login fails and the error contains `needle`.
+#[track_caller]
+pub fn assert_no_login(pg: &Pg, user: &str, password: &str, db: &str, needle: &str) {
+    match try_login(pg, user, password, db) {
+        Ok(()) => panic!("{user} should NOT be able to log in to {db}, but could"),
+        Err(e) => assert!(
+            e.contains(needle),
+            "{user} logging in to {db} should fail with {needle:?}, but: {e}"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading the catalog
+
+/// The first column of the first row of `sql` (run as superuser in `db`),
+/// as text (NULL and no row are `None`).
+pub fn query_one(pg: &Pg, db: &str, sql: &str) -> Option<String> {
+    let mut client = pg.superuser(db);
+    let rows = client
+        .simple_query(sql)
+        .unwrap_or_else(|e| panic!("{e}\nin:\n{sql}"));
+    rows.iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_owned)),
+            _ => None,
+        })
+        .flatten()
+}
+
+/// Every value of the first column of `sql`, as text.
+pub fn query_column(pg: &Pg, db: &str, sql: &str) -> Vec<String> {
+    let mut client = pg.superuser(db);
+    let rows = client
+        .simple_query(sql)
+        .unwrap_or_else(|e| panic!("{e}\nin:\n{sql}"));
+    rows.iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or("NULL").to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `member` is a member of `role` (directly or not).
+pub fn is_member(pg: &Pg, member: &str, role: &str) -> bool {
+    query_one(
+        pg,
+        "postgres",
+        &format!(
+            "SELECT pg_has_role({}, {}, 'MEMBER')",
+            literal(member),
+            literal(role)
+        ),
+    )
+    .as_deref()
+        == Some("t")
+}
+
+/// The roles `member` is directly a member of, sorted.
+pub fn direct_roles_of(pg: &Pg, member: &str) -> Vec<String> {
+    query_column(
+        pg,
+        "postgres",
+        &format!(
+            "SELECT DISTINCT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
+             JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = {} ORDER BY 1",
+            literal(member)
+        ),
+    )
+}
+
+pub fn role_exists(pg: &Pg, role: &str) -> bool {
+    query_one(
+        pg,
+        "postgres",
+        &format!(
+            "SELECT count(*) FROM pg_roles WHERE rolname = {}",
+            literal(role)
+        ),
+    )
+    .as_deref()
+        == Some("1")
+}
+
+/// The oid of database `db`.
+pub fn database_oid(pg: &Pg, db: &str) -> String {
+    query_one(
+        pg,
+        "postgres",
+        &format!(
+            "SELECT oid FROM pg_database WHERE datname = {}",
+            literal(db)
+        ),
+    )
+    .expect("oid")
+}
+
+/// The ACL of a schema, as text (`NULL` when default).
+pub fn schema_acl(pg: &Pg, db: &str, schema: &str) -> String {
+    query_one(
+        pg,
+        db,
+        &format!(
+            "SELECT nspacl::text FROM pg_namespace WHERE nspname = {}",
+            literal(schema)
+        ),
+    )
+    .unwrap_or_else(|| "NULL".into())
+}
+
+/// The ACL of a relation (`schema.name`), as text.
+pub fn relation_acl(pg: &Pg, db: &str, qualified: &str) -> String {
+    query_one(
+        pg,
+        db,
+        &format!(
+            "SELECT relacl::text FROM pg_class WHERE oid = {}::regclass",
+            literal(qualified)
+        ),
+    )
+    .unwrap_or_else(|| "NULL".into())
+}
+
+/// The owner of a relation.
+pub fn relation_owner(pg: &Pg, db: &str, qualified: &str) -> String {
+    query_one(
+        pg,
+        db,
+        &format!(
+            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = {}::regclass",
+            literal(qualified)
+        ),
+    )
+    .expect("owner")
+}
+
+/// `pgsr inspect` output as `user` in `db`: the catalog, byte for byte.
+#[track_caller]
+pub fn inspect_text(pg: &Pg, user: &str, db: &str) -> String {
+    let out = pg.pgsr(user, db, &["inspect"]);
+    no_panic(&out);
+    out.expect_code(0).stdout
+}
+
+// ---------------------------------------------------------------------------
+// Plan scripts
+
+/// Replaces the body of a plan script with `statements` (each one SQL
+/// statement without `;`), fixes the statement count and recomputes the
+/// checksum the way pgsr does (sha256 of every byte but the checksum line),
+/// so that only the validator can refuse the result.
+pub fn reseal(script: &str, statements: &[&str]) -> String {
+    let head_end = script.find("\n\n").expect("header ends with a blank line") + 1;
+    let mut head = String::new();
+    for line in script[..head_end].lines() {
+        if line.starts_with("-- checksum: ") {
+            continue;
+        }
+        if line.starts_with("-- statements: ") {
+            head.push_str(&format!("-- statements: {}\n", statements.len()));
+        } else {
+            head.push_str(line);
+            head.push('\n');
+        }
+    }
+    let mut body = String::new();
+    for s in statements {
+        body.push_str(&format!("\n-- edited\n{s};\n"));
+    }
+    let checksum = sha256_hex(format!("{head}{body}").as_bytes());
+    format!("{head}-- checksum: sha256:{checksum}\n{body}")
+}
+
+/// sha256 of `bytes` in hex, by `sha256sum` (the test crate has no hash
+/// dependency of its own).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().expect("sha256sum");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
+/// A key=value connection string to a TCP port nothing listens on.
+pub fn closed_port_conninfo() -> String {
+    let port = pgsr_e2e::free_port();
+    format!("host=127.0.0.1 port={port} user=postgres dbname=postgres connect_timeout=2")
+}
+
+// ---------------------------------------------------------------------------
+// Desired files
+
+/// One role of a desired file: `name` holding `grants` (each a YAML flow
+/// item such as `schema_usage: s`).
+pub fn role(name: &str, grants: &[&str]) -> String {
+    role_preserving(name, grants, &[])
+}
+
+/// A role with `preserve_existing_grants_in_schemas`.
+pub fn role_preserving(name: &str, grants: &[&str], preserve: &[&str]) -> String {
+    let mut out = format!("  - name: {}\n    grants:", yaml_str(name));
+    if grants.is_empty() {
+        out.push_str(" []\n");
+    } else {
+        out.push('\n');
+        for g in grants {
+            out.push_str(&format!("      - {g}\n"));
+        }
+    }
+    if !preserve.is_empty() {
+        let list: Vec<String> = preserve.iter().map(|s| yaml_str(s)).collect();
+        out.push_str(&format!(
+            "    preserve_existing_grants_in_schemas: [{}]\n",
+            list.join(", ")
+        ));
+    }
+    out
+}
+
+/// A desired file of `roles` (made by [`role`]).
+pub fn doc(roles: &[String]) -> String {
+    if roles.is_empty() {
+        return "roles: []\n".to_owned();
+    }
+    format!("roles:\n{}", roles.concat())
+}
+
+/// A YAML double-quoted string.
+pub fn yaml_str(text: &str) -> String {
+    serde_json::to_string(text).expect("strings serialize")
+}
+
+/// The roles whose privileges `member` can use (it inherits them or may
+/// `SET ROLE` to them), directly granted, sorted. Since PostgreSQL 16 a
+/// CREATEROLE role holds ADMIN OPTION without INHERIT or SET on the roles it
+/// created; those memberships give it no privileges and are left out.
+pub fn usable_roles_of(pg: &Pg, member: &str) -> Vec<String> {
+    let filter = if pg.major >= 16 {
+        " AND (m.inherit_option OR m.set_option)"
+    } else {
+        ""
+    };
+    query_column(
+        pg,
+        "postgres",
+        &format!(
+            "SELECT DISTINCT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
+             JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = {}{filter} ORDER BY 1",
+            literal(member)
+        ),
+    )
+}
