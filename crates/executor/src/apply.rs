@@ -84,9 +84,13 @@ pub fn apply(
 
 /// `pg_advisory_xact_lock(key)`: held until the transaction ends.
 pub(crate) fn lock(tx: &mut Transaction, key: i64) -> Result<(), Error> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
-        .map(|_| ())
-        .map_err(|e| Error::database(format!("cannot take advisory lock {key}: {}", describe(&e))))
+    // One round trip: typed parameters need no prepared statement.
+    tx.query_typed(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[(&key, postgres::types::Type::INT8)],
+    )
+    .map(|_| ())
+    .map_err(|e| Error::database(format!("cannot take advisory lock {key}: {}", describe(&e))))
 }
 
 fn check_fresh(

@@ -9,6 +9,7 @@ use crate::connect::describe;
 use crate::Error;
 use pgsr_planner::acl::{parse_aclitem, AclEntry};
 use pgsr_planner::snapshot::*;
+use postgres::types::Type as PgType;
 use postgres::{Client, GenericClient, IsolationLevel, Row};
 use std::collections::HashMap;
 
@@ -60,7 +61,7 @@ pub fn inspect_scope(client: &mut Client, scope: &Scope) -> Result<Snapshot, Err
 /// scanning every ACL.
 pub fn read_snapshot_in(client: &mut impl GenericClient, scope: &Scope) -> Result<Snapshot, Error> {
     let header = client
-        .query_one(
+        .query_typed_one(
             "SELECT current_setting('server_version_num')::int4, current_database()::text, \
                     d.oid, current_user::text, r.rolsuper, r.rolcreaterole \
              FROM pg_database d, pg_roles r \
@@ -145,7 +146,7 @@ pub(crate) fn db_error(e: postgres::Error) -> Error {
 }
 
 fn query(client: &mut impl GenericClient, sql: &str) -> Result<Vec<Row>, Error> {
-    client.query(sql, &[]).map_err(db_error)
+    client.query_typed(sql, &[]).map_err(db_error)
 }
 
 /// Runs `sql` (which ends in a WHERE clause), restricted to rows whose
@@ -161,7 +162,10 @@ fn query_in(
         // Nothing of this kind is in scope: no round trip.
         Some([]) => Ok(Vec::new()),
         Some(oids) => client
-            .query(&format!("{sql} AND {column} = ANY($1)"), &[&oids])
+            .query_typed(
+                &format!("{sql} AND {column} = ANY($1)"),
+                &[(&oids, PgType::OID_ARRAY)],
+            )
             .map_err(db_error),
     }
 }
@@ -174,12 +178,12 @@ fn scoped_objects(
     let mut out: HashMap<String, Vec<u32>> = HashMap::new();
     // Where the scope's roles hold privileges or ownership in this database.
     let held = client
-        .query(
+        .query_typed(
             "SELECT d.classid::regclass::text, d.objid FROM pg_roles r \
              JOIN pg_shdepend d ON d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid \
              WHERE r.rolname = ANY($1) AND d.deptype IN ('a', 'o') \
                AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            &[&p.roles],
+            &[(&p.roles, PgType::TEXT_ARRAY)],
         )
         .map_err(db_error)?;
     for r in &held {
@@ -191,22 +195,22 @@ fn scoped_objects(
         .map(|q| (q.schema.as_str(), q.name.as_str()))
         .unzip();
     let named = client
-        .query(
+        .query_typed(
             "SELECT c.oid FROM unnest($1::text[], $2::text[]) AS x(s, r) \
              JOIN pg_namespace n ON n.nspname = x.s \
              JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = x.r",
-            &[&schemas, &names],
+            &[(&schemas, PgType::TEXT_ARRAY), (&names, PgType::TEXT_ARRAY)],
         )
         .map_err(db_error)?;
     // Every relation of the regex schemas, through the indexed pg_depend
     // (pg_class has no index on relnamespace alone).
     let searched = client
-        .query(
+        .query_typed(
             "SELECT d.objid FROM pg_namespace n \
              JOIN pg_depend d ON d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid \
                   AND d.classid = 'pg_class'::regclass \
              WHERE n.nspname = ANY($1)",
-            &[&p.regex_schemas],
+            &[(&p.regex_schemas, PgType::TEXT_ARRAY)],
         )
         .map_err(db_error)?;
     let relations = out.entry("pg_class".to_owned()).or_default();
@@ -307,7 +311,10 @@ fn memberships(
     let rows = match members {
         None => query(client, &sql)?,
         Some(names) => client
-            .query(&format!("{sql} WHERE m.rolname = ANY($1)"), &[&names])
+            .query_typed(
+                &format!("{sql} WHERE m.rolname = ANY($1)"),
+                &[(&names, PgType::TEXT_ARRAY)],
+            )
             .map_err(db_error)?,
     };
     Ok(rows
