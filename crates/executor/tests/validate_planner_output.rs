@@ -65,10 +65,9 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// A role named like a privilege is left bare by `quote_ident`, and the
-/// validator refuses `GRANT usage TO alice` (PostgreSQL itself reads it as a
-/// role grant). One of the two has to give; `gen::AVOID_KNOWN_BUGS` keeps
-/// these names out of the generated cases meanwhile.
+/// A role named like a privilege is quoted in `GRANT role TO …`, so plans
+/// granting it validate (the validator refuses a bare `GRANT usage TO alice`,
+/// which PostgreSQL itself reads as a role grant).
 #[test]
 fn roles_named_like_privileges_validate() {
     let refused: Vec<String> = gen::PRIVILEGE_WORDS

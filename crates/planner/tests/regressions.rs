@@ -1,7 +1,5 @@
-//! Minimal cases of planner bugs found by the property tests, each checked
-//! against the model of PostgreSQL in `support/model.rs`. The generators in
-//! `support/gen.rs` steer clear of these cases while `AVOID_KNOWN_BUGS` is
-//! set; a test here that passes means its bug is fixed.
+//! Each case is a minimal reproduction of a fixed planner bug, checked
+//! against the model of PostgreSQL in `support/model.rs`.
 
 mod support;
 

@@ -29,12 +29,6 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-/// When true, generation steers clear of the cases in
-/// `tests/regressions.rs`: a way to keep the properties finding new
-/// problems while a known bug is open. Every case there is fixed, so
-/// generation covers them.
-pub const AVOID_KNOWN_BUGS: bool = false;
-
 /// The bootstrap superuser (oid 10).
 pub const BOOTSTRAP: &str = "postgres";
 /// The OID of the database plans are made for.
@@ -134,9 +128,8 @@ fn long_name() -> impl Strategy<Value = String> {
     prop::sample::select(vec!["é", "x", "\"", "日"]).prop_map(|c| truncate_bytes(c.repeat(63), 63))
 }
 
-/// Role names the renderer leaves bare but the plan validator only accepts
-/// quoted in `GRANT role TO …` (known bug: `quote_ident` does not quote
-/// privilege keywords).
+/// Role names spelled like privilege keywords, which must be quoted in
+/// `GRANT role TO …`.
 pub const PRIVILEGE_WORDS: [&str; 14] = [
     "insert",
     "update",
@@ -156,9 +149,7 @@ pub const PRIVILEGE_WORDS: [&str; 14] = [
 
 /// Whether PostgreSQL accepts `name` as the name of a new role.
 pub fn valid_role_name(name: &str) -> bool {
-    let avoided = AVOID_KNOWN_BUGS && PRIVILEGE_WORDS.contains(&name);
-    !avoided
-        && !name.is_empty()
+    !name.is_empty()
         && name != PUBLIC
         && name != "none"
         && !name.starts_with("pg_")
@@ -554,9 +545,6 @@ struct AclContext {
     version: u32,
     /// Everyone who can appear in an ACL, PUBLIC included.
     grantees: Vec<String>,
-    /// Roles no desired file manages (predefined and intermediate roles,
-    /// the bootstrap superuser unless it is the connecting role).
-    unmanageable: Vec<String>,
 }
 
 fn build_acl(
@@ -595,12 +583,6 @@ fn build_acl(
                     && !h.is_public()
                     && h.grantee != *grantee
                     && Some(h.grantee.as_str()) != owner
-                    // Known bugs: privileges granted by the future owner are
-                    // only noted, and revoked by the next plan (the connecting
-                    // role becomes the owner of what managed roles own); what
-                    // a managed role granted is lost with its grant option
-                    // (CASCADE) even when the plan relies on it.
-                    && (!AVOID_KNOWN_BUGS || ctx.unmanageable.contains(&h.grantee))
             })
             .map(|h| h.grantee.clone())
             .collect();
@@ -898,14 +880,6 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
     let ctx = AclContext {
         version,
         grantees: grantees.clone(),
-        unmanageable: grantees
-            .iter()
-            .filter(|g| {
-                g.as_str() != conn_name
-                    && (g.starts_with("pg_") || g.starts_with("_pgsr_") || g.as_str() == BOOTSTRAP)
-            })
-            .cloned()
-            .collect(),
     };
 
     // ACLs.
@@ -972,13 +946,7 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
     }
     for prm in &mut c.parameters {
         if let Some(a) = acl_of(9) {
-            let mut a = a.clone();
-            if AVOID_KNOWN_BUGS {
-                // Known bug: privileges on parameters granted by a role other
-                // than the bootstrap superuser are taken as the owner's.
-                a.entries.iter_mut().for_each(|e| e.via = None);
-            }
-            prm.acl = build_acl(&a, AclObjectType::Parameter, None, &ctx);
+            prm.acl = build_acl(a, AclObjectType::Parameter, None, &ctx);
         }
     }
     // Intermediate roles' own privileges, granted by the owner.
@@ -1018,11 +986,7 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
     // roles), without cycles, one row per pair before PostgreSQL 16.
     let mut targets: Vec<String> = pool_roles.clone();
     targets.push("pg_monitor".to_owned());
-    // Known bug: a role that is a member of a connecting role without
-    // SUPERUSER cannot be granted to it for the length of the plan.
-    if !AVOID_KNOWN_BUGS || conn_kind != 2 {
-        targets.push(conn_name.to_owned());
-    }
+    targets.push(conn_name.to_owned());
     for (r, m, g, admin) in &s.memberships {
         let (Some(role_name), Some(member)) = (pick(&targets, r), pick(&pool_roles, m)) else {
             continue;
@@ -1038,13 +1002,7 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
             .collect();
         let grantor = match g.index(3) {
             0 => BOOTSTRAP.to_owned(),
-            // Known bug: a plain REVOKE by a superuser other than the
-            // bootstrap one misses rows it granted itself (PostgreSQL 16+).
-            1 if AVOID_KNOWN_BUGS && pg16 && conn_kind == 1 => BOOTSTRAP.to_owned(),
             1 => conn_name.to_owned(),
-            // Known bug: since PostgreSQL 16, revoking a membership WITH ADMIN
-            // OPTION that the member passed on needs CASCADE.
-            _ if AVOID_KNOWN_BUGS && pg16 => BOOTSTRAP.to_owned(),
             _ => admins
                 .first()
                 .cloned()
@@ -1203,19 +1161,13 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
     }
     let schemas: Vec<&String> = p.schemas.iter().chain(&p.new_schemas).collect();
     let mut membership_targets: Vec<String> = p.roles.iter().chain(&p.new_roles).cloned().collect();
-    membership_targets.extend(["pg_monitor", BOOTSTRAP].map(str::to_owned));
-    if !AVOID_KNOWN_BUGS || snapshot.connecting_role.superuser {
-        membership_targets.push(conn.to_owned());
-    }
+    membership_targets.extend(["pg_monitor", BOOTSTRAP, conn].map(str::to_owned));
     // Memberships as they will be: kept rows of unmanaged members plus
     // declared ones; a declared membership closing a cycle is left out.
-    // Known bug: membership grants run before membership revokes, so a
-    // grant that closes a loop with a membership being revoked fails; then
-    // every existing membership counts.
     let mut graph: Vec<Membership> = c
         .memberships
         .iter()
-        .filter(|m| AVOID_KNOWN_BUGS || !names.contains(&m.member))
+        .filter(|m| !names.contains(&m.member))
         .cloned()
         .collect();
     let mut owned: BTreeSet<(String, String)> = BTreeSet::new();
@@ -1265,11 +1217,6 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
                     if !owned.insert((schema.clone(), table.clone())) {
                         continue;
                     }
-                    // Known bug: privileges granted by the future owner are
-                    // only noted, and revoked by the next plan.
-                    if AVOID_KNOWN_BUGS && granted_on(c, &schema, &table, &name) {
-                        continue;
-                    }
                     GrantKind::TableOwnership { schema, table }
                 }
                 _ => {
@@ -1306,18 +1253,6 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
             .collect();
         preserve.sort();
         preserve.dedup();
-        if AVOID_KNOWN_BUGS {
-            // Known bug: a role's preserved schema hides the privileges of
-            // every managed role listed after it in an object's ACL.
-            preserve.retain(|s| !holds_privileges_in(c, s, &name));
-            // Known bug: a direct grant declared inside a preserved schema
-            // is granted again by every plan.
-            preserve.retain(|s| {
-                !grants.iter().any(|g| {
-                    matches!(&g.kind, GrantKind::TableSelect { schema, direct: true, .. } if schema == s)
-                })
-            });
-        }
         out.push(DesiredRole {
             name,
             span: Span::default(),
@@ -1330,32 +1265,6 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
         lock_key: d.lock_key,
         roles: out,
     }
-}
-
-/// Whether `role` appears in an ACL of an object in `schema`.
-fn holds_privileges_in(c: &Catalog, schema: &str, role: &str) -> bool {
-    let held = |acl: Option<&Vec<AclEntry>>| acl.into_iter().flatten().any(|e| e.grantee == role);
-    c.relations
-        .iter()
-        .filter(|r| r.schema == schema)
-        .any(|r| held(r.acl.as_ref()) || r.columns.iter().any(|col| held(Some(&col.acl))))
-        || c.routines
-            .iter()
-            .any(|r| r.schema == schema && held(r.acl.as_ref()))
-        || c.types
-            .iter()
-            .any(|t| t.schema == schema && held(t.acl.as_ref()))
-}
-
-/// Whether `role` granted privileges on the relation (or its columns).
-fn granted_on(c: &Catalog, schema: &str, table: &str, role: &str) -> bool {
-    c.relations
-        .iter()
-        .filter(|r| r.schema == schema && r.name == table)
-        .any(|r| {
-            let mut acls = r.acl.iter().chain(r.columns.iter().map(|col| &col.acl));
-            acls.any(|acl| acl.iter().any(|e| e.grantor == role && e.grantee != role))
-        })
 }
 
 /// One planning problem.
