@@ -385,67 +385,15 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// The object's owner in the snapshot.
+    /// The object's owner in the snapshot (or in this plan, for a schema it
+    /// creates).
     pub fn actual_owner(&self, object: &ObjectRef) -> Option<&'a str> {
-        let c = &self.ix.snapshot.catalog;
-        match object {
-            ObjectRef::Database(n) => self.ix.databases.get(n.as_str()).map(|d| d.owner.as_str()),
-            ObjectRef::Schema(n) => match self.ix.schemas.get(n.as_str()) {
-                Some(s) => Some(s.owner.as_str()),
-                None => self.create_schemas.get(n).copied(),
-            },
-            ObjectRef::Relation { schema, name, .. }
-            | ObjectRef::Column {
-                schema,
-                table: name,
-                ..
-            } => self
-                .ix
-                .relations
-                .get(&(schema.as_str(), name.as_str()))
-                .map(|r| r.owner.as_str()),
-            ObjectRef::Tablespace(n) => c
-                .tablespaces
-                .iter()
-                .find(|t| &t.name == n)
-                .map(|t| t.owner.as_str()),
-            ObjectRef::Parameter(_) => None,
-            ObjectRef::Routine {
-                schema,
-                name,
-                arguments,
-                ..
-            } => c
-                .routines
-                .iter()
-                .find(|r| &r.schema == schema && &r.name == name && &r.arguments == arguments)
-                .map(|r| r.owner.as_str()),
-            ObjectRef::Type { schema, name, .. } => c
-                .types
-                .iter()
-                .find(|t| &t.schema == schema && &t.name == name)
-                .map(|t| t.owner.as_str()),
-            ObjectRef::Language(n) => c
-                .languages
-                .iter()
-                .find(|o| &o.name == n)
-                .map(|o| o.owner.as_str()),
-            ObjectRef::LargeObject(oid) => c
-                .large_objects
-                .iter()
-                .find(|o| o.oid == *oid)
-                .map(|o| o.owner.as_str()),
-            ObjectRef::ForeignDataWrapper(n) => c
-                .foreign_data_wrappers
-                .iter()
-                .find(|o| &o.name == n)
-                .map(|o| o.owner.as_str()),
-            ObjectRef::ForeignServer(n) => c
-                .foreign_servers
-                .iter()
-                .find(|o| &o.name == n)
-                .map(|o| o.owner.as_str()),
+        if let ObjectRef::Schema(n) = object {
+            if let Some(owner) = self.create_schemas.get(n) {
+                return Some(owner);
+            }
         }
+        self.catalog_entry(object).and_then(|e| e.owner)
     }
 
     /// Compares what managed roles hold with what they should, and plans
@@ -678,43 +626,65 @@ impl<'a> Planner<'a> {
 
     /// The object's ACL in the snapshot (None when NULL or unknown).
     pub fn object_acl(&self, object: &ObjectRef) -> Option<&'a [AclEntry]> {
+        self.catalog_entry(object).and_then(|e| e.acl)
+    }
+
+    /// Where the snapshot holds the object: its owner and its ACL. A column
+    /// has its table's owner; a parameter has none.
+    fn catalog_entry(&self, object: &ObjectRef) -> Option<CatalogEntry<'a>> {
+        fn entry<'a>(owner: &'a str, acl: &'a Option<Vec<AclEntry>>) -> CatalogEntry<'a> {
+            CatalogEntry {
+                owner: Some(owner),
+                acl: acl.as_deref(),
+            }
+        }
         let c = &self.ix.snapshot.catalog;
         match object {
             ObjectRef::Database(n) => self
                 .ix
                 .databases
                 .get(n.as_str())
-                .and_then(|d| d.acl.as_deref()),
+                .map(|o| entry(&o.owner, &o.acl)),
             ObjectRef::Schema(n) => self
                 .ix
                 .schemas
                 .get(n.as_str())
-                .and_then(|s| s.acl.as_deref()),
+                .map(|o| entry(&o.owner, &o.acl)),
             ObjectRef::Relation { schema, name, .. } => self
                 .ix
                 .relations
                 .get(&(schema.as_str(), name.as_str()))
-                .and_then(|r| r.acl.as_deref()),
+                .map(|o| entry(&o.owner, &o.acl)),
             ObjectRef::Column {
                 schema,
                 table,
                 column,
-            } => self
-                .ix
-                .relations
-                .get(&(schema.as_str(), table.as_str()))
-                .and_then(|r| r.columns.iter().find(|c| &c.name == column))
-                .map(|c| c.acl.as_slice()),
+            } => {
+                let rel = self.ix.relations.get(&(schema.as_str(), table.as_str()))?;
+                let acl = rel
+                    .columns
+                    .iter()
+                    .find(|c| &c.name == column)
+                    .map(|c| c.acl.as_slice());
+                Some(CatalogEntry {
+                    owner: Some(&rel.owner),
+                    acl,
+                })
+            }
             ObjectRef::Tablespace(n) => c
                 .tablespaces
                 .iter()
-                .find(|t| &t.name == n)
-                .and_then(|t| t.acl.as_deref()),
-            ObjectRef::Parameter(n) => c
-                .parameters
-                .iter()
-                .find(|p| &p.name == n)
-                .and_then(|p| p.acl.as_deref()),
+                .find(|o| &o.name == n)
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::Parameter(n) => {
+                c.parameters
+                    .iter()
+                    .find(|o| &o.name == n)
+                    .map(|o| CatalogEntry {
+                        owner: None,
+                        acl: o.acl.as_deref(),
+                    })
+            }
             ObjectRef::Routine {
                 schema,
                 name,
@@ -723,33 +693,33 @@ impl<'a> Planner<'a> {
             } => c
                 .routines
                 .iter()
-                .find(|r| &r.schema == schema && &r.name == name && &r.arguments == arguments)
-                .and_then(|r| r.acl.as_deref()),
+                .find(|o| &o.schema == schema && &o.name == name && &o.arguments == arguments)
+                .map(|o| entry(&o.owner, &o.acl)),
             ObjectRef::Type { schema, name, .. } => c
                 .types
                 .iter()
-                .find(|t| &t.schema == schema && &t.name == name)
-                .and_then(|t| t.acl.as_deref()),
+                .find(|o| &o.schema == schema && &o.name == name)
+                .map(|o| entry(&o.owner, &o.acl)),
             ObjectRef::Language(n) => c
                 .languages
                 .iter()
                 .find(|o| &o.name == n)
-                .and_then(|o| o.acl.as_deref()),
+                .map(|o| entry(&o.owner, &o.acl)),
             ObjectRef::LargeObject(oid) => c
                 .large_objects
                 .iter()
                 .find(|o| o.oid == *oid)
-                .and_then(|o| o.acl.as_deref()),
+                .map(|o| entry(&o.owner, &o.acl)),
             ObjectRef::ForeignDataWrapper(n) => c
                 .foreign_data_wrappers
                 .iter()
                 .find(|o| &o.name == n)
-                .and_then(|o| o.acl.as_deref()),
+                .map(|o| entry(&o.owner, &o.acl)),
             ObjectRef::ForeignServer(n) => c
                 .foreign_servers
                 .iter()
                 .find(|o| &o.name == n)
-                .and_then(|o| o.acl.as_deref()),
+                .map(|o| entry(&o.owner, &o.acl)),
         }
     }
 
@@ -1156,6 +1126,12 @@ impl<'a> Planner<'a> {
             notes: self.notes,
         }
     }
+}
+
+/// An object's owner and ACL as the snapshot holds them.
+struct CatalogEntry<'a> {
+    owner: Option<&'a str>,
+    acl: Option<&'a [AclEntry]>,
 }
 
 /// Whether `object` lies in one of the role's preserved schemas.
