@@ -4,7 +4,7 @@ use crate::cli::{ApplyArgs, SyncArgs};
 use crate::exit::{write_output, Code, Failure, Result};
 use crate::plan::{located, read_desired, read_snapshot};
 use pgsr_executor::apply::{apply, prepare};
-use pgsr_executor::sync::SyncError;
+use pgsr_executor::sync::{SyncError, SyncOptions};
 use pgsr_planner::plan::PlanOptions;
 use std::io::{IsTerminal, Write};
 
@@ -42,19 +42,19 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
         strict: args.strict,
         drop_unused: args.drop_unused,
     };
-    let outcome = pgsr_executor::sync::sync(
-        &mut client,
-        &desired,
-        &options,
-        args.lock_key,
-        args.dry_run,
-        args.full_scope,
-        &mut progress(),
-    )
-    .map_err(|e| match e {
-        SyncError::Plan(e) => located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message),
-        SyncError::Exec(e) => Failure::from(e),
-    })?;
+    let options = SyncOptions {
+        plan: options,
+        lock_key: args.lock_key,
+        dry_run: args.dry_run,
+        full_scope: args.full_scope,
+    };
+    let outcome = pgsr_executor::sync::sync(&mut client, &desired, &options, &mut progress())
+        .map_err(|e| match e {
+            SyncError::Plan(e) => {
+                located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message)
+            }
+            SyncError::Exec(e) => Failure::from(e),
+        })?;
     finish_progress();
     if args.dry_run {
         write_output(None, outcome.script.as_bytes())?;

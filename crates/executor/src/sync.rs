@@ -41,8 +41,19 @@ impl From<Error> for SyncError {
 /// under it (see [`sync`]).
 const ATTEMPTS: u32 = 10;
 
-/// Brings the catalog to the desired state. `lock_key` overrides the
-/// desired file's.
+/// How to sync.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    pub plan: PlanOptions,
+    /// Overrides the desired file's `lock_key`.
+    pub lock_key: Option<i64>,
+    /// Plan and change nothing.
+    pub dry_run: bool,
+    /// Read the whole catalog rather than the desired file's scope.
+    pub full_scope: bool,
+}
+
+/// Brings the catalog to the desired state.
 ///
 /// Other pgsr runs wait for the advisory lock, but other sessions do not:
 /// when one drops an object the plan names, or changes the same catalog row
@@ -52,18 +63,13 @@ const ATTEMPTS: u32 = 10;
 pub fn sync(
     client: &mut Client,
     desired: &Desired,
-    options: &PlanOptions,
-    lock_key: Option<i64>,
-    dry_run: bool,
-    full_scope: bool,
+    options: &SyncOptions,
     progress: Progress,
 ) -> Result<SyncOutcome, SyncError> {
     let started = Instant::now();
     let mut attempt = 1;
     loop {
-        match sync_once(
-            client, desired, options, lock_key, dry_run, full_scope, progress,
-        ) {
+        match sync_once(client, desired, options, progress) {
             Err(SyncError::Exec(e)) if e.kind == ErrorKind::Stale => {
                 if attempt == ATTEMPTS {
                     return Err(SyncError::Exec(Error::database(format!(
@@ -91,17 +97,15 @@ pub fn sync(
 fn sync_once(
     client: &mut Client,
     desired: &Desired,
-    options: &PlanOptions,
-    lock_key: Option<i64>,
-    dry_run: bool,
-    full_scope: bool,
+    sync_options: &SyncOptions,
     progress: Progress,
 ) -> Result<SyncOutcome, SyncError> {
     let started = Instant::now();
-    let key = lock_key.unwrap_or(desired.lock_key);
-    let scope = scope(desired, options, full_scope);
+    let options = &sync_options.plan;
+    let key = sync_options.lock_key.unwrap_or(desired.lock_key);
+    let scope = scope(desired, options, sync_options.full_scope);
     let first = plan(&inspect_scope(client, &scope)?, desired, options).map_err(SyncError::Plan)?;
-    if first.is_empty() || dry_run {
+    if first.is_empty() || sync_options.dry_run {
         let script = render(&with_key(first.clone(), key));
         return Ok(SyncOutcome {
             plan: first,
