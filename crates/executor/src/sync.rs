@@ -3,11 +3,10 @@
 
 use crate::apply::{commit, lock, run, Progress};
 use crate::inspect::{inspect_scope, read_snapshot_in};
-use crate::validate::validate_statements;
+use crate::validate::ValidatedStatement;
 use crate::{Error, ErrorKind};
 use pgsr_planner::desired::Desired;
-use pgsr_planner::plan::{plan, render, Plan, PlanError, PlanOptions};
-use pgsr_planner::script;
+use pgsr_planner::plan::{plan, render, statements, Plan, PlanError, PlanOptions};
 use pgsr_planner::snapshot::Scope;
 use postgres::Client;
 use std::time::{Duration, Instant};
@@ -125,10 +124,7 @@ fn sync_once(
         key,
     );
     let text = render(&fresh);
-    let parsed = script::parse(&text)
-        .map_err(|e| Error::usage(format!("internal: rendered plan does not parse: {e}")))?;
-    let statements = validate_statements(parsed.body, parsed.body_first_line)
-        .map_err(|e| Error::usage(format!("internal: rendered plan does not validate: {e}")))?;
+    let statements = located_statements(&fresh, &text);
     run(&mut tx, &statements, progress)?;
     commit(tx)?;
     Ok(SyncOutcome {
@@ -138,6 +134,27 @@ fn sync_once(
         applied: true,
         elapsed: started.elapsed(),
     })
+}
+
+/// The plan's statements with their lines in its script, for error
+/// messages. They come from the planner in this process, not from a file, so
+/// they are not run through the validator again: the property tests prove
+/// every statement the planner renders passes it, and `apply` validates
+/// every script it is given.
+fn located_statements(plan: &Plan, text: &str) -> Vec<ValidatedStatement> {
+    let mut out = Vec::new();
+    let (mut offset, mut line) = (0, 1);
+    for s in statements(plan) {
+        let at = text[offset..].find(&s.sql).map_or(offset, |i| offset + i);
+        line += text[offset..at].matches('\n').count();
+        offset = at;
+        out.push(ValidatedStatement {
+            line,
+            sql: s.sql,
+            kind: s.kind,
+        });
+    }
+    out
 }
 
 fn with_key(mut plan: Plan, key: i64) -> Plan {
@@ -152,5 +169,31 @@ pub fn scope(desired: &Desired, options: &PlanOptions, full_scope: bool) -> Scop
         Scope::Full
     } else {
         Scope::Partial(pgsr_planner::plan::scope_for(desired))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::validate_statements;
+
+    /// The lines sync reports are the lines the validator finds in the
+    /// same script.
+    #[test]
+    fn statement_lines_match_the_validator() {
+        let snapshot = pgsr_planner::snapshot::from_json(include_bytes!(
+            "../../../fixtures/warehouse/snapshot.json"
+        ))
+        .unwrap();
+        let desired = pgsr_planner::desired::parse(include_bytes!(
+            "../../../fixtures/warehouse/analysts.yaml"
+        ))
+        .unwrap();
+        let plan = plan(&snapshot, &desired, &PlanOptions::default()).unwrap();
+        let text = render(&plan);
+        let parsed = pgsr_planner::script::parse(&text).unwrap();
+        let validated = validate_statements(parsed.body, parsed.body_first_line).unwrap();
+        assert!(validated.len() > 10);
+        assert_eq!(located_statements(&plan, &text), validated);
     }
 }

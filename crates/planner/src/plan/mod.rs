@@ -16,7 +16,7 @@ mod target;
 
 pub use action::{Action, RoleOptions, Step};
 pub use object::ObjectRef;
-pub use render::{render, Section};
+pub use render::{render, statements, Section, Statement};
 pub use scope::scope_for;
 
 use crate::desired::{Desired, Span};
