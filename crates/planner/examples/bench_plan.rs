@@ -55,19 +55,7 @@ impl Rng {
 }
 
 fn role(name: String, oid: u32) -> Role {
-    Role {
-        name,
-        oid,
-        superuser: false,
-        inherit: true,
-        createrole: false,
-        createdb: false,
-        canlogin: false,
-        replication: false,
-        bypassrls: false,
-        connection_limit: -1,
-        valid_until: None,
-    }
+    Role::new(name, oid)
 }
 
 fn entry(grantee: &str, grantor: &str, privilege: Privilege) -> AclEntry {

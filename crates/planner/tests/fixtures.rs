@@ -163,19 +163,7 @@ fn strict_turns_the_first_skip_into_an_error() {
 #[test]
 fn drop_unused_drops_only_idle_intermediate_roles_of_this_database() {
     let mut snapshot = read_snapshot("warehouse");
-    let role = |name: &str, oid: u32| Role {
-        name: name.to_owned(),
-        oid,
-        superuser: false,
-        inherit: true,
-        createrole: false,
-        createdb: false,
-        canlogin: false,
-        replication: false,
-        bypassrls: false,
-        connection_limit: -1,
-        valid_until: None,
-    };
+    let role = |name: &str, oid: u32| Role::new(name, oid);
     let in_use = "_pgsr_local_16384_schema_usage_00000004";
     for (i, name) in [
         "_pgsr_local_16384_table_select_00000001",

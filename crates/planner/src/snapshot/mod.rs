@@ -155,6 +155,26 @@ pub struct Role {
     pub valid_until: Option<String>,
 }
 
+impl Role {
+    /// A role as a plain `CREATE ROLE` makes it: NOLOGIN, INHERIT, no other
+    /// attribute, no connection limit.
+    pub fn new(name: impl Into<String>, oid: u32) -> Role {
+        Role {
+            name: name.into(),
+            oid,
+            superuser: false,
+            inherit: true,
+            createrole: false,
+            createdb: false,
+            canlogin: false,
+            replication: false,
+            bypassrls: false,
+            connection_limit: -1,
+            valid_until: None,
+        }
+    }
+}
+
 /// One row of `pg_auth_members`: `member` is a member of `role`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

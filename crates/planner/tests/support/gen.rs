@@ -613,19 +613,7 @@ fn add_entry(acl: &mut Vec<AclEntry>, grantee: &str, grantor: &str, p: Privilege
 }
 
 fn role(name: &str, oid: u32) -> Role {
-    Role {
-        name: name.to_owned(),
-        oid,
-        superuser: false,
-        inherit: true,
-        createrole: false,
-        createdb: false,
-        canlogin: false,
-        replication: false,
-        bypassrls: false,
-        connection_limit: -1,
-        valid_until: None,
-    }
+    Role::new(name, oid)
 }
 
 /// The name of an intermediate role of kind `kind` (0: database connect,

@@ -23,19 +23,7 @@ pub fn acl(items: &[&str]) -> Option<Vec<AclEntry>> {
 }
 
 fn role(name: &str, oid: u32) -> Role {
-    Role {
-        name: name.to_owned(),
-        oid,
-        superuser: false,
-        inherit: true,
-        createrole: false,
-        createdb: false,
-        canlogin: false,
-        replication: false,
-        bypassrls: false,
-        connection_limit: -1,
-        valid_until: None,
-    }
+    Role::new(name, oid)
 }
 
 /// A snapshot of database `db` (owned by `postgres`, the bootstrap

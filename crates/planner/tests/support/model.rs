@@ -314,19 +314,7 @@ impl Model {
                     return Err(format!("role {role:?} already exists"));
                 }
                 self.next_oid += 1;
-                self.s.catalog.roles.push(Role {
-                    name: role.clone(),
-                    oid: self.next_oid,
-                    superuser: false,
-                    inherit: true,
-                    createrole: false,
-                    createdb: false,
-                    canlogin: false,
-                    replication: false,
-                    bypassrls: false,
-                    connection_limit: -1,
-                    valid_until: None,
-                });
+                self.s.catalog.roles.push(Role::new(role, self.next_oid));
             }
             Action::TemporaryGrant { role } | Action::TemporaryRevoke { role } => {
                 self.need_role(role)?;
