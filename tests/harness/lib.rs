@@ -11,12 +11,14 @@
 //! that says what to install, never a skip.
 
 mod cluster;
+mod files;
 pub mod fixtures;
 mod macros;
 
 pub use cluster::{
     build_pgsr, free_port, give_to_server_user, pgsr_bin, workspace_root, Pg, PgsrOutput,
 };
+pub use files::Files;
 
 /// The majors pgsr supports.
 pub const MAJORS: [u32; 6] = [13, 14, 15, 16, 17, 18];

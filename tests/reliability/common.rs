@@ -6,7 +6,7 @@
 
 use pgsr_e2e::{pgsr_bin, Pg, PgsrOutput};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -124,31 +124,7 @@ impl Drop for SeedGuard {
 // ---------------------------------------------------------------------------
 // Files
 
-/// A temporary directory for desired files, plans and snapshots.
-pub struct Files {
-    dir: tempfile::TempDir,
-}
-
-impl Files {
-    pub fn new() -> Files {
-        Files {
-            dir: tempfile::Builder::new()
-                .prefix("pgsr-reliability-")
-                .tempdir()
-                .expect("temp dir"),
-        }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        path
-    }
-}
+pub use pgsr_e2e::Files;
 
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")

@@ -11,44 +11,14 @@
 #![allow(dead_code)]
 
 use pgsr_e2e::{pgsr_bin, Pg, PgsrOutput};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// SQLSTATE insufficient_privilege.
 pub const DENIED: &str = "42501";
 
-/// A temporary directory for desired files, plans and snapshots.
-pub struct Files {
-    dir: tempfile::TempDir,
-}
-
-impl Files {
-    pub fn new() -> Files {
-        Files {
-            dir: tempfile::Builder::new()
-                .prefix("pgsr-e2e-")
-                .tempdir()
-                .expect("temp dir"),
-        }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Writes `text` to `name` and returns the path.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        path
-    }
-
-    pub fn read(&self, name: &str) -> String {
-        let path = self.path(name);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-    }
-}
+pub use pgsr_e2e::Files;
 
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
