@@ -280,6 +280,28 @@ impl Pg {
         self.pgsr_with_env(user, dbname, args, &[])
     }
 
+    /// The `pgsr` command with the libpq environment pointing at this
+    /// cluster as `user` in `dbname` (and nothing else from the caller's
+    /// environment that libpq would read), output piped: for running it in
+    /// the background.
+    pub fn pgsr_command(&self, user: &str, dbname: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(pgsr_bin());
+        cmd.args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("PGAPPNAME")
+            .env_remove("PGOPTIONS")
+            .env_remove("PGSERVICE")
+            .env("PGHOST", self.socket_dir())
+            .env("PGPORT", self.port.to_string())
+            .env("PGUSER", user)
+            .env("PGDATABASE", dbname)
+            .env("PGSSLMODE", "disable")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
     pub fn pgsr_with_env(
         &self,
         user: &str,
@@ -287,15 +309,7 @@ impl Pg {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> PgsrOutput {
-        let mut cmd = Command::new(pgsr_bin());
-        cmd.args(args)
-            .env_remove("DATABASE_URL")
-            .env("PGHOST", self.socket_dir())
-            .env("PGPORT", self.port.to_string())
-            .env("PGUSER", user)
-            .env("PGDATABASE", dbname)
-            .env("PGSSLMODE", "disable")
-            .stdin(Stdio::null());
+        let mut cmd = self.pgsr_command(user, dbname, args);
         for (k, v) in env {
             cmd.env(k, v);
         }

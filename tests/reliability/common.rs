@@ -4,10 +4,10 @@
 
 #![allow(dead_code)]
 
-use pgsr_e2e::{pgsr_bin, Pg, PgsrOutput};
+use pgsr_e2e::{Pg, PgsrOutput};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------
@@ -133,24 +133,8 @@ pub fn p(path: &Path) -> &str {
 // ---------------------------------------------------------------------------
 // Running pgsr
 
-/// `pgsr <args>` with the libpq environment pointing at `pg` as `user` in
-/// `db` (as the harness does), output captured.
 pub fn pgsr_command(pg: &Pg, user: &str, db: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(pgsr_bin());
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("PGAPPNAME")
-        .env_remove("PGOPTIONS")
-        .env_remove("PGSERVICE")
-        .env("PGHOST", pg.socket_dir())
-        .env("PGPORT", pg.port.to_string())
-        .env("PGUSER", user)
-        .env("PGDATABASE", db)
-        .env("PGSSLMODE", "disable")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    pg.pgsr_command(user, db, args)
 }
 
 /// A pgsr process running in the background.

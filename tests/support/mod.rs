@@ -10,7 +10,7 @@
 
 #![allow(dead_code)]
 
-use pgsr_e2e::{pgsr_bin, Pg, PgsrOutput};
+use pgsr_e2e::{Pg, PgsrOutput};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -150,21 +150,8 @@ pub fn assert_one_line_error(case: &str, out: &PgsrOutput, code: i32, needle: &s
     );
 }
 
-/// A `pgsr` command with the libpq environment pointing at `pg` as `user`
-/// in `db` (as the harness's `pgsr` does), for running it in the background.
 pub fn pgsr_command(pg: &Pg, user: &str, db: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(pgsr_bin());
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env("PGHOST", pg.socket_dir())
-        .env("PGPORT", pg.port.to_string())
-        .env("PGUSER", user)
-        .env("PGDATABASE", db)
-        .env("PGSSLMODE", "disable")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    pg.pgsr_command(user, db, args)
 }
 
 /// A pgsr run in the background.

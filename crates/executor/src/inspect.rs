@@ -22,15 +22,7 @@ const HIDDEN_SCHEMA_FILTER: &str = "n.nspname !~ '^pg_(toast$|temp_|toast_temp_)
 
 /// Takes a full snapshot in its own read-only REPEATABLE READ transaction.
 pub fn inspect(client: &mut Client) -> Result<Snapshot, Error> {
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .map_err(db_error)?;
-    let snapshot = read_snapshot(&mut tx)?;
-    tx.commit().map_err(db_error)?;
-    Ok(snapshot)
+    inspect_scope(client, &Scope::Full)
 }
 
 /// Reads a full snapshot with whatever transaction the caller has open.
