@@ -2,8 +2,8 @@
 
 use crate::cli::{ApplyArgs, SyncArgs};
 use crate::exit::{write_output, Code, Failure, Result};
-use crate::plan::{located, read_desired, read_snapshot};
-use pgsr_executor::apply::{apply, prepare};
+use crate::plan::{located, read_desired, read_desired_with_passwords, read_snapshot};
+use pgsr_executor::apply::{apply, prepare, Trust};
 use pgsr_executor::sync::{SyncError, SyncOptions};
 use pgsr_planner::plan::PlanOptions;
 use std::io::{IsTerminal, Write};
@@ -11,20 +11,33 @@ use std::io::{IsTerminal, Write};
 pub fn run_apply(args: ApplyArgs) -> Result<Code> {
     let text = std::fs::read_to_string(&args.script)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", args.script.display())))?;
-    let prepared = prepare(&text)
+    let key = crate::secrets::plan_key(&args.key)?;
+    let trust = Trust {
+        key: key.as_deref(),
+        expect_checksum: args.expect_checksum.as_deref(),
+    };
+    let prepared = prepare(&text, &trust)
         .map_err(|e| Failure::new(format!("{}: {}", args.script.display(), e.message)))?;
     if prepared.is_empty() {
         eprintln!("pgsr: the plan has no changes; nothing to apply");
         return Ok(Code::Ok);
     }
     let planned_from = args.snapshot.as_deref().map(read_snapshot).transpose()?;
+    let desired = args.file.as_deref().map(read_desired).transpose()?;
+    let passwords = crate::secrets::password(desired.as_ref());
     let mut client = crate::inspect::connect(&args.db)?;
     let report = apply(
         &mut client,
         &prepared,
         planned_from.as_ref(),
+        &passwords,
         &mut progress(),
-    )?;
+    )
+    .map_err(|e| {
+        let mut f = Failure::from(e);
+        f.message = format!("{}: {}", args.script.display(), f.message);
+        f
+    })?;
     finish_progress();
     eprintln!(
         "pgsr: applied {} statements in {:.2} s ({} round trips)",
@@ -36,25 +49,29 @@ pub fn run_apply(args: ApplyArgs) -> Result<Code> {
 }
 
 pub fn run_sync(args: SyncArgs) -> Result<Code> {
-    let desired = read_desired(&args.file)?;
+    let desired = read_desired_with_passwords(&args.file)?;
     let mut client = crate::inspect::connect(&args.db)?;
     let options = PlanOptions {
         strict: args.strict,
         drop_unused: args.drop_unused,
+        passwords: Default::default(),
     };
     let options = SyncOptions {
         plan: options,
         lock_key: args.lock_key,
         dry_run: args.dry_run,
         full_scope: args.full_scope,
+        reset_passwords: args.reset_passwords,
     };
-    let outcome = pgsr_executor::sync::sync(&mut client, &desired, &options, &mut progress())
-        .map_err(|e| match e {
-            SyncError::Plan(e) => {
-                located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message)
-            }
-            SyncError::Exec(e) => Failure::from(e),
-        })?;
+    let passwords = crate::secrets::password(Some(&desired));
+    let outcome =
+        pgsr_executor::sync::sync(&mut client, &desired, &options, &passwords, &mut progress())
+            .map_err(|e| match e {
+                SyncError::Plan(e) => {
+                    located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message)
+                }
+                SyncError::Exec(e) => Failure::from(e),
+            })?;
     finish_progress();
     if args.dry_run {
         write_output(None, outcome.script.as_bytes())?;

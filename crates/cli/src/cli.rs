@@ -40,6 +40,16 @@ pub struct DbArgs {
     pub db: Option<String>,
 }
 
+/// The plan key: plans are signed with it, and only plans signed with it
+/// are applied.
+#[derive(ClapArgs, Debug, Clone)]
+pub struct KeyArgs {
+    /// A file holding the plan key (at least 16 bytes). Without it,
+    /// PGSR_PLAN_KEY holds the key, if set.
+    #[arg(long, value_name = "FILE")]
+    pub plan_key_file: Option<PathBuf>,
+}
+
 #[derive(ClapArgs, Debug)]
 pub struct InspectArgs {
     #[command(flatten)]
@@ -75,6 +85,12 @@ pub struct PlanArgs {
     /// file can touch.
     #[arg(long)]
     pub full_scope: bool,
+    /// Set every declared password, even one known to be current; with
+    /// --exit-code, a plan that only sets passwords counts as changes.
+    #[arg(long)]
+    pub reset_passwords: bool,
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -88,6 +104,16 @@ pub struct ApplyArgs {
     /// plan is stale.
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
+    /// Apply only if the plan's checksum is this one (`sha256:…`, from the
+    /// reviewed plan's header).
+    #[arg(long, value_name = "CHECKSUM")]
+    pub expect_checksum: Option<String>,
+    /// The desired file the plan was made from: needed only when it gives
+    /// a password literally (`password:`).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArgs,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -112,4 +138,7 @@ pub struct SyncArgs {
     /// Read the whole catalog, not only the part the desired file can touch.
     #[arg(long)]
     pub full_scope: bool,
+    /// Set every declared password, even one known to be current.
+    #[arg(long)]
+    pub reset_passwords: bool,
 }

@@ -8,6 +8,7 @@ mod cli;
 mod exit;
 mod inspect;
 mod plan;
+mod secrets;
 
 use clap::Parser;
 use std::process::ExitCode;

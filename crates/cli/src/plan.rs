@@ -3,64 +3,73 @@
 use crate::cli::PlanArgs;
 use crate::exit::{write_output, Code, Failure, Result};
 use pgsr_planner::desired::{self, Desired};
-use pgsr_planner::plan::{plan, render, PlanOptions};
+use pgsr_planner::plan::{plan, render_signed, Passwords, PlanOptions};
 use pgsr_planner::snapshot::{self, Snapshot};
 use std::path::Path;
 
 pub fn run(args: PlanArgs) -> Result<Code> {
     let desired = read_desired(&args.file)?;
-    let options = PlanOptions {
+    let key = crate::secrets::plan_key(&args.key)?;
+    let mut options = PlanOptions {
         strict: args.strict,
         drop_unused: args.drop_unused,
+        passwords: Passwords::Unknown,
     };
     let snapshot = match (&args.snapshot, &args.db.db) {
         (Some(path), _) => read_snapshot(path)?,
         (None, _) => {
             let mut client = crate::inspect::connect(&args.db)?;
             let scope = pgsr_executor::sync::scope(&desired, &options, args.full_scope);
-            pgsr_executor::inspect::inspect_scope(&mut client, &scope)?
+            let snapshot = pgsr_executor::inspect::inspect_scope(&mut client, &scope)?;
+            if !args.reset_passwords {
+                let resolver = crate::secrets::password(Some(&desired));
+                options.passwords = pgsr_executor::password::knowledge(
+                    &mut client,
+                    &snapshot,
+                    &desired,
+                    &resolver,
+                )?;
+            }
+            snapshot
         }
     };
     let plan = plan(&snapshot, &desired, &options)
         .map_err(|e| located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message))?;
-    write_output(args.output.as_deref(), render(&plan).as_bytes())?;
-    Ok(if args.exit_code && !plan.is_empty() {
+    write_output(
+        args.output.as_deref(),
+        render_signed(&plan, key.as_deref()).as_bytes(),
+    )?;
+    let changes = if args.reset_passwords {
+        !plan.is_empty()
+    } else {
+        plan.has_known_changes()
+    };
+    Ok(if args.exit_code && changes {
         Code::Changes
     } else {
         Code::Ok
     })
 }
 
-/// Reads, parses and resolves the passwords of a desired file.
+/// Reads and parses a desired file.
 pub fn read_desired(path: &Path) -> Result<Desired> {
     let bytes = std::fs::read(path)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
-    let mut desired = desired::parse(&bytes)
-        .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))?;
-    desired
-        .resolve_passwords(|name| std::env::var(name).ok(), read_password_file)
-        .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))?;
-    Ok(desired)
+    desired::parse(&bytes)
+        .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))
 }
 
-/// A password file larger than this is the wrong file, or a device such as
-/// `/dev/zero` that would be read until memory runs out.
-const MAX_PASSWORD_FILE_BYTES: u64 = 64 * 1024;
-
-fn read_password_file(path: &str) -> std::result::Result<String, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    file.take(MAX_PASSWORD_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    if text.len() as u64 > MAX_PASSWORD_FILE_BYTES {
-        return Err(format!(
-            "it is larger than {} KiB, which is not a password",
-            MAX_PASSWORD_FILE_BYTES / 1024
-        ));
-    }
-    Ok(text)
+/// Reads a desired file and checks that every password it names can be
+/// read here (for `sync`, which sets them).
+pub fn read_desired_with_passwords(path: &Path) -> Result<Desired> {
+    let desired = read_desired(path)?;
+    desired
+        .check_passwords(
+            |name| std::env::var(name).ok(),
+            crate::secrets::read_password_file,
+        )
+        .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))?;
+    Ok(desired)
 }
 
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {

@@ -4,11 +4,13 @@
 
 use crate::connect::describe;
 use crate::inspect::read_snapshot_in;
-use crate::validate::{validate_statements, ValidatedStatement};
+use crate::password::{self, Resolver};
+use crate::validate::{validate_script, Effect, ValidatedStatement};
 use crate::{Error, ErrorKind};
 use pgsr_planner::script::{self, Header};
 use pgsr_planner::snapshot::{self, Snapshot};
 use postgres::{Client, Transaction};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Statements sent to the server in one round trip, at most this many bytes.
@@ -19,6 +21,18 @@ const BATCH_BYTES: usize = 256 * 1024;
 pub struct Prepared {
     pub header: Header,
     pub statements: Vec<ValidatedStatement>,
+    /// Whether the script was proven to be the one reviewed: signed with
+    /// the plan key, or its checksum approved.
+    pub reviewed: bool,
+}
+
+/// What proves a script is the one that was reviewed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Trust<'a> {
+    /// The plan key: the script must carry its signature.
+    pub key: Option<&'a [u8]>,
+    /// The checksum a reviewer approved (`sha256:…`).
+    pub expect_checksum: Option<&'a str>,
 }
 
 impl Prepared {
@@ -35,22 +49,30 @@ pub struct ApplyReport {
     pub elapsed: Duration,
 }
 
-/// Checks a script without touching any database: header, checksum, and
-/// that every statement is role or privilege DDL of the planner's shapes.
-pub fn prepare(text: &str) -> Result<Prepared, Error> {
+/// Checks a script without touching any database: header, checksum,
+/// signature (with a key) or approved checksum, and that every statement
+/// has a form the planner writes, as many of each kind as the header says.
+pub fn prepare(text: &str, trust: &Trust) -> Result<Prepared, Error> {
     let parsed = script::parse(text).map_err(|e| Error::usage(e.to_string()))?;
-    let statements = validate_statements(parsed.body, parsed.body_first_line)
-        .map_err(|e| Error::usage(e.to_string()))?;
-    if statements.len() != parsed.header.statement_count {
-        return Err(Error::usage(format!(
-            "the header announces {} statements but the script holds {}",
-            parsed.header.statement_count,
-            statements.len()
-        )));
+    if let Some(key) = trust.key {
+        parsed
+            .check_signature(key)
+            .map_err(|e| Error::usage(e.to_string()))?;
     }
+    if let Some(expected) = trust.expect_checksum {
+        if parsed.header.checksum != expected {
+            return Err(Error::usage(format!(
+                "the plan's checksum is {}, not the approved {}: this is not the plan that was reviewed",
+                parsed.header.checksum,
+                crate::validate::shown(expected)
+            )));
+        }
+    }
+    let statements = validate_script(&parsed).map_err(|e| Error::usage(e.to_string()))?;
     Ok(Prepared {
         header: parsed.header,
         statements,
+        reviewed: trust.key.is_some() || trust.expect_checksum.is_some(),
     })
 }
 
@@ -64,16 +86,33 @@ pub fn apply(
     client: &mut Client,
     prepared: &Prepared,
     planned_from: Option<&Snapshot>,
+    passwords: Resolver,
     progress: Progress,
 ) -> Result<ApplyReport, Error> {
     let started = Instant::now();
+    let header = &prepared.header;
+    // Secrets are read before the lock is taken: a missing one fails fast.
+    let secrets = password::resolve(&header.passwords, passwords)?;
     let mut tx = client
         .transaction()
         .map_err(|e| Error::database(format!("cannot begin: {}", describe(&e))))?;
-    lock(&mut tx, prepared.header.lock_key)?;
-    let live = read_snapshot_in(&mut tx, &prepared.header.scope)?;
-    check_fresh(&prepared.header, &live, planned_from)?;
-    let round_trips = run(&mut tx, &prepared.statements, progress)?;
+    lock(&mut tx, header.lock_key)?;
+    let live = read_snapshot_in(&mut tx, &header.scope)?;
+    check_fresh(header, &live, planned_from)?;
+    crate::power::check(
+        &mut tx,
+        &prepared.statements,
+        &header.connecting_role,
+        &header.power,
+        prepared.reviewed,
+    )?;
+    let filled = password::statements(
+        &mut tx,
+        live.server_version_num,
+        &header.passwords,
+        &secrets,
+    )?;
+    let round_trips = run(&mut tx, &prepared.statements, &filled, progress)?;
     commit(tx)?;
     Ok(ApplyReport {
         statements: prepared.statements.len(),
@@ -100,7 +139,7 @@ fn check_fresh(
 ) -> Result<(), Error> {
     if live.connecting_role.name != header.connecting_role {
         return Err(Error {
-            kind: ErrorKind::Stale,
+            kind: ErrorKind::Usage,
             message: format!(
                 "the plan was made for connecting role {:?} but this connection is {:?}: connect as that role, or plan again",
                 header.connecting_role, live.connecting_role.name
@@ -109,7 +148,7 @@ fn check_fresh(
     }
     if live.database.name != header.database {
         return Err(Error {
-            kind: ErrorKind::Stale,
+            kind: ErrorKind::Usage,
             message: format!(
                 "the plan was made for database {:?} but this connection is to {:?}",
                 header.database, live.database.name
@@ -147,20 +186,47 @@ pub fn snapshot_diff(old: &Snapshot, new: &Snapshot) -> String {
 /// Runs statements in batches of a few hundred kilobytes. When a batch
 /// fails, its statements are replayed one by one from a savepoint to name
 /// the failing statement; the caller's transaction is then rolled back.
+///
+/// A password statement is sent alone, as `filled` holds it (with its
+/// verifier), so that no other statement's failure, which the server logs
+/// with the whole batch, can carry the verifier; errors show the plan's
+/// text (`:'password_N'`), never the verifier.
 pub(crate) fn run(
     tx: &mut Transaction,
     statements: &[ValidatedStatement],
+    filled: &BTreeMap<String, String>,
     progress: Progress,
 ) -> Result<usize, Error> {
     let mut round_trips = 0;
     let mut done = 0;
     for batch in batches(statements) {
+        round_trips += 1;
+        if let [one] = batch {
+            if let Effect::SetPassword { variable, .. } = &one.effect {
+                let sql = filled.get(variable).ok_or_else(|| {
+                    Error::usage(format!("line {}: no password for :'{variable}'", one.line))
+                })?;
+                tx.batch_execute(sql).map_err(|e| {
+                    failed(
+                        &e,
+                        format!(
+                            "statement at line {} failed: {}: {}",
+                            one.line,
+                            describe(&e),
+                            one.sql
+                        ),
+                    )
+                })?;
+                done += 1;
+                progress(done, statements.len());
+                continue;
+            }
+        }
         let mut sql = String::from("SAVEPOINT pgsr_batch;\n");
         for s in batch {
             sql.push_str(&s.sql);
             sql.push_str(";\n");
         }
-        round_trips += 1;
         if let Err(e) = tx.batch_execute(&sql) {
             if e.is_closed() || e.as_db_error().is_none() {
                 return Err(lost(&e));
@@ -175,7 +241,7 @@ pub(crate) fn run(
                             "statement at line {} failed: {}: {}",
                             s.line,
                             describe(&e),
-                            redact(&s.sql)
+                            s.sql
                         ),
                     ));
                 }
@@ -253,15 +319,23 @@ fn lost(e: &postgres::Error) -> Error {
     ))
 }
 
+/// Consecutive statements of at most [`BATCH_BYTES`]; a password
+/// statement is a batch of its own.
 fn batches(statements: &[ValidatedStatement]) -> Vec<&[ValidatedStatement]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
     for (i, s) in statements.iter().enumerate() {
-        if i > start && bytes + s.sql.len() > BATCH_BYTES {
+        let alone = matches!(s.effect, Effect::SetPassword { .. });
+        if i > start && (alone || bytes + s.sql.len() > BATCH_BYTES) {
             out.push(&statements[start..i]);
             start = i;
             bytes = 0;
+        }
+        if alone {
+            out.push(&statements[i..=i]);
+            start = i + 1;
+            continue;
         }
         bytes += s.sql.len() + 2;
     }
@@ -269,30 +343,4 @@ fn batches(statements: &[ValidatedStatement]) -> Vec<&[ValidatedStatement]> {
         out.push(&statements[start..]);
     }
     out
-}
-
-/// A statement for an error message: a password verifier is not printed.
-fn redact(sql: &str) -> String {
-    match sql.find(" PASSWORD '") {
-        Some(i) => {
-            let rest = &sql[i + " PASSWORD '".len()..];
-            let end = rest.find('\'').map_or(rest.len(), |e| e + 1);
-            format!("{} PASSWORD '…'{}", &sql[..i], &rest[end..])
-        }
-        None => sql.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact("ALTER ROLE a WITH LOGIN PASSWORD 'SCRAM-SHA-256$x' VALID UNTIL 'infinity'"),
-            "ALTER ROLE a WITH LOGIN PASSWORD '…' VALID UNTIL 'infinity'"
-        );
-        assert_eq!(redact("GRANT a TO b"), "GRANT a TO b");
-    }
 }

@@ -9,7 +9,7 @@ use crate::connect::describe;
 use crate::Error;
 use pgsr_planner::acl::{parse_aclitem, AclEntry};
 use pgsr_planner::snapshot::*;
-use postgres::types::Type as PgType;
+pub(crate) use postgres::types::Type as PgType;
 use postgres::{Client, GenericClient, IsolationLevel, Row};
 use std::collections::HashMap;
 
@@ -95,11 +95,11 @@ pub fn read_snapshot_in(client: &mut impl GenericClient, scope: &Scope) -> Resul
     };
     let c = &mut snapshot.catalog;
     c.roles = roles(client)?;
-    let members = match scope {
+    let members: Option<Vec<String>> = match scope {
         Scope::Full => None,
-        Scope::Partial(p) => Some(p.roles.as_slice()),
+        Scope::Partial(p) => Some(p.roles.iter().chain(&p.member_of).cloned().collect()),
     };
-    c.memberships = memberships(client, server_version_num, members)?;
+    c.memberships = memberships(client, server_version_num, members.as_deref())?;
     c.databases = shared_objects(
         client,
         "SELECT oid, datname::text, pg_get_userbyid(datdba)::text, datacl::text[] FROM pg_database",
@@ -139,6 +139,15 @@ pub(crate) fn db_error(e: postgres::Error) -> Error {
 
 fn query(client: &mut impl GenericClient, sql: &str) -> Result<Vec<Row>, Error> {
     client.query_typed(sql, &[]).map_err(db_error)
+}
+
+/// One round trip with typed parameters (no prepared statement).
+pub(crate) fn query_typed(
+    client: &mut impl GenericClient,
+    sql: &str,
+    params: &[(&(dyn postgres::types::ToSql + Sync), PgType)],
+) -> Result<Vec<Row>, Error> {
+    client.query_typed(sql, params).map_err(db_error)
 }
 
 /// Runs `sql` (which ends in a WHERE clause), restricted to rows whose
@@ -302,9 +311,16 @@ fn memberships(
     );
     let rows = match members {
         None => query(client, &sql)?,
+        // The named roles' memberships, and those of every role they are
+        // members of, through any chain: what decides their power.
         Some(names) => client
             .query_typed(
-                &format!("{sql} WHERE m.rolname = ANY($1)"),
+                &format!(
+                    "WITH RECURSIVE up(oid) AS ( \
+                         SELECT oid FROM pg_roles WHERE rolname = ANY($1) \
+                         UNION SELECT am.roleid FROM pg_auth_members am JOIN up ON am.member = up.oid) \
+                     {sql} WHERE am.member IN (SELECT oid FROM up)"
+                ),
                 &[(&names, PgType::TEXT_ARRAY)],
             )
             .map_err(db_error)?,

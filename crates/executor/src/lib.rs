@@ -9,6 +9,8 @@ pub mod connect;
 pub mod conninfo;
 mod error;
 pub mod inspect;
+pub mod password;
+pub mod power;
 pub mod sync;
 pub mod validate;
 

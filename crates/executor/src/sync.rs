@@ -3,10 +3,14 @@
 
 use crate::apply::{commit, lock, run, Progress};
 use crate::inspect::{inspect_scope, read_snapshot_in};
-use crate::validate::ValidatedStatement;
+use crate::password::{self, Resolver};
+use crate::validate::{Effect, ValidatedStatement};
 use crate::{Error, ErrorKind};
 use pgsr_planner::desired::Desired;
-use pgsr_planner::plan::{plan, render, statements, Plan, PlanError, PlanOptions};
+use pgsr_planner::plan::{
+    password_slots, plan, render, statements, Passwords, Plan, PlanError, PlanOptions,
+};
+use pgsr_planner::script::StatementKind;
 use pgsr_planner::snapshot::Scope;
 use postgres::Client;
 use std::time::{Duration, Instant};
@@ -50,6 +54,8 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// Read the whole catalog rather than the desired file's scope.
     pub full_scope: bool,
+    /// Set every declared password, even one known to be current.
+    pub reset_passwords: bool,
 }
 
 /// Brings the catalog to the desired state.
@@ -63,12 +69,13 @@ pub fn sync(
     client: &mut Client,
     desired: &Desired,
     options: &SyncOptions,
+    passwords: Resolver,
     progress: Progress,
 ) -> Result<SyncOutcome, SyncError> {
     let started = Instant::now();
     let mut attempt = 1;
     loop {
-        match sync_once(client, desired, options, progress) {
+        match sync_once(client, desired, options, passwords, progress) {
             Err(SyncError::Exec(e)) if e.kind == ErrorKind::Stale => {
                 if attempt == ATTEMPTS {
                     return Err(SyncError::Exec(Error::database(format!(
@@ -97,13 +104,21 @@ fn sync_once(
     client: &mut Client,
     desired: &Desired,
     sync_options: &SyncOptions,
+    passwords: Resolver,
     progress: Progress,
 ) -> Result<SyncOutcome, SyncError> {
     let started = Instant::now();
-    let options = &sync_options.plan;
+    let mut options = sync_options.plan.clone();
     let key = sync_options.lock_key.unwrap_or(desired.lock_key);
-    let scope = scope(desired, options, sync_options.full_scope);
-    let first = plan(&inspect_scope(client, &scope)?, desired, options).map_err(SyncError::Plan)?;
+    let scope = scope(desired, &options, sync_options.full_scope);
+    let snapshot = inspect_scope(client, &scope)?;
+    options.passwords = if sync_options.reset_passwords {
+        Passwords::Unknown
+    } else {
+        password::knowledge(client, &snapshot, desired, passwords)?
+    };
+    let options = &options;
+    let first = plan(&snapshot, desired, options).map_err(SyncError::Plan)?;
     if first.is_empty() || sync_options.dry_run {
         let script = render(&with_key(first.clone(), key));
         return Ok(SyncOutcome {
@@ -125,7 +140,10 @@ fn sync_once(
     );
     let text = render(&fresh);
     let statements = located_statements(&fresh, &text);
-    run(&mut tx, &statements, progress)?;
+    let slots = password_slots(&fresh);
+    let secrets = password::resolve(&slots, passwords)?;
+    let filled = password::statements(&mut tx, fresh.server_version_num, &slots, &secrets)?;
+    run(&mut tx, &statements, &filled, progress)?;
     commit(tx)?;
     Ok(SyncOutcome {
         statements: statements.len(),
@@ -143,15 +161,28 @@ fn sync_once(
 /// every script it is given.
 fn located_statements(plan: &Plan, text: &str) -> Vec<ValidatedStatement> {
     let mut out = Vec::new();
+    let mut slots = password_slots(plan).into_iter();
     let (mut offset, mut line) = (0, 1);
     for s in statements(plan) {
         let at = text[offset..].find(&s.sql).map_or(offset, |i| offset + i);
         line += text[offset..at].matches('\n').count();
         offset = at;
+        // Password statements come in the order of the plan's slots.
+        let effect = match s.kind {
+            StatementKind::SetPassword => match slots.next() {
+                Some(slot) => Effect::SetPassword {
+                    role: slot.role,
+                    variable: slot.variable,
+                },
+                None => Effect::None,
+            },
+            _ => Effect::None,
+        };
         out.push(ValidatedStatement {
             line,
             sql: s.sql,
             kind: s.kind,
+            effect,
         });
     }
     out
@@ -175,7 +206,6 @@ pub fn scope(desired: &Desired, options: &PlanOptions, full_scope: bool) -> Scop
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::validate_statements;
 
     /// The lines sync reports are the lines the validator finds in the
     /// same script.
@@ -192,8 +222,12 @@ mod tests {
         let plan = plan(&snapshot, &desired, &PlanOptions::default()).unwrap();
         let text = render(&plan);
         let parsed = pgsr_planner::script::parse(&text).unwrap();
-        let validated = validate_statements(parsed.body, parsed.body_first_line).unwrap();
+        let validated = crate::validate::validate_script(&parsed).unwrap();
         assert!(validated.len() > 10);
-        assert_eq!(located_statements(&plan, &text), validated);
+        let located = located_statements(&plan, &text);
+        let lines = |v: &[ValidatedStatement]| -> Vec<(usize, String)> {
+            v.iter().map(|s| (s.line, s.sql.clone())).collect()
+        };
+        assert_eq!(lines(&located), lines(&validated));
     }
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use gen::Case;
 use mini::{desired, snapshot};
-use pgsr_executor::validate::validate_statements;
+use pgsr_executor::validate::validate_script;
 use pgsr_planner::plan::{plan, render};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -44,7 +44,7 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     let parsed = pgsr_planner::script::parse(&script).map_err(|e| {
         TestCaseError::fail(format!("script::parse refused the plan: {e}\n{script}"))
     })?;
-    let statements = validate_statements(parsed.body, parsed.body_first_line)
+    let statements = validate_script(&parsed)
         .map_err(|e| TestCaseError::fail(format!("validation refused the plan: {e}\n{script}")))?;
     prop_assert_eq!(
         statements.len(),

@@ -308,9 +308,14 @@ fn build_desired(z: &Sizes, rng: &mut Rng) -> Desired {
             } else {
                 Vec::new()
             },
+            allow_power: false,
         });
     }
-    Desired { lock_key: 1, roles }
+    Desired {
+        lock_key: 1,
+        roles,
+        allow_power: Vec::new(),
+    }
 }
 
 /// `VmHWM` (peak resident set) of this process, in MiB.

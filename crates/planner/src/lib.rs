@@ -7,6 +7,7 @@
 pub mod acl;
 pub mod desired;
 pub mod plan;
+pub mod power;
 pub mod quote;
 pub mod scram;
 pub mod script;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! -- pgsr plan
-//! -- format: 1
+//! -- format: 2
 //! -- server-version: 150018
 //! -- database: "warehouse" (oid 16384)
 //! -- connecting-role: "postgres"
@@ -10,31 +10,43 @@
 //! -- scope: {"kind":"full"}   (or the partial scope, as in a snapshot)
 //! -- lock-key: 1
 //! -- statements: 3 (create-role 1, grant 1, grant-role 1)
+//! -- password: password_1 "alice" env "ALICE_PASSWORD"   (one per password set)
+//! -- power: {"grantee":"ops","membership":"pg_signal_backend","why":"…"}
 //! -- skipped: …            (any number)
 //! -- note: …               (any number)
 //! -- checksum: sha256:…
+//! -- signature: hmac-sha256:…   (when planned with a key)
 //!
 //! -- why the next statement is there
 //! GRANT …;
 //! ```
 //!
 //! The script is plain SQL: `psql -1 -v ON_ERROR_STOP=1 -f change.sql` runs
-//! it too. The checksum covers every byte but its own line, so an edited
-//! script is refused by `pgsr apply`. Names in comments are escaped so that
+//! it too, given the passwords as psql variables (`-v password_1=…`). The
+//! checksum covers every byte but its own line and the signature line: it
+//! catches accidents, and binds an apply to what a reviewer approved
+//! (`apply --expect-checksum`). The signature, an HMAC-SHA-256 keyed with
+//! the plan key over every byte but its own line, proves the script was
+//! made by someone holding the key. Names in comments are escaped so that
 //! no name can end a comment line and smuggle in a statement.
 
-use crate::plan::render::Statement;
+use crate::desired::PasswordRef;
+use crate::plan::render::{PasswordSlot, Statement};
 use crate::plan::Plan;
+use crate::power::PowerGrant;
 use crate::snapshot::Scope;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// The script format this build writes and reads.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 const MAGIC: &str = "-- pgsr plan";
 const CHECKSUM_PREFIX: &str = "-- checksum: ";
+const SIGNATURE_PREFIX: &str = "-- signature: ";
+const SIGNATURE_SCHEME: &str = "hmac-sha256:";
 
 /// The kinds of statement a plan holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,9 +61,28 @@ pub enum StatementKind {
     AlterDefaultPrivileges,
     GrantRole,
     RevokeRole,
+    SetPassword,
 }
 
 impl StatementKind {
+    pub const ALL: [StatementKind; 11] = [
+        StatementKind::CreateRole,
+        StatementKind::AlterRole,
+        StatementKind::DropRole,
+        StatementKind::CreateSchema,
+        StatementKind::AlterOwner,
+        StatementKind::Grant,
+        StatementKind::Revoke,
+        StatementKind::AlterDefaultPrivileges,
+        StatementKind::GrantRole,
+        StatementKind::RevokeRole,
+        StatementKind::SetPassword,
+    ];
+
+    pub fn from_label(label: &str) -> Option<StatementKind> {
+        StatementKind::ALL.into_iter().find(|k| k.label() == label)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             StatementKind::CreateRole => "create-role",
@@ -64,6 +95,7 @@ impl StatementKind {
             StatementKind::AlterDefaultPrivileges => "default-privileges",
             StatementKind::GrantRole => "grant-role",
             StatementKind::RevokeRole => "revoke-role",
+            StatementKind::SetPassword => "password",
         }
     }
 }
@@ -81,12 +113,24 @@ pub struct Header {
     pub scope: Scope,
     pub lock_key: i64,
     pub statement_count: usize,
+    /// The per-kind counts of the `statements` line.
+    pub statement_counts: BTreeMap<StatementKind, usize>,
+    /// The passwords the script sets, and where each comes from.
+    pub passwords: Vec<PasswordSlot>,
+    /// The grants of power the script contains, as the planner listed them.
+    pub power: Vec<PowerGrant>,
+    /// `sha256:…`, as written.
+    pub checksum: String,
 }
 
 /// A script split into its parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Script<'a> {
     pub header: Header,
+    /// The signature line: its line number and value, when there is one.
+    pub signature: Option<(usize, &'a str)>,
+    /// Every byte of the script but the signature line: what it signs.
+    pub signed: [&'a str; 2],
     /// Everything after the header's blank line.
     pub body: &'a str,
     /// The line number of the body's first line in the file.
@@ -120,21 +164,23 @@ pub fn comment_text(text: &str) -> String {
     out
 }
 
+/// Header text in an error message: quoted, control characters escaped.
+fn shown(text: &str) -> String {
+    format!("\"{}\"", comment_text(text))
+}
+
 /// A name in the header: a JSON string, so it is one line whatever it holds.
 fn header_name(name: &str) -> String {
     serde_json::to_string(name).expect("strings serialize")
 }
 
-/// Writes the script for `plan` made of `statements`.
-pub(crate) fn write(plan: &Plan, statements: &[Statement]) -> String {
-    let mut counts: BTreeMap<crate::script::StatementKind, usize> = BTreeMap::new();
+/// Writes the script for `plan` made of `statements`, signed with `key`
+/// when one is given.
+pub(crate) fn write(plan: &Plan, statements: &[Statement], key: Option<&[u8]>) -> String {
+    let mut counts: BTreeMap<StatementKind, usize> = BTreeMap::new();
     for s in statements {
         *counts.entry(s.kind).or_default() += 1;
     }
-    let summary: Vec<String> = counts
-        .iter()
-        .map(|(k, n)| format!("{} {n}", k.label()))
-        .collect();
     let mut head = String::new();
     head.push_str(MAGIC);
     head.push('\n');
@@ -155,13 +201,14 @@ pub(crate) fn write(plan: &Plan, statements: &[Statement]) -> String {
         serde_json::to_string(&plan.scope).expect("scope serializes")
     ));
     head.push_str(&format!("-- lock-key: {}\n", plan.lock_key));
-    if summary.is_empty() {
-        head.push_str("-- statements: 0\n");
-    } else {
+    head.push_str(&format!("-- statements: {}\n", counts_text(&counts)));
+    for slot in crate::plan::password_slots(plan) {
+        head.push_str(&format!("-- password: {}\n", password_text(&slot)));
+    }
+    for grant in &plan.power {
         head.push_str(&format!(
-            "-- statements: {} ({})\n",
-            statements.len(),
-            summary.join(", ")
+            "-- power: {}\n",
+            serde_json::to_string(grant).expect("power grants serialize")
         ));
     }
     for s in &plan.skipped {
@@ -175,20 +222,87 @@ pub(crate) fn write(plan: &Plan, statements: &[Statement]) -> String {
         body.push('\n');
         body.push_str(&format!("-- {}\n{};\n", comment_text(&s.reason), s.sql));
     }
-    let checksum = checksum(&head, &body);
-    format!("{head}{CHECKSUM_PREFIX}{checksum}\n{body}")
+    let checksum_line = format!("{CHECKSUM_PREFIX}{}\n", checksum(&head, &body));
+    let signature_line = key
+        .map(|key| {
+            format!(
+                "{SIGNATURE_PREFIX}{SIGNATURE_SCHEME}{}\n",
+                signature(key, [&format!("{head}{checksum_line}"), &body])
+            )
+        })
+        .unwrap_or_default();
+    format!("{head}{checksum_line}{signature_line}{body}")
+}
+
+/// `N (kind n, …)`, or `0`.
+fn counts_text(counts: &BTreeMap<StatementKind, usize>) -> String {
+    let total: usize = counts.values().sum();
+    if total == 0 {
+        return "0".to_owned();
+    }
+    let kinds: Vec<String> = counts
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.label()))
+        .collect();
+    format!("{total} ({})", kinds.join(", "))
+}
+
+fn password_text(slot: &PasswordSlot) -> String {
+    let source = match &slot.source {
+        PasswordRef::Env(name) => format!("env {}", header_name(name)),
+        PasswordRef::File(path) => format!("file {}", header_name(path)),
+        PasswordRef::DesiredFile => "desired-file".to_owned(),
+    };
+    format!("{} {} {source}", slot.variable, header_name(&slot.role))
 }
 
 fn checksum(head: &str, body: &str) -> String {
     let mut h = Sha256::new();
     h.update(head.as_bytes());
     h.update(body.as_bytes());
-    let digest = h.finalize();
-    let mut out = String::from("sha256:");
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
+    format!("sha256:{}", hex(&h.finalize()))
+}
+
+/// HMAC-SHA-256 of `parts` (in order) with `key`, in hex.
+fn signature(key: &[u8], parts: [&str; 2]) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    for part in parts {
+        m.update(part.as_bytes());
     }
-    out
+    hex(&m.finalize().into_bytes())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Script<'_> {
+    /// Checks the signature with `key`: refused when it is missing or
+    /// made with another key, or when the script was edited after signing.
+    pub fn check_signature(&self, key: &[u8]) -> Result<(), ScriptError> {
+        let Some((line, value)) = self.signature else {
+            return Err(ScriptError {
+                line: 1,
+                message: "the plan is not signed, and a plan key is configured: only plans signed with the key are applied (plan it again with the key)".into(),
+            });
+        };
+        let expected = signature(key, self.signed);
+        let given = value.strip_prefix(SIGNATURE_SCHEME).unwrap_or_default();
+        // Compared in constant time, as HMAC tags must be.
+        let same = given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return Err(ScriptError {
+                line,
+                message: "wrong signature: the plan was edited after it was signed, or signed with another key".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Reads a script's header and checks its checksum.
@@ -201,8 +315,10 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
         ));
     }
     let mut fields: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+    let mut repeated: Vec<(usize, &str, &str)> = Vec::new();
     let mut offset = 0;
     let mut checksum_line = None;
+    let mut signature_line = None;
     let mut line_no = 0;
     for line in text.split_inclusive('\n') {
         line_no += 1;
@@ -223,24 +339,57 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
             ));
         };
         let Some((key, value)) = rest.split_once(": ") else {
-            return Err(err(line_no, format!("malformed header line {content:?}")));
+            return Err(err(
+                line_no,
+                format!("malformed header line {}", shown(content)),
+            ));
         };
-        if key == "checksum" {
-            checksum_line = Some((line_no, start, offset, value));
-            if !line.ends_with('\n') {
-                break;
+        match key {
+            "signature" if signature_line.is_none() => {
+                signature_line = Some((line_no, start, offset, value));
             }
-            continue;
+            "checksum" if checksum_line.is_none() => {
+                checksum_line = Some((line_no, start, offset, value));
+            }
+            "skipped" | "note" | "password" | "power" if checksum_line.is_none() => {
+                repeated.push((line_no, key, value));
+            }
+            _ if checksum_line.is_some() && key != "signature" => {
+                return Err(err(
+                    line_no,
+                    format!("header field {key:?} after the checksum line"),
+                ));
+            }
+            _ => {
+                if fields.insert(key, (line_no, value)).is_some()
+                    || ["checksum", "signature"].contains(&key)
+                {
+                    return Err(err(line_no, format!("header field {key:?} appears twice")));
+                }
+            }
         }
-        if key != "skipped" && key != "note" && fields.insert(key, (line_no, value)).is_some() {
-            return Err(err(line_no, format!("header field {key:?} appears twice")));
+        if !line.ends_with('\n') {
+            break;
         }
     }
     let header_lines = line_no;
     let body_start = offset;
     let (ck_line, ck_start, ck_end, ck_value) =
         checksum_line.ok_or_else(|| err(header_lines, "the header has no checksum line".into()))?;
-    let expected = checksum(&text[..ck_start], &text[ck_end..]);
+    let (signed, signature) = match signature_line {
+        Some((line, start, end, value)) => {
+            if start != ck_end {
+                return Err(err(
+                    line,
+                    "the signature line must follow the checksum line".into(),
+                ));
+            }
+            ([&text[..start], &text[end..]], Some((line, value)))
+        }
+        None => ([&text[..ck_end], &text[ck_end..]], None),
+    };
+    let after_checksum = signature_line.map_or(ck_end, |(_, _, end, _)| end);
+    let expected = checksum(&text[..ck_start], &text[after_checksum..]);
     if ck_value != expected {
         return Err(err(
             ck_line,
@@ -259,13 +408,13 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
             .split_whitespace()
             .next()
             .and_then(|v| v.parse().ok())
-            .ok_or_else(|| err(line, format!("bad {key} {value:?}")))
+            .ok_or_else(|| err(line, format!("bad {key} {}", shown(value))))
     };
     let format = number("format")?;
     if format != FORMAT as i64 {
         return Err(err(
             get("format")?.0,
-            format!("plan format {format} is not supported (this pgsr reads {FORMAT})"),
+            format!("plan format {format} is not supported (this pgsr reads {FORMAT}): plan again with this pgsr"),
         ));
     }
     let (db_line, db_value) = get("database")?;
@@ -283,6 +432,35 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
     if !rest.trim().is_empty() {
         return Err(err(role_line, "bad connecting-role field".into()));
     }
+    let (counts_line, counts_value) = get("statements")?;
+    let (statement_count, statement_counts) = parse_counts(counts_value).ok_or_else(|| {
+        err(
+            counts_line,
+            format!("bad statements {}", shown(counts_value)),
+        )
+    })?;
+    let mut passwords = Vec::new();
+    let mut power = Vec::new();
+    for (line, key, value) in repeated {
+        match key {
+            "password" => {
+                let slot = parse_password(value)
+                    .ok_or_else(|| err(line, "bad password line: expected `password_N \"role\" env|file \"…\"` or `password_N \"role\" desired-file`".into()))?;
+                if slot.variable != format!("password_{}", passwords.len() + 1) {
+                    return Err(err(
+                        line,
+                        "password lines must be numbered password_1, password_2, … in order".into(),
+                    ));
+                }
+                passwords.push(slot);
+            }
+            "power" => power.push(
+                serde_json::from_str(value)
+                    .map_err(|e| err(line, format!("bad power line: {e}")))?,
+            ),
+            _ => {}
+        }
+    }
     let header = Header {
         format: format as u32,
         server_version_num: u32::try_from(number("server-version")?)
@@ -296,13 +474,69 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
             serde_json::from_str(value).map_err(|e| err(line, format!("bad scope: {e}")))?
         },
         lock_key: number("lock-key")?,
-        statement_count: usize::try_from(number("statements")?)
-            .map_err(|_| err(header_lines, "bad statements".into()))?,
+        statement_count,
+        statement_counts,
+        passwords,
+        power,
+        checksum: ck_value.to_owned(),
     };
     Ok(Script {
         header,
+        signature,
+        signed,
         body: &text[body_start..],
         body_first_line: header_lines + 1,
+    })
+}
+
+/// `N (kind n, …)` or `0`, with the kinds in the order `write` puts them.
+fn parse_counts(value: &str) -> Option<(usize, BTreeMap<StatementKind, usize>)> {
+    let (total, rest) = match value.split_once(' ') {
+        Some((t, r)) => (t, Some(r)),
+        None => (value, None),
+    };
+    let total: usize = total.parse().ok()?;
+    let mut counts = BTreeMap::new();
+    if let Some(rest) = rest {
+        let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
+        for part in inner.split(", ") {
+            let (label, n) = part.split_once(' ')?;
+            let n: usize = n.parse().ok()?;
+            if n == 0
+                || counts
+                    .insert(StatementKind::from_label(label)?, n)
+                    .is_some()
+            {
+                return None;
+            }
+        }
+    }
+    (counts.values().sum::<usize>() == total && (total == 0) == rest.is_none())
+        .then_some((total, counts))
+}
+
+fn parse_password(value: &str) -> Option<PasswordSlot> {
+    let (variable, rest) = value.split_once(' ')?;
+    let (role, rest) = json_string_prefix(rest.trim_start())?;
+    let rest = rest.trim_start();
+    let source = if rest == "desired-file" {
+        PasswordRef::DesiredFile
+    } else {
+        let (kind, rest) = rest.split_once(' ')?;
+        let (text, tail) = json_string_prefix(rest)?;
+        if !tail.is_empty() {
+            return None;
+        }
+        match kind {
+            "env" => PasswordRef::Env(text),
+            "file" => PasswordRef::File(text),
+            _ => return None,
+        }
+    };
+    Some(PasswordSlot {
+        variable: variable.to_owned(),
+        role,
+        source,
     })
 }
 

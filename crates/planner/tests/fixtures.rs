@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pgsr_planner::desired::Desired;
-use pgsr_planner::plan::{plan, render, Action, PlanOptions, RoleOptions};
+use pgsr_planner::plan::{plan, render, Action, PlanOptions};
 use pgsr_planner::snapshot::{from_json, Role, Snapshot};
 use support::{mini, model};
 
@@ -126,17 +126,7 @@ fn desired_files_converge() {
 }
 
 fn is_password_only(action: &Action) -> bool {
-    match action {
-        Action::AlterRole { options, .. } => {
-            options.password.is_some()
-                && RoleOptions {
-                    password: None,
-                    ..options.clone()
-                }
-                .is_empty()
-        }
-        _ => false,
-    }
+    matches!(action, Action::SetPassword { .. })
 }
 
 #[test]
@@ -213,7 +203,7 @@ fn drop_unused_drops_only_idle_intermediate_roles_of_this_database() {
 }
 
 #[test]
-fn literal_passwords_are_planned_as_scram_verifiers() {
+fn passwords_are_planned_as_their_sources() {
     let snapshot = read_snapshot("warehouse");
     let desired = read_desired(&fixtures_dir().join("warehouse/password.yaml"));
     let script = render(&plan(&snapshot, &desired, &PlanOptions::default()).expect("plans"));
@@ -224,8 +214,13 @@ fn literal_passwords_are_planned_as_scram_verifiers() {
         );
     }
     assert!(
-        script.contains("ALTER ROLE alice WITH PASSWORD 'SCRAM-SHA-256$4096:"),
-        "no SCRAM verifier for alice:\n{script}"
+        !script.contains("SCRAM-SHA-256"),
+        "the script holds a verifier:\n{script}"
+    );
+    assert!(
+        script.contains("ALTER ROLE alice WITH PASSWORD :'password_1';")
+            && script.contains("-- password: password_1 \"alice\" desired-file\n"),
+        "alice's password is not named by its source:\n{script}"
     );
     assert!(
         script.contains("ALTER ROLE bob WITH NOLOGIN PASSWORD NULL"),

@@ -290,7 +290,7 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
                 );
                 prop_assert!(role != PUBLIC, "{}", why());
             }
-            Action::AlterRole { role, .. } => prop_assert!(
+            Action::AlterRole { role, .. } | Action::SetPassword { role, .. } => prop_assert!(
                 managed.contains(role.as_str()),
                 "alters an unmanaged role: {}",
                 why()
@@ -356,6 +356,7 @@ fn plan_names(p: &Plan) -> BTreeSet<String> {
         match &step.action {
             Action::CreateRole { role }
             | Action::AlterRole { role, .. }
+            | Action::SetPassword { role, .. }
             | Action::DropRole { role } => {
                 out.insert(role.clone());
             }

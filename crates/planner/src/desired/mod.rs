@@ -47,6 +47,9 @@ pub struct Desired {
     pub lock_key: i64,
     /// In file order; names are unique.
     pub roles: Vec<DesiredRole>,
+    /// Roles that may be given power (see [`crate::power`]): the top-level
+    /// `allow_power` list.
+    pub allow_power: Vec<String>,
 }
 
 /// A managed role: after a plan is applied it holds exactly these grants.
@@ -61,6 +64,17 @@ pub struct DesiredRole {
     /// Privileges and ownership on objects inside these schemas are left as
     /// they are (the schemas themselves stay managed).
     pub preserve_existing_grants_in_schemas: Vec<String>,
+    /// `allow_power: true`: this role may be given membership of a powerful
+    /// role, or the ownership of a schema that is power.
+    pub allow_power: bool,
+}
+
+impl Desired {
+    /// Whether the file opts in to giving `role` power.
+    pub fn allows_power(&self, role: &str) -> bool {
+        self.allow_power.iter().any(|r| r == role)
+            || self.roles.iter().any(|r| r.name == role && r.allow_power)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,55 +218,104 @@ impl Pattern {
     }
 }
 
+/// Where a plan's password comes from. A plan names the source, never the
+/// secret: `pgsr apply` (or `sync`) reads it when it runs the plan.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PasswordRef {
+    /// An environment variable of the process that applies the plan.
+    Env(String),
+    /// A file (trailing newline removed), read by the process that applies.
+    File(String),
+    /// The literal `password` in the desired file.
+    DesiredFile,
+}
+
+impl PasswordSource {
+    /// What a plan names for this source; `None` keeps the password.
+    pub fn reference(&self) -> Option<PasswordRef> {
+        match self {
+            PasswordSource::Keep => None,
+            PasswordSource::Literal(_) => Some(PasswordRef::DesiredFile),
+            PasswordSource::Env { name, .. } => Some(PasswordRef::Env(name.clone())),
+            PasswordSource::File { path, .. } => Some(PasswordRef::File(path.clone())),
+        }
+    }
+
+    /// Where the source is written in the desired file.
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            PasswordSource::Env { span, .. } | PasswordSource::File { span, .. } => Some(*span),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the secret `source` names for `role`. The lookups are the
+/// caller's (the environment and files); `desired` serves the desired
+/// file's literal passwords. Errors name the source, never a secret.
+pub fn resolve_password(
+    role: &str,
+    source: &PasswordRef,
+    desired: Option<&Desired>,
+    env: impl Fn(&str) -> Option<String>,
+    read_file: impl Fn(&str) -> Result<String, String>,
+) -> Result<Secret, String> {
+    // An empty variable or file is a mistake, not a password: it is
+    // refused as an empty `password` is.
+    match source {
+        PasswordRef::Env(name) => {
+            let value =
+                env(name).ok_or_else(|| format!("password_env: environment variable {name} is not set"))?;
+            if value.is_empty() {
+                return Err(format!("password_env: environment variable {name} is empty"));
+            }
+            Ok(Secret::new(value))
+        }
+        PasswordRef::File(path) => {
+            let text = read_file(path).map_err(|e| format!("password_file: cannot read {path}: {e}"))?;
+            let text = text
+                .strip_suffix('\n')
+                .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                .unwrap_or(&text);
+            if text.is_empty() {
+                return Err(format!("password_file: {path} holds an empty password"));
+            }
+            Ok(Secret::new(text))
+        }
+        PasswordRef::DesiredFile => desired
+            .and_then(|d| d.roles.iter().find(|r| r.name == role))
+            .and_then(|r| r.login.as_ref())
+            .and_then(|l| match &l.password {
+                PasswordSource::Literal(secret) => Some(secret.clone()),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "the password of {role} is the desired file's literal `password`: give the desired file (-f FILE)"
+                )
+            }),
+    }
+}
+
 impl Desired {
-    /// Replaces `Env` and `File` password sources with the secrets they name.
-    /// The lookups are the caller's (the CLI reads the environment and
-    /// files); errors point at the source in the file.
-    pub fn resolve_passwords(
-        &mut self,
+    /// Checks that every password source of the file can be read, pointing
+    /// at the source when one cannot.
+    pub fn check_passwords(
+        &self,
         env: impl Fn(&str) -> Option<String>,
         read_file: impl Fn(&str) -> Result<String, String>,
     ) -> Result<(), DesiredError> {
-        for role in &mut self.roles {
-            let Some(login) = &mut role.login else {
+        for role in &self.roles {
+            let Some(login) = &role.login else { continue };
+            let Some(source) = login.password.reference() else {
                 continue;
             };
-            // An empty variable or file is a mistake, not a password: it is
-            // refused as an empty `password` is.
-            let resolved = match &login.password {
-                PasswordSource::Env { name, span } => {
-                    let value = env(name).ok_or_else(|| DesiredError {
-                        span: *span,
-                        message: format!("password_env: environment variable {name} is not set"),
-                    })?;
-                    if value.is_empty() {
-                        return Err(DesiredError {
-                            span: *span,
-                            message: format!("password_env: environment variable {name} is empty"),
-                        });
-                    }
-                    value
-                }
-                PasswordSource::File { path, span } => {
-                    let text = read_file(path).map_err(|e| DesiredError {
-                        span: *span,
-                        message: format!("password_file: cannot read {path}: {e}"),
-                    })?;
-                    let text = text
-                        .strip_suffix('\n')
-                        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-                        .unwrap_or(&text);
-                    if text.is_empty() {
-                        return Err(DesiredError {
-                            span: *span,
-                            message: format!("password_file: {path} holds an empty password"),
-                        });
-                    }
-                    text.to_owned()
-                }
-                _ => continue,
-            };
-            login.password = PasswordSource::Literal(Secret::new(resolved));
+            resolve_password(&role.name, &source, Some(self), &env, &read_file).map_err(
+                |message| DesiredError {
+                    span: login.password.span().unwrap_or(login.span),
+                    message,
+                },
+            )?;
         }
         Ok(())
     }

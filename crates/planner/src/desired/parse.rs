@@ -580,7 +580,7 @@ fn desired(root: &Node) -> Result<Desired> {
             ),
         ));
     }
-    let top = Fields::of(root, "the top level", &["lock_key", "roles"])?;
+    let top = Fields::of(root, "the top level", &["lock_key", "roles", "allow_power"])?;
     let lock_key = match top.get("lock_key") {
         Some(node) => integer(node, "lock_key")?,
         None => DEFAULT_LOCK_KEY,
@@ -612,7 +612,15 @@ fn desired(root: &Node) -> Result<Desired> {
         first_seen.insert(role.name.clone(), name_span);
         roles.push(role);
     }
-    Ok(Desired { lock_key, roles })
+    let allow_power = optional_list(top.get("allow_power"), "allow_power")?
+        .iter()
+        .map(|n| name(n, "role name"))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Desired {
+        lock_key,
+        roles,
+        allow_power,
+    })
 }
 
 /// A role, and where its name is.
@@ -629,7 +637,12 @@ fn role(node: &Node) -> Result<(DesiredRole, Span)> {
     let fields = Fields::of(
         node,
         "a role",
-        &["name", "grants", "preserve_existing_grants_in_schemas"],
+        &[
+            "name",
+            "grants",
+            "preserve_existing_grants_in_schemas",
+            "allow_power",
+        ],
     )?;
     let name_node = fields.require("name")?;
     let role_name = managed_role_name(name_node)?;
@@ -660,6 +673,10 @@ fn role(node: &Node) -> Result<(DesiredRole, Span)> {
         login,
         grants,
         preserve_existing_grants_in_schemas: preserve,
+        allow_power: match fields.get("allow_power") {
+            Some(node) => boolean(node, "allow_power")?,
+            None => false,
+        },
     };
     Ok((role, name_node.span))
 }
@@ -1289,7 +1306,8 @@ roles:                       # required
             ok("roles: []\n"),
             Desired {
                 lock_key: DEFAULT_LOCK_KEY,
-                roles: vec![]
+                roles: vec![],
+                allow_power: vec![],
             }
         );
         let d = ok("roles:\n  - name: r\n    grants:\n    preserve_existing_grants_in_schemas:\n");

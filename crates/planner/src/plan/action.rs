@@ -2,6 +2,7 @@
 
 use super::object::ObjectRef;
 use crate::acl::Privilege;
+use crate::desired::PasswordRef;
 use crate::snapshot::DefaultObjectType;
 
 /// One change. A plan is an ordered list of these; rendering groups
@@ -66,6 +67,9 @@ pub enum Action {
     },
     /// `ALTER ROLE role WITH …`.
     AlterRole { role: String, options: RoleOptions },
+    /// `ALTER ROLE role WITH PASSWORD :'password_N'`: the plan names the
+    /// source; whoever applies it reads the secret and sends a verifier.
+    SetPassword { role: String, source: PasswordRef },
     /// `DROP ROLE role`.
     DropRole { role: String },
 }
@@ -74,8 +78,9 @@ pub enum Action {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoleOptions {
     pub login: Option<bool>,
-    /// A SCRAM-SHA-256 verifier, or `Some(None)` for PASSWORD NULL.
-    pub password: Option<Option<String>>,
+    /// `PASSWORD NULL`: the password is removed (a new one is set by
+    /// [`Action::SetPassword`]).
+    pub remove_password: bool,
     /// `infinity` or a UTC timestamp.
     pub valid_until: Option<String>,
     pub superuser: Option<bool>,

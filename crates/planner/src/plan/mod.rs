@@ -10,17 +10,22 @@ mod actual;
 mod index;
 mod intermediate;
 mod object;
+pub mod power;
 pub(crate) mod render;
 mod scope;
 mod target;
 
 pub use action::{Action, RoleOptions, Step};
 pub use object::ObjectRef;
-pub use render::{render, statements, Section, Statement};
+pub use render::{
+    password_slots, render, render_signed, statements, PasswordSlot, Section, Statement,
+};
 pub use scope::scope_for;
 
 use crate::desired::{Desired, Span};
+use crate::power::PowerGrant;
 use crate::snapshot::{DatabaseIdent, Scope, Snapshot};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// How to plan.
@@ -30,6 +35,28 @@ pub struct PlanOptions {
     pub strict: bool,
     /// Also drop intermediate roles that hold no privilege on any object.
     pub drop_unused: bool,
+    /// What is known of the passwords the desired file declares.
+    pub passwords: Passwords,
+}
+
+/// What is known of declared passwords. Only a superuser can read the
+/// stored verifiers, so only then can a plan leave an unchanged password
+/// alone; otherwise every declared password is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Passwords {
+    /// Not compared: every declared password is set.
+    #[default]
+    Unknown,
+    /// Compared with the stored verifiers: these roles' passwords already
+    /// are the declared ones.
+    Compared { current: BTreeSet<String> },
+}
+
+impl Passwords {
+    /// Whether `role`'s stored password is known to be the declared one.
+    pub fn is_current(&self, role: &str) -> bool {
+        matches!(self, Passwords::Compared { current } if current.contains(role))
+    }
 }
 
 /// The changes that bring the catalog to the desired state.
@@ -49,11 +76,26 @@ pub struct Plan {
     pub skipped: Vec<String>,
     /// Things a reviewer should know that are not statements.
     pub notes: Vec<String>,
+    /// Grants of power the plan contains, each opted in by the desired file.
+    pub power: Vec<PowerGrant>,
+    /// Whether declared passwords were compared with the stored ones.
+    pub passwords_compared: bool,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// Whether the plan changes something known to differ: a plan that only
+    /// sets passwords that could not be compared (without SUPERUSER) is not
+    /// counted as a change by `plan --exit-code`.
+    pub fn has_known_changes(&self) -> bool {
+        self.passwords_compared
+            || self
+                .steps
+                .iter()
+                .any(|s| !matches!(s.action, Action::SetPassword { .. }))
     }
 }
 
@@ -98,5 +140,22 @@ pub fn plan(
         planner.drop_unused();
     }
     planner.bracket_owners();
-    Ok(planner.finish())
+    let power = power::check(&planner)?;
+    let mut plan = planner.finish();
+    plan.power = power;
+    let uncompared: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::SetPassword { role, .. } if !plan.passwords_compared => Some(role.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !uncompared.is_empty() {
+        plan.notes.push(format!(
+            "the password of {} is set on every run: only a superuser can compare it with the stored one, so `plan --exit-code` does not count it as a change",
+            uncompared.join(", ")
+        ));
+    }
+    Ok(plan)
 }

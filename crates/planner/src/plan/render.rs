@@ -5,6 +5,7 @@ use super::action::{Action, RoleOptions, Step};
 use super::object::ObjectRef;
 use super::Plan;
 use crate::acl::Privilege;
+use crate::desired::PasswordRef;
 use crate::quote::{quote_ident, quote_literal};
 use crate::script::{self, StatementKind};
 use std::collections::BTreeMap;
@@ -41,7 +42,7 @@ impl Section {
             Action::Grant { .. } => Section::Grant,
             Action::GrantMembership { .. } => Section::GrantMembership,
             Action::RevokeMembership { .. } => Section::RevokeMembership,
-            Action::AlterRole { .. } => Section::RoleAttributes,
+            Action::AlterRole { .. } | Action::SetPassword { .. } => Section::RoleAttributes,
             Action::DropRole { .. } => Section::DropRole,
             Action::TemporaryRevoke { .. } | Action::TemporaryPrivilegeRevoke { .. } => {
                 Section::TemporaryRevoke
@@ -60,13 +61,19 @@ pub struct Statement {
 
 /// The whole script: header and body.
 pub fn render(plan: &Plan) -> String {
+    render_signed(plan, None)
+}
+
+/// The whole script, signed with the plan key when one is given.
+pub fn render_signed(plan: &Plan, key: Option<&[u8]>) -> String {
     let statements = statements(plan);
-    script::write(plan, &statements)
+    script::write(plan, &statements, key)
 }
 
 /// Groups the plan's steps into statements, in order.
 pub fn statements(plan: &Plan) -> Vec<Statement> {
     let mut out = Vec::new();
+    let slots = password_slots(plan);
     let mut i = 0;
     while i < plan.steps.len() {
         let section = Section::of(&plan.steps[i].action);
@@ -78,6 +85,7 @@ pub fn statements(plan: &Plan) -> Vec<Statement> {
             section,
             &plan.steps[i..end],
             &plan.connecting_role,
+            &slots,
             &mut out,
         );
         i = end;
@@ -85,7 +93,13 @@ pub fn statements(plan: &Plan) -> Vec<Statement> {
     out
 }
 
-fn render_section(section: Section, steps: &[Step], conn: &str, out: &mut Vec<Statement>) {
+fn render_section(
+    section: Section,
+    steps: &[Step],
+    conn: &str,
+    slots: &[PasswordSlot],
+    out: &mut Vec<Statement>,
+) {
     match section {
         Section::TemporaryGrant | Section::TemporaryRevoke => {
             let memberships: Vec<&Step> = steps
@@ -168,7 +182,7 @@ fn render_section(section: Section, steps: &[Step], conn: &str, out: &mut Vec<St
         }
         _ => {
             for step in steps {
-                out.push(single(step));
+                out.push(single(step, slots));
             }
         }
     }
@@ -183,8 +197,42 @@ fn role_of(action: &Action) -> Option<&str> {
     }
 }
 
+/// A password a plan sets: the psql variable that stands for it in the
+/// script, whose password, and where the secret comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordSlot {
+    pub variable: String,
+    pub role: String,
+    pub source: PasswordRef,
+}
+
+/// The passwords `plan` sets, numbered in plan order: `password_1`, ….
+pub fn password_slots(plan: &Plan) -> Vec<PasswordSlot> {
+    plan.steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::SetPassword { role, source } => Some((role, source)),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(i, (role, source))| PasswordSlot {
+            variable: format!("password_{}", i + 1),
+            role: role.clone(),
+            source: source.clone(),
+        })
+        .collect()
+}
+
+fn password_variable<'s>(slots: &'s [PasswordSlot], role: &str) -> &'s str {
+    slots
+        .iter()
+        .find(|s| s.role == role)
+        .map(|s| s.variable.as_str())
+        .expect("every SetPassword step has a slot")
+}
+
 /// Statements that never combine.
-fn single(step: &Step) -> Statement {
+fn single(step: &Step, slots: &[PasswordSlot]) -> Statement {
     let (kind, sql) = match &step.action {
         Action::CreateRole { role } => (
             StatementKind::CreateRole,
@@ -215,6 +263,14 @@ fn single(step: &Step) -> Statement {
                 role_options(options)
             ),
         ),
+        Action::SetPassword { role, .. } => (
+            StatementKind::SetPassword,
+            format!(
+                "ALTER ROLE {} WITH PASSWORD :'{}'",
+                quote_ident(role),
+                password_variable(slots, role)
+            ),
+        ),
         other => unreachable!("{other:?} is rendered by its section"),
     };
     Statement {
@@ -237,10 +293,8 @@ fn role_options(o: &RoleOptions) -> String {
     flag(o.createrole, "CREATEROLE", "NOCREATEROLE");
     flag(o.replication, "REPLICATION", "NOREPLICATION");
     flag(o.bypassrls, "BYPASSRLS", "NOBYPASSRLS");
-    match &o.password {
-        Some(Some(verifier)) => parts.push(format!("PASSWORD {}", quote_literal(verifier))),
-        Some(None) => parts.push("PASSWORD NULL".to_owned()),
-        None => {}
+    if o.remove_password {
+        parts.push("PASSWORD NULL".to_owned());
     }
     if let Some(v) = &o.valid_until {
         parts.push(format!("VALID UNTIL {}", quote_literal(v)));

@@ -36,7 +36,7 @@ pub fn scope_for(desired: &Desired) -> PartialScope {
                     scope.schemas.push(schema.clone());
                     scope.regex_schemas.push(schema.clone());
                 }
-                GrantKind::RoleMembership { .. } => {}
+                GrantKind::RoleMembership { role } => scope.member_of.push(role.clone()),
             }
         }
     }
@@ -45,6 +45,7 @@ pub fn scope_for(desired: &Desired) -> PartialScope {
         &mut scope.databases,
         &mut scope.schemas,
         &mut scope.regex_schemas,
+        &mut scope.member_of,
     ] {
         list.sort();
         list.dedup();

@@ -8,7 +8,7 @@ use super::intermediate::{self, Need};
 use super::object::ObjectRef;
 use super::{Plan, PlanError, PlanOptions};
 use crate::acl::{AclEntry, Privilege};
-use crate::desired::{Desired, DesiredRole, Grant, GrantKind, PasswordSource, TableName};
+use crate::desired::{Desired, DesiredRole, Grant, GrantKind, PasswordRef, TableName};
 use crate::snapshot::{RelKind, Snapshot};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -853,6 +853,7 @@ impl<'a> Planner<'a> {
 
     fn plan_attributes(&mut self) -> Result<(), PlanError> {
         let roles: Vec<&'a DesiredRole> = self.managed.values().copied().collect();
+        let mut set_password = Vec::new();
         for role in roles {
             let actual = self.ix.roles.get(role.name.as_str());
             let mut o = RoleOptions::default();
@@ -883,26 +884,18 @@ impl<'a> Planner<'a> {
                     if wanted != current {
                         o.valid_until = Some(wanted.to_owned());
                     }
-                    match &login.password {
-                        PasswordSource::Keep => {}
-                        PasswordSource::Literal(secret) => {
-                            o.password =
-                                Some(Some(crate::scram::verifier(&role.name, secret.expose())));
-                        }
-                        PasswordSource::Env { span, .. } | PasswordSource::File { span, .. } => {
-                            return Err(PlanError {
-                                span: Some(*span),
-                                message: "password source was not resolved before planning".into(),
-                            });
-                        }
-                    }
-                    if o.login.is_some() || o.valid_until.is_some() || o.password.is_some() {
+                    if o.login.is_some() || o.valid_until.is_some() {
                         why.push("login");
+                    }
+                    if let Some(source) = login.password.reference() {
+                        if !self.options.passwords.is_current(&role.name) {
+                            set_password.push((role.name.clone(), source));
+                        }
                     }
                 }
                 None if can_login => {
                     o.login = Some(false);
-                    o.password = Some(None);
+                    o.remove_password = true;
                     why.push("no login declared");
                 }
                 None => {}
@@ -917,6 +910,16 @@ impl<'a> Planner<'a> {
                     reason,
                 );
             }
+        }
+        for (role, source) in set_password {
+            let reason = match &source {
+                PasswordRef::Env(name) => {
+                    format!("{role}: password from environment variable {name}")
+                }
+                PasswordRef::File(path) => format!("{role}: password from file {path}"),
+                PasswordRef::DesiredFile => format!("{role}: password given in the desired file"),
+            };
+            self.push(Action::SetPassword { role, source }, reason);
         }
         Ok(())
     }
@@ -1124,6 +1127,8 @@ impl<'a> Planner<'a> {
             steps: self.steps,
             skipped: self.skipped,
             notes: self.notes,
+            power: Vec::new(),
+            passwords_compared: matches!(self.options.passwords, super::Passwords::Compared { .. }),
         }
     }
 }

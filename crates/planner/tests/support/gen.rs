@@ -1149,7 +1149,9 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
     }
     let schemas: Vec<&String> = p.schemas.iter().chain(&p.new_schemas).collect();
     let mut membership_targets: Vec<String> = p.roles.iter().chain(&p.new_roles).cloned().collect();
-    membership_targets.extend(["pg_monitor", BOOTSTRAP, conn].map(str::to_owned));
+    // Not the connecting role: a desired file may not make a role its member.
+    membership_targets.extend(["pg_monitor", BOOTSTRAP].map(str::to_owned));
+    membership_targets.retain(|t| t != conn);
     // Memberships as they will be: kept rows of unmanaged members plus
     // declared ones; a declared membership closing a cycle is left out.
     let mut graph: Vec<Membership> = c
@@ -1247,11 +1249,15 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
             login,
             grants,
             preserve_existing_grants_in_schemas: preserve,
+            // Memberships of superusers and predefined roles are generated:
+            // the power rule (tested on its own) is opted out of here.
+            allow_power: true,
         });
     }
     Desired {
         lock_key: d.lock_key,
         roles: out,
+        allow_power: Vec::new(),
     }
 }
 
@@ -1296,6 +1302,7 @@ pub fn case(pools: impl Strategy<Value = Pools>) -> impl Strategy<Value = Case> 
             options: PlanOptions {
                 strict: false,
                 drop_unused: d.drop_unused,
+                passwords: Default::default(),
             },
         }
     })

@@ -510,7 +510,7 @@ impl Model {
                 self.need_role(role)?;
                 let RoleOptions {
                     login,
-                    password: _,
+                    remove_password: _,
                     valid_until,
                     superuser,
                     createdb,
@@ -544,6 +544,8 @@ impl Model {
                 }
             }
             Action::DropRole { role } => self.drop_role(role)?,
+            // Passwords are not modelled: setting one changes no privilege.
+            Action::SetPassword { role, .. } => self.need_role(role)?,
         }
         Ok(())
     }

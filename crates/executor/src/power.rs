@@ -1,0 +1,178 @@
+//! The power rule, checked against the live catalog under the lock.
+//!
+//! The planner refuses to give power unless the desired file opts in, and
+//! lists what it gives in the plan's header. A plan file can still be
+//! edited, header and all, by whoever can write it; so `apply` reads the
+//! roles a plan's statements hand out (memberships, owners) with everything
+//! above them, decides with the planner's own rule which are powerful, and
+//! refuses a statement that gives power unless the header lists it *and*
+//! the plan was reviewed: signed with the plan key, or its checksum
+//! approved (`--expect-checksum`).
+
+use crate::inspect::{query_typed, PgType};
+use crate::validate::{Effect, ValidatedStatement};
+use crate::Error;
+use pgsr_planner::power::{powerful_roles, schema_power, PowerGrant, PowerWhat};
+use pgsr_planner::quote::quote_ident;
+use pgsr_planner::snapshot::Role;
+use postgres::GenericClient;
+use std::collections::BTreeSet;
+
+/// One statement's grant of something that may be power.
+struct Candidate<'s> {
+    statement: &'s ValidatedStatement,
+    grantee: &'s str,
+    what: PowerWhat,
+}
+
+/// Refuses any statement that gives power the plan may not give.
+pub fn check(
+    client: &mut impl GenericClient,
+    statements: &[ValidatedStatement],
+    connecting_role: &str,
+    listed: &[PowerGrant],
+    reviewed: bool,
+) -> Result<(), Error> {
+    let candidates = candidates(statements, connecting_role);
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for c in &candidates {
+        names.insert(c.grantee);
+        match &c.what {
+            PowerWhat::Membership(r) | PowerWhat::SchemaOwner(r) => names.insert(r),
+            PowerWhat::RelationOwner(_) => false,
+        };
+    }
+    let names: Vec<&str> = names.into_iter().collect();
+    let (roles, memberships) = roles_above(client, &names)?;
+    let powerful = powerful_roles(
+        &roles,
+        memberships.iter().map(|(r, m)| (r.as_str(), m.as_str())),
+    );
+    let exists = |n: &str| roles.iter().any(|r| r.name == n);
+    for c in candidates {
+        let why = match &c.what {
+            PowerWhat::Membership(role) => powerful.get(role).cloned(),
+            PowerWhat::SchemaOwner(schema) => {
+                schema_power(schema, c.grantee, exists).or_else(|| {
+                    powerful
+                        .get(c.grantee)
+                        .map(|w| format!("{} is powerful: {w}", c.grantee))
+                })
+            }
+            PowerWhat::RelationOwner(_) => powerful
+                .get(c.grantee)
+                .map(|w| format!("{} is powerful: {w}", c.grantee)),
+        };
+        let Some(why) = why else { continue };
+        let gives = match &c.what {
+            PowerWhat::Membership(r) => format!("membership of {}", quote_ident(r)),
+            PowerWhat::SchemaOwner(s) => format!("ownership of schema {}", quote_ident(s)),
+            PowerWhat::RelationOwner(t) => format!("ownership of {t}"),
+        };
+        let is_listed = listed
+            .iter()
+            .any(|g| g.grantee == c.grantee && g.what == c.what);
+        let refusal = if !is_listed {
+            "the plan's header does not list it, so the desired file did not allow it"
+        } else if !reviewed {
+            "the header lists it, but the plan is neither signed with the plan key nor approved by --expect-checksum, which a plan that gives power must be"
+        } else {
+            continue;
+        };
+        return Err(Error::usage(format!(
+            "line {}: gives {} {gives} ({why}): {refusal}; nothing was applied",
+            c.statement.line,
+            quote_ident(c.grantee)
+        )));
+    }
+    Ok(())
+}
+
+fn candidates<'s>(statements: &'s [ValidatedStatement], conn: &str) -> Vec<Candidate<'s>> {
+    let mut out = Vec::new();
+    for s in statements {
+        match &s.effect {
+            // Roles granted to the connecting role are the plan's own
+            // brackets: it takes them to act as an object's owner.
+            Effect::Membership { roles, members } => {
+                for member in members.iter().filter(|m| *m != conn) {
+                    for role in roles {
+                        out.push(Candidate {
+                            statement: s,
+                            grantee: member,
+                            what: PowerWhat::Membership(role.clone()),
+                        });
+                    }
+                }
+            }
+            Effect::Owner {
+                class,
+                object,
+                owner,
+            } if owner != conn => {
+                let what = if class == "SCHEMA" {
+                    PowerWhat::SchemaOwner(object.join("."))
+                } else {
+                    PowerWhat::RelationOwner(
+                        object
+                            .iter()
+                            .map(|p| quote_ident(p))
+                            .collect::<Vec<_>>()
+                            .join("."),
+                    )
+                };
+                out.push(Candidate {
+                    statement: s,
+                    grantee: owner,
+                    what,
+                });
+            }
+            Effect::CreateSchema { schema, owner } => out.push(Candidate {
+                statement: s,
+                grantee: owner,
+                what: PowerWhat::SchemaOwner(schema.clone()),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Roles, and memberships as (role, member).
+type RolesAbove = (Vec<Role>, Vec<(String, String)>);
+
+/// The roles named, every role they are members of (through any chain),
+/// and those memberships as (role, member): one round trip.
+fn roles_above(
+    client: &mut impl GenericClient,
+    names: &[&str],
+) -> Result<RolesAbove, Error> {
+    let rows = query_typed(
+        client,
+        "WITH RECURSIVE up(oid) AS ( \
+             SELECT oid FROM pg_roles WHERE rolname = ANY($1) \
+             UNION SELECT am.roleid FROM pg_auth_members am JOIN up ON am.member = up.oid) \
+         SELECT r.oid, r.rolname::text, r.rolsuper, r.rolbypassrls, r.rolreplication, r.rolcreaterole, \
+                ARRAY(SELECT g.rolname::text FROM pg_auth_members am \
+                      JOIN pg_roles g ON g.oid = am.roleid WHERE am.member = r.oid) \
+         FROM pg_roles r WHERE r.oid IN (SELECT oid FROM up)",
+        &[(&names, PgType::TEXT_ARRAY)],
+    )?;
+    let mut roles = Vec::new();
+    let mut memberships = Vec::new();
+    for row in rows {
+        let mut role = Role::new(row.get::<_, String>(1), row.get(0));
+        role.superuser = row.get(2);
+        role.bypassrls = row.get(3);
+        role.replication = row.get(4);
+        role.createrole = row.get(5);
+        for group in row.get::<_, Vec<String>>(6) {
+            memberships.push((group, role.name.clone()));
+        }
+        roles.push(role);
+    }
+    Ok((roles, memberships))
+}

@@ -1,0 +1,468 @@
+//! The statement shapes a plan may hold, one recognizer per statement:
+//! exactly the forms the planner's renderer writes, and nothing else.
+
+use super::cursor::{bare, describe, eq, listed, shown_name, Cursor};
+use super::StatementKind;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
+
+/// PostgreSQL truncates longer names (NAMEDATALEN - 1), which would make the
+/// server act on a different name than the one reviewed.
+pub(super) const MAX_NAME_BYTES: usize = 63;
+
+/// PostgreSQL's fully reserved keywords: never a bare name.
+pub(super) const RESERVED: &str = "\
+    ALL ANALYSE ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC BOTH CASE CAST CHECK COLLATE COLUMN \
+    CONSTRAINT CREATE CURRENT_CATALOG CURRENT_DATE CURRENT_ROLE CURRENT_TIME \
+    CURRENT_TIMESTAMP CURRENT_USER DEFAULT DEFERRABLE DESC DISTINCT DO ELSE END EXCEPT FALSE \
+    FETCH FOR FOREIGN FROM GRANT GROUP HAVING IN INITIALLY INTERSECT INTO LATERAL LEADING \
+    LIMIT LOCALTIME LOCALTIMESTAMP NOT NULL OFFSET ON ONLY OR ORDER PLACING PRIMARY \
+    REFERENCES RETURNING SELECT SESSION_USER SOME SYMMETRIC SYSTEM_USER TABLE THEN TO \
+    TRAILING TRUE UNION UNIQUE USER USING VARIADIC WHEN WHERE WINDOW WITH";
+
+/// Single-word privileges (`ALTER SYSTEM` is handled separately).
+pub(super) const PRIVILEGES: &str = "\
+    SELECT INSERT UPDATE DELETE TRUNCATE REFERENCES TRIGGER MAINTAIN EXECUTE USAGE CREATE \
+    CONNECT TEMPORARY TEMP SET";
+
+pub(super) const COLUMN_PRIVILEGES: &str = "SELECT INSERT UPDATE REFERENCES";
+
+/// The attributes a plan may set, in the order the planner writes them:
+/// pgsr only ever takes attributes away (and sets LOGIN), so a script that
+/// would grant SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS
+/// is refused.
+const ROLE_FLAGS: &[&[&str]] = &[
+    &["LOGIN", "NOLOGIN"],
+    &["NOSUPERUSER"],
+    &["NOCREATEDB"],
+    &["NOCREATEROLE"],
+    &["NOREPLICATION"],
+    &["NOBYPASSRLS"],
+];
+
+/// Attributes that escalate a role, named in the refusal.
+const ESCALATING_FLAGS: &str =
+    "SUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS INHERIT NOINHERIT";
+
+const DEFAULT_PRIVILEGE_KINDS: &[&[&str]] = &[
+    &["TABLES"],
+    &["SEQUENCES"],
+    &["FUNCTIONS"],
+    &["ROUTINES"],
+    &["TYPES"],
+    &["SCHEMAS"],
+    &["LARGE", "OBJECTS"],
+];
+
+/// How the object after an object-kind keyword is named.
+#[derive(Clone, Copy)]
+pub(super) enum Name {
+    Ident,
+    Qualified,
+    Oid,
+    Signature,
+    /// `name` or `extension.name`.
+    Parameter,
+}
+
+/// Object kinds after `GRANT … ON`.
+pub(super) const GRANT_OBJECTS: &[(&[&str], Name)] = &[
+    (&["TABLE"], Name::Qualified),
+    (&["SEQUENCE"], Name::Qualified),
+    (&["DATABASE"], Name::Ident),
+    (&["SCHEMA"], Name::Ident),
+    (&["TABLESPACE"], Name::Ident),
+    (&["LANGUAGE"], Name::Ident),
+    (&["FOREIGN", "DATA", "WRAPPER"], Name::Ident),
+    (&["FOREIGN", "SERVER"], Name::Ident),
+    (&["TYPE"], Name::Qualified),
+    (&["DOMAIN"], Name::Qualified),
+    (&["LARGE", "OBJECT"], Name::Oid),
+    (&["PARAMETER"], Name::Parameter),
+    (&["FUNCTION"], Name::Signature),
+    (&["PROCEDURE"], Name::Signature),
+    (&["ROUTINE"], Name::Signature),
+];
+
+/// The privileges the planner grants, per object kind: what declarations
+/// (and the connecting role's temporary CREATE for new owners) need.
+const GRANTED: &[(&str, &str)] = &[
+    ("DATABASE", "CONNECT CREATE"),
+    ("SCHEMA", "USAGE CREATE"),
+    ("TABLE", "SELECT"),
+];
+
+/// Object kinds whose ownership a desired file declares: a plan gives
+/// other kinds only to the connecting role (taking them from managed roles).
+const DECLARED_OWNERSHIP: &[&str] = &[
+    "SCHEMA",
+    "TABLE",
+    "VIEW",
+    "MATERIALIZED VIEW",
+    "FOREIGN TABLE",
+    "SEQUENCE",
+];
+
+/// Object kinds of `ALTER … OWNER TO`.
+const OWNED_OBJECTS: &[(&[&str], Name)] = &[
+    (&["TABLE"], Name::Qualified),
+    (&["VIEW"], Name::Qualified),
+    (&["MATERIALIZED", "VIEW"], Name::Qualified),
+    (&["FOREIGN", "TABLE"], Name::Qualified),
+    (&["SEQUENCE"], Name::Qualified),
+    (&["SCHEMA"], Name::Ident),
+    (&["DATABASE"], Name::Ident),
+    (&["TABLESPACE"], Name::Ident),
+    (&["LANGUAGE"], Name::Ident),
+    (&["FOREIGN", "DATA", "WRAPPER"], Name::Ident),
+    (&["SERVER"], Name::Ident),
+    (&["TYPE"], Name::Qualified),
+    (&["DOMAIN"], Name::Qualified),
+    (&["LARGE", "OBJECT"], Name::Oid),
+    (&["FUNCTION"], Name::Signature),
+    (&["PROCEDURE"], Name::Signature),
+    (&["AGGREGATE"], Name::Signature),
+    (&["ROUTINE"], Name::Signature),
+];
+
+/// What a statement does that the live catalog must be checked for under
+/// the lock (see `apply`): who gains a membership or an ownership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// `GRANT roles TO members`.
+    Membership {
+        roles: Vec<String>,
+        members: Vec<String>,
+    },
+    /// `ALTER <class> <object> OWNER TO owner`; `object` is the name's parts
+    /// (`["s", "t"]`, or `["s", "f"]` for a routine, without arguments).
+    Owner {
+        class: String,
+        object: Vec<String>,
+        owner: String,
+    },
+    /// `CREATE SCHEMA schema AUTHORIZATION owner`.
+    CreateSchema {
+        schema: String,
+        owner: String,
+    },
+    /// `ALTER ROLE role WITH PASSWORD :'variable'`.
+    SetPassword {
+        role: String,
+        variable: String,
+    },
+}
+
+/// What a recognizer needs to know of the script it reads.
+pub struct Context<'c> {
+    /// The role the plan runs as (from its header).
+    pub connecting_role: &'c str,
+}
+
+type Recognized = Result<(StatementKind, Effect), String>;
+
+/// Decides which shape a statement (its tokens without whitespace and
+/// comments) has, or says why it has none.
+pub(super) fn recognize(tokens: &[&TokenWithSpan], ctx: &Context) -> Recognized {
+    let mut c = Cursor::new(tokens);
+    let refuse = || {
+        Err(format!(
+            "{} is not allowed in a plan: only role and privilege statements are",
+            lead(tokens)
+        ))
+    };
+    // Only object privileges have ON, which is reserved, so a bare ON
+    // anywhere tells the two GRANT and REVOKE forms apart.
+    let object_privileges = tokens
+        .iter()
+        .any(|t| bare(&t.token).is_some_and(|w| eq(w, "ON")));
+    let (head, result) = if c.eat_kw("CREATE") {
+        if c.eat_kw("ROLE") {
+            ("CREATE ROLE".to_owned(), create_role(&mut c))
+        } else if c.eat_kw("SCHEMA") {
+            ("CREATE SCHEMA".to_owned(), create_schema(&mut c))
+        } else {
+            return refuse();
+        }
+    } else if c.eat_kw("ALTER") {
+        if c.eat_kw("ROLE") {
+            ("ALTER ROLE".to_owned(), alter_role(&mut c))
+        } else if c.eat_kws(&["DEFAULT", "PRIVILEGES"]) {
+            (
+                "ALTER DEFAULT PRIVILEGES".to_owned(),
+                default_privileges(&mut c),
+            )
+        } else if let Some(&(words, name)) = OWNED_OBJECTS.iter().find(|(w, _)| c.eat_kws(w)) {
+            let class = words.join(" ");
+            (
+                format!("ALTER {class}"),
+                alter_owner(&mut c, class, name, ctx),
+            )
+        } else {
+            return refuse();
+        }
+    } else if c.eat_kw("DROP") {
+        if c.eat_kw("ROLE") {
+            ("DROP ROLE".to_owned(), drop_role(&mut c))
+        } else {
+            return refuse();
+        }
+    } else if c.eat_kw("GRANT") {
+        let recognizer = if object_privileges { grant } else { grant_role };
+        ("GRANT".to_owned(), recognizer(&mut c))
+    } else if c.eat_kw("REVOKE") {
+        let recognizer = if object_privileges {
+            revoke
+        } else {
+            revoke_role
+        };
+        ("REVOKE".to_owned(), recognizer(&mut c))
+    } else {
+        return refuse();
+    };
+    result.map_err(|m| format!("{head}: {m}"))
+}
+
+/// The leading words of a refused statement, e.g. `DROP TABLE`, `SET ROLE`.
+fn lead(tokens: &[&TokenWithSpan]) -> String {
+    let words: Vec<String> = tokens
+        .iter()
+        .take(4)
+        .map_while(|t| bare(&t.token).map(str::to_ascii_uppercase))
+        .collect();
+    let Some(first) = words.first() else {
+        return match tokens.first() {
+            Some(t) => format!("a statement starting with {}", describe(&t.token)),
+            None => "an empty statement".into(),
+        };
+    };
+    let n = match (first.as_str(), words.get(1).map(String::as_str)) {
+        ("CREATE" | "DROP" | "ALTER" | "SET" | "RESET" | "COMMENT", second) => match second {
+            Some("OR") => 4,
+            Some(
+                "SESSION" | "LOCAL" | "MATERIALIZED" | "FOREIGN" | "UNIQUE" | "EVENT" | "TEXT"
+                | "LARGE" | "DEFAULT" | "TEMP" | "TEMPORARY" | "UNLOGGED",
+            ) => 3,
+            _ => 2,
+        },
+        _ => 1,
+    };
+    words[..n.min(words.len())].join(" ")
+}
+
+fn create_role(c: &mut Cursor) -> Recognized {
+    c.role("a role name")?;
+    if !c.at_end() {
+        return Err(format!(
+            "nothing may follow the role name (a plan creates roles bare and sets attributes with ALTER ROLE), found {}",
+            c.found()
+        ));
+    }
+    Ok((StatementKind::CreateRole, Effect::None))
+}
+
+fn alter_role(c: &mut Cursor) -> Recognized {
+    let role = c.role("a role name")?;
+    for word in ["SET", "RESET", "RENAME"] {
+        if c.is_kw(0, word) {
+            return Err(format!(
+                "{word} is not allowed in a plan: only role attributes may be changed"
+            ));
+        }
+    }
+    c.expect_kw("WITH")?;
+    if c.is_kw(0, "PASSWORD") && c.peek_at(1) == Some(&Token::Colon) {
+        c.pos += 2;
+        let variable = c.password_variable()?;
+        c.end()?;
+        return Ok((
+            StatementKind::SetPassword,
+            Effect::SetPassword { role, variable },
+        ));
+    }
+    let mut options = 0;
+    for flags in ROLE_FLAGS {
+        if flags.iter().any(|f| c.eat_kw(f)) {
+            options += 1;
+        }
+    }
+    if c.eat_kw("PASSWORD") {
+        if !c.eat_kw("NULL") {
+            return Err(match c.peek_at(0) {
+                Some(Token::SingleQuotedString(_))
+                | Some(Token::EscapedStringLiteral(_))
+                | Some(Token::DollarQuotedString(_))
+                | Some(Token::UnicodeStringLiteral(_)) => {
+                    "a password or verifier written in a plan is not allowed: a plan names where the password comes from (PASSWORD :'password_N')".to_owned()
+                }
+                _ => format!("expected NULL or :'password_N' after PASSWORD, found {}", c.found()),
+            });
+        }
+        options += 1;
+    }
+    if c.eat_kw("VALID") {
+        c.expect_kw("UNTIL")?;
+        c.valid_until()?;
+        options += 1;
+    }
+    if !c.at_end() {
+        let word = c
+            .peek_bare()
+            .map(str::to_ascii_uppercase)
+            .unwrap_or_default();
+        if listed(ESCALATING_FLAGS, &word) {
+            return Err(format!(
+                "ALTER ROLE … {word} is not allowed in a plan: pgsr never grants that attribute"
+            ));
+        }
+        return c.expected(
+            "the role attributes in the order pgsr writes them (LOGIN or NOLOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION, NOBYPASSRLS, PASSWORD NULL, VALID UNTIL '…')",
+        );
+    }
+    if options == 0 {
+        return c.expected("a role attribute");
+    }
+    Ok((StatementKind::AlterRole, Effect::None))
+}
+
+fn drop_role(c: &mut Cursor) -> Recognized {
+    let roles = c.list(|c| c.role("a role name"))?;
+    c.end()?;
+    if let Some(role) = roles.iter().find(|r| !r.starts_with("_pgsr_")) {
+        return Err(format!(
+            "{} is not an intermediate role: a plan drops only pgsr's unused _pgsr_ roles",
+            shown_name(role)
+        ));
+    }
+    Ok((StatementKind::DropRole, Effect::None))
+}
+
+fn create_schema(c: &mut Cursor) -> Recognized {
+    if c.is_kw(0, "AUTHORIZATION") || c.is_kw(0, "IF") {
+        return c.expected("the schema's name");
+    }
+    let schema = c.ident("a schema name")?;
+    c.expect_kw("AUTHORIZATION")?;
+    let owner = c.role("the owner")?;
+    c.end()?;
+    Ok((
+        StatementKind::CreateSchema,
+        Effect::CreateSchema { schema, owner },
+    ))
+}
+
+fn alter_owner(c: &mut Cursor, class: String, name: Name, ctx: &Context) -> Recognized {
+    let object = c.name(name)?;
+    if !c.is_kw(0, "OWNER") {
+        return Err(format!(
+            "only OWNER TO is allowed in a plan, found {}",
+            c.found()
+        ));
+    }
+    c.pos += 1;
+    c.expect_kw("TO")?;
+    let owner = c.role("the new owner")?;
+    c.end()?;
+    if owner != ctx.connecting_role && !DECLARED_OWNERSHIP.contains(&class.as_str()) {
+        return Err(format!(
+            "a plan gives a {class} only to the connecting role {} (taking it from a managed role), not to {}",
+            shown_name(ctx.connecting_role),
+            shown_name(&owner)
+        ));
+    }
+    Ok((
+        StatementKind::AlterOwner,
+        Effect::Owner {
+            class,
+            object,
+            owner,
+        },
+    ))
+}
+
+fn grant(c: &mut Cursor) -> Recognized {
+    let privileges = c.privileges(false)?;
+    c.expect_kw("ON")?;
+    let class = c.object_class()?;
+    let allowed = GRANTED
+        .iter()
+        .find(|(k, _)| *k == class)
+        .map_or("", |(_, p)| *p);
+    if let Some(p) = privileges.iter().find(|p| !listed(allowed, p)) {
+        return Err(format!(
+            "GRANT {p} ON {class} is not allowed in a plan: pgsr grants only CONNECT and CREATE on databases, USAGE and CREATE on schemas, and SELECT on tables"
+        ));
+    }
+    c.objects(&class)?;
+    c.expect_kw("TO")?;
+    c.list(|c| c.role("a grantee"))?;
+    c.no_options("WITH GRANT OPTION: pgsr never lets a role grant on")?;
+    c.end()?;
+    Ok((StatementKind::Grant, Effect::None))
+}
+
+fn revoke(c: &mut Cursor) -> Recognized {
+    c.eat_kws(&["GRANT", "OPTION", "FOR"]);
+    c.privileges(true)?;
+    c.expect_kw("ON")?;
+    let class = c.object_class()?;
+    c.objects(&class)?;
+    c.expect_kw("FROM")?;
+    c.list(|c| c.role("a grantee"))?;
+    c.eat_kw("CASCADE");
+    c.end()?;
+    Ok((StatementKind::Revoke, Effect::None))
+}
+
+fn grant_role(c: &mut Cursor) -> Recognized {
+    let roles = c.list(|c| c.granted_role())?;
+    c.expect_kw("TO")?;
+    let members = c.list(|c| c.role("a member role"))?;
+    c.no_options("WITH ADMIN, INHERIT or SET OPTION: pgsr grants memberships without options")?;
+    c.end()?;
+    Ok((
+        StatementKind::GrantRole,
+        Effect::Membership { roles, members },
+    ))
+}
+
+fn revoke_role(c: &mut Cursor) -> Recognized {
+    if ["ADMIN", "INHERIT", "SET"].iter().any(|w| c.is_kw(0, w)) && c.is_kw(1, "OPTION") {
+        return Err(
+            "REVOKE … OPTION FOR is not allowed in a plan: pgsr revokes whole memberships".into(),
+        );
+    }
+    c.list(|c| c.granted_role())?;
+    c.expect_kw("FROM")?;
+    c.list(|c| c.role("a member role"))?;
+    if c.eat_kw("GRANTED") {
+        c.expect_kw("BY")?;
+        c.role("the grantor")?;
+    }
+    c.eat_kw("CASCADE");
+    c.end()?;
+    Ok((StatementKind::RevokeRole, Effect::None))
+}
+
+fn default_privileges(c: &mut Cursor) -> Recognized {
+    c.expect_kws(&["FOR", "ROLE"])?;
+    c.role("a role name")?;
+    if c.eat_kw("IN") {
+        c.expect_kw("SCHEMA")?;
+        c.ident("a schema name")?;
+    }
+    if c.is_kw(0, "GRANT") {
+        return Err("GRANT is not allowed in a plan: pgsr only revokes default privileges".into());
+    }
+    c.expect_kw("REVOKE")?;
+    c.privileges(false)?;
+    c.expect_kw("ON")?;
+    if !DEFAULT_PRIVILEGE_KINDS.iter().any(|w| c.eat_kws(w)) {
+        return c
+            .expected("TABLES, SEQUENCES, FUNCTIONS, ROUTINES, TYPES, SCHEMAS or LARGE OBJECTS");
+    }
+    c.expect_kw("FROM")?;
+    c.list(|c| c.role("a grantee"))?;
+    c.end()?;
+    Ok((StatementKind::AlterDefaultPrivileges, Effect::None))
+}

@@ -1,0 +1,593 @@
+use super::StatementKind::*;
+use super::*;
+
+const CTX: Context = Context {
+    connecting_role: "admin",
+};
+
+fn accept(body: &str) -> Vec<ValidatedStatement> {
+    validate_statements(body, 1, &CTX).unwrap_or_else(|e| panic!("refused {body:?}: {e}"))
+}
+
+fn kind(body: &str) -> StatementKind {
+    let statements = accept(body);
+    assert_eq!(statements.len(), 1, "{body:?}");
+    statements[0].kind
+}
+
+fn effect(body: &str) -> Effect {
+    accept(body).remove(0).effect
+}
+
+#[track_caller]
+fn refuse(body: &str, needle: &str) -> ValidationError {
+    let e = match validate_statements(body, 1, &CTX) {
+        Ok(s) => panic!("accepted {body:?}: {s:?}"),
+        Err(e) => e,
+    };
+    assert!(
+        e.message.contains(needle),
+        "{body:?}: expected {needle:?} in {:?}",
+        e.message
+    );
+    assert!(!e.message.contains('\n'), "one line: {e}");
+    e
+}
+
+#[test]
+fn roles() {
+    assert_eq!(kind("CREATE ROLE r;"), CreateRole);
+    assert_eq!(kind("create role \"a\"\"b\";"), CreateRole);
+    assert_eq!(
+        kind("DROP ROLE \"_pgsr_local_1_x\", _pgsr_global_y;"),
+        DropRole
+    );
+    for body in [
+        "ALTER ROLE r WITH LOGIN;",
+        "ALTER ROLE r WITH NOLOGIN PASSWORD NULL;",
+        "ALTER ROLE r WITH NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;",
+        "ALTER ROLE r WITH LOGIN VALID UNTIL 'infinity';",
+        "ALTER ROLE r WITH VALID UNTIL '2026-12-20T00:00:00.000000Z';",
+        "ALTER ROLE \"é\" WITH NOLOGIN NOSUPERUSER PASSWORD NULL VALID UNTIL 'infinity';",
+    ] {
+        assert_eq!(kind(body), AlterRole, "{body}");
+    }
+    assert_eq!(
+        effect("ALTER ROLE \"Alice\" WITH PASSWORD :'password_2';"),
+        Effect::SetPassword {
+            role: "Alice".into(),
+            variable: "password_2".into()
+        }
+    );
+}
+
+#[test]
+fn role_refusals() {
+    refuse("CREATE ROLE r NOLOGIN;", "nothing may follow the role name");
+    refuse(
+        "CREATE ROLE r SUPERUSER;",
+        "nothing may follow the role name",
+    );
+    refuse(
+        "CREATE ROLE r WITH LOGIN;",
+        "nothing may follow the role name",
+    );
+    for escalation in [
+        "SUPERUSER",
+        "CREATEDB",
+        "CREATEROLE",
+        "REPLICATION",
+        "BYPASSRLS",
+    ] {
+        refuse(&format!("ALTER ROLE r WITH {escalation};"), "never grants");
+        refuse(
+            &format!("ALTER ROLE r WITH LOGIN {escalation};"),
+            "never grants",
+        );
+    }
+    refuse("ALTER ROLE r LOGIN;", "expected WITH");
+    refuse(
+        "ALTER ROLE r WITH NOSUPERUSER LOGIN;",
+        "in the order pgsr writes them",
+    );
+    refuse(
+        "ALTER ROLE r WITH CONNECTION LIMIT 1;",
+        "in the order pgsr writes them",
+    );
+    refuse("ALTER ROLE r WITH;", "expected a role attribute");
+    let e = refuse(
+        "ALTER ROLE r WITH LOGIN PASSWORD 'hunter2-secret';",
+        "a password or verifier written in a plan is not allowed",
+    );
+    assert!(!e.message.contains("hunter2"), "{e}");
+    refuse(
+        "ALTER ROLE r WITH PASSWORD 'SCRAM-SHA-256$4096:a=$b=:c=';",
+        "not allowed",
+    );
+    refuse("ALTER ROLE r WITH PASSWORD E'x';", "not allowed");
+    refuse("ALTER ROLE r WITH PASSWORD $$x$$;", "not allowed");
+    refuse(
+        "ALTER ROLE r WITH PASSWORD :'other';",
+        "expected :'password_N'",
+    );
+    refuse(
+        "ALTER ROLE r WITH PASSWORD :'password_1' LOGIN;",
+        "end of the statement",
+    );
+    refuse(
+        "ALTER ROLE r WITH VALID UNTIL 'tomorrow';",
+        "'infinity' or a UTC time",
+    );
+    refuse(
+        "ALTER ROLE r WITH VALID UNTIL '2026-12-20';",
+        "'infinity' or a UTC time",
+    );
+    refuse(
+        "ALTER ROLE r SET search_path = x;",
+        "SET is not allowed in a plan",
+    );
+    refuse(
+        "ALTER ROLE r RENAME TO s;",
+        "RENAME is not allowed in a plan",
+    );
+    refuse("DROP ROLE postgres;", "not an intermediate role");
+    refuse("DROP ROLE _pgsr_x, alice;", "not an intermediate role");
+    refuse("DROP ROLE IF EXISTS _pgsr_x;", "found `EXISTS`");
+}
+
+#[test]
+fn object_grants_and_revokes() {
+    for body in [
+        "GRANT CONNECT ON DATABASE \"é\" TO r;",
+        "GRANT CREATE ON DATABASE d TO \"new owner\";",
+        "GRANT USAGE, CREATE ON SCHEMA s TO a, b;",
+        "GRANT SELECT ON TABLE \"My Schema\".\"select\", b.\"a\"\"b\" TO r;",
+    ] {
+        assert_eq!(kind(body), Grant, "{body}");
+    }
+    let objects = [
+        "TABLE public.t",
+        "SEQUENCE s.\"semi;colon\"",
+        "DATABASE \"é\", db2",
+        "SCHEMA \"new\nline\"",
+        "TABLESPACE ts",
+        "LANGUAGE plpgsql",
+        "FOREIGN DATA WRAPPER postgres_fdw",
+        "FOREIGN SERVER srv",
+        "TYPE public.mood",
+        "DOMAIN s.d",
+        "LARGE OBJECT 16384, 16385",
+        "PARAMETER work_mem, plpgsql.extra_warnings",
+        "FUNCTION s.f()",
+        "FUNCTION public.f(integer, text), s.g()",
+        "FUNCTION s.f(a integer, VARIADIC b text[])",
+        "PROCEDURE s.p(character varying, double precision)",
+        "ROUTINE s.r(timestamp with time zone)",
+        "FUNCTION s.f(public.\"My Type\")",
+        "FUNCTION s.f(integer ORDER BY double precision)",
+        "FUNCTION s.f(numeric(10,2), \"a\"\"b\"[])",
+    ];
+    for o in objects {
+        assert_eq!(
+            kind(&format!("REVOKE SELECT ON {o} FROM r;")),
+            Revoke,
+            "{o}"
+        );
+    }
+    for body in [
+        "REVOKE GRANT OPTION FOR SELECT ON TABLE s.t FROM r CASCADE;",
+        "REVOKE SELECT (a, \"B\"), INSERT (c) ON TABLE s.t FROM r;",
+        "REVOKE SET, ALTER SYSTEM ON PARAMETER work_mem FROM r;",
+        "REVOKE TEMPORARY, TEMP, CONNECT ON DATABASE d FROM r, s;",
+    ] {
+        assert_eq!(kind(body), Revoke, "{body}");
+    }
+}
+
+#[test]
+fn object_grant_refusals() {
+    refuse(
+        "GRANT INSERT ON TABLE s.t TO r;",
+        "GRANT INSERT ON TABLE is not allowed",
+    );
+    refuse(
+        "GRANT SELECT ON TABLE s.t TO r WITH GRANT OPTION;",
+        "WITH GRANT OPTION",
+    );
+    refuse("GRANT SELECT ON TABLE s.t TO r GRANTED BY o;", "GRANTED BY");
+    refuse("GRANT ALL ON TABLE s.t TO r;", "ALL is not allowed");
+    refuse(
+        "GRANT ALL PRIVILEGES ON SCHEMA s TO r;",
+        "ALL is not allowed",
+    );
+    refuse(
+        "GRANT SET ON PARAMETER work_mem TO r;",
+        "GRANT SET ON PARAMETER",
+    );
+    refuse(
+        "GRANT ALTER SYSTEM ON PARAMETER fsync TO r;",
+        "GRANT ALTER SYSTEM ON PARAMETER",
+    );
+    refuse(
+        "GRANT EXECUTE ON FUNCTION s.f() TO r;",
+        "GRANT EXECUTE ON FUNCTION",
+    );
+    refuse(
+        "GRANT TEMPORARY ON DATABASE d TO r;",
+        "GRANT TEMPORARY ON DATABASE",
+    );
+    refuse("GRANT USAGE ON LANGUAGE c TO r;", "GRANT USAGE ON LANGUAGE");
+    refuse("GRANT SELECT ON s.t TO r;", "the object class");
+    refuse(
+        "GRANT SELECT ON TABLE t TO r;",
+        "names the schema of every object",
+    );
+    refuse(
+        "GRANT SELECT ON ALL TABLES IN SCHEMA s TO r;",
+        "name each object",
+    );
+    refuse("REVOKE ALL ON TABLE s.t FROM r;", "ALL is not allowed");
+    refuse(
+        "REVOKE SELECT ON TABLE s.t FROM r GRANTED BY o;",
+        "end of the statement",
+    );
+    refuse(
+        "REVOKE SELECT ON TABLE s.t FROM r RESTRICT;",
+        "end of the statement",
+    );
+}
+
+#[test]
+fn membership() {
+    assert_eq!(
+        effect("GRANT parent, \"Other\" TO child, \"é\";"),
+        Effect::Membership {
+            roles: vec!["parent".into(), "Other".into()],
+            members: vec!["child".into(), "é".into()]
+        }
+    );
+    assert_eq!(kind("grant \"on\" to \"to\";"), GrantRole);
+    for body in [
+        "REVOKE p FROM c;",
+        "REVOKE p, q FROM c GRANTED BY g CASCADE;",
+        "REVOKE admin FROM c;",
+    ] {
+        assert_eq!(kind(body), RevokeRole, "{body}");
+    }
+    refuse(
+        "GRANT p TO c WITH ADMIN OPTION;",
+        "WITH ADMIN, INHERIT or SET OPTION",
+    );
+    refuse(
+        "GRANT p TO c WITH INHERIT FALSE;",
+        "WITH ADMIN, INHERIT or SET OPTION",
+    );
+    refuse("GRANT p TO c GRANTED BY g;", "GRANTED BY");
+    refuse(
+        "REVOKE ADMIN OPTION FOR p FROM c;",
+        "OPTION FOR is not allowed",
+    );
+    refuse(
+        "REVOKE SET OPTION FOR p FROM c;",
+        "OPTION FOR is not allowed",
+    );
+}
+
+#[test]
+fn ownership() {
+    for o in [
+        "TABLE s.t",
+        "VIEW s.\"v;\"",
+        "MATERIALIZED VIEW s.m",
+        "FOREIGN TABLE s.ft",
+        "SEQUENCE s.\"select\"",
+        "SCHEMA \"new\nline\"",
+    ] {
+        assert_eq!(
+            kind(&format!("ALTER {o} OWNER TO \"a\"\"b\";")),
+            AlterOwner,
+            "{o}"
+        );
+    }
+    for o in [
+        "DATABASE d",
+        "TABLESPACE ts",
+        "LANGUAGE plpgsql",
+        "FOREIGN DATA WRAPPER w",
+        "SERVER srv",
+        "TYPE t.\"My Type\"",
+        "DOMAIN s.d",
+        "LARGE OBJECT 42",
+        "FUNCTION s.f(integer, text)",
+        "PROCEDURE s.p()",
+        "AGGREGATE s.a(integer ORDER BY double precision)",
+        "ROUTINE s.r(OUT x integer)",
+    ] {
+        assert_eq!(
+            kind(&format!("ALTER {o} OWNER TO admin;")),
+            AlterOwner,
+            "{o}"
+        );
+        refuse(
+            &format!("ALTER {o} OWNER TO attacker;"),
+            "only to the connecting role",
+        );
+    }
+    assert_eq!(
+        effect("ALTER FUNCTION pg_catalog.f(integer) OWNER TO admin;"),
+        Effect::Owner {
+            class: "FUNCTION".into(),
+            object: vec!["pg_catalog".into(), "f".into()],
+            owner: "admin".into()
+        }
+    );
+    assert_eq!(
+        effect("CREATE SCHEMA \"Postgres\" AUTHORIZATION attacker;"),
+        Effect::CreateSchema {
+            schema: "Postgres".into(),
+            owner: "attacker".into()
+        }
+    );
+    refuse(
+        "ALTER TABLE s.t ADD COLUMN c int;",
+        "only OWNER TO is allowed",
+    );
+    refuse("ALTER TABLE s.t OWNER TO r, s;", "end of the statement");
+    refuse("CREATE SCHEMA s;", "expected AUTHORIZATION");
+    refuse("CREATE SCHEMA AUTHORIZATION r;", "the schema's name");
+    refuse(
+        "CREATE SCHEMA IF NOT EXISTS s AUTHORIZATION r;",
+        "the schema's name",
+    );
+    refuse(
+        "CREATE SCHEMA s AUTHORIZATION r CREATE TABLE t (a int);",
+        "end of the statement",
+    );
+}
+
+#[test]
+fn default_privileges() {
+    for body in [
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o REVOKE SELECT ON TABLES FROM r;",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE \"o\" IN SCHEMA \"t;\" REVOKE USAGE, CREATE ON SCHEMAS FROM r, s;",
+        "alter default privileges for role o revoke execute on routines from r;",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o REVOKE SELECT, UPDATE ON LARGE OBJECTS FROM r;",
+    ] {
+        assert_eq!(kind(body), AlterDefaultPrivileges, "{body}");
+    }
+    refuse(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o GRANT SELECT ON TABLES TO r;",
+        "only revokes default privileges",
+    );
+    refuse(
+        "ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM r;",
+        "expected FOR",
+    );
+    refuse(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o REVOKE SELECT (a) ON TABLES FROM r;",
+        "column list",
+    );
+    refuse(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o REVOKE SELECT ON VIEWS FROM r;",
+        "expected TABLES",
+    );
+}
+
+#[test]
+fn lines_text_and_comments() {
+    let body = "-- header comment; not a statement\n\
+                /* block ; /* nested ; */ still comment */\n\
+                \n\
+                CREATE ROLE \"x\ny\"; CREATE ROLE b\n\
+                \x20 -- trailing ; comment\n\
+                ;\n\
+                GRANT p /* inside */ TO c;\r\n\
+                \tDROP ROLE _pgsr_z;  -- done\n";
+    let s = validate_statements(body, 10, &CTX).unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<(usize, &str)> = s.iter().map(|s| (s.line, s.sql.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (13, "CREATE ROLE \"x\ny\""),
+            (14, "CREATE ROLE b"),
+            (17, "GRANT p /* inside */ TO c"),
+            (18, "DROP ROLE _pgsr_z"),
+        ]
+    );
+    assert_eq!(accept("").len(), 0);
+    assert_eq!(accept(" -- only a comment\n/* and */\n").len(), 0);
+
+    let e = validate_statements("CREATE ROLE a;\n-- x\n\nDROP\nTABLE t;", 7, &CTX);
+    assert_eq!(e.map_err(|e| e.line), Err(10));
+    let e = validate_statements("CREATE ROLE \"a\nb\nc\"; TRUNCATE t;", 5, &CTX);
+    assert_eq!(
+        e.map_err(|e| e.to_string()).err().as_deref(),
+        Some("line 7: TRUNCATE is not allowed in a plan: only role and privilege statements are")
+    );
+}
+
+#[test]
+fn other_statements_are_refused() {
+    let not_allowed = "is not allowed in a plan";
+    for (body, what) in [
+        ("DROP TABLE t;", "DROP TABLE is not allowed"),
+        ("DROP SCHEMA s CASCADE;", "DROP SCHEMA is not allowed"),
+        ("TRUNCATE t;", "TRUNCATE is not allowed"),
+        ("COPY t FROM '/etc/passwd';", "COPY is not allowed"),
+        ("COPY (SELECT 1) TO PROGRAM 'id';", "COPY is not allowed"),
+        ("DO $$BEGIN DROP TABLE t; END$$;", "DO is not allowed"),
+        ("DO $x$ ; $x$ LANGUAGE plpgsql;", "DO is not allowed"),
+        ("SET ROLE admin;", "SET ROLE is not allowed"),
+        ("RESET ROLE;", "RESET ROLE is not allowed"),
+        (
+            "SET SESSION AUTHORIZATION admin;",
+            "SET SESSION AUTHORIZATION is not",
+        ),
+        ("SELECT 1;", "SELECT is not allowed"),
+        ("BEGIN;", "BEGIN is not allowed"),
+        ("COMMIT;", "COMMIT is not allowed"),
+        ("rollback;", "ROLLBACK is not allowed"),
+        (
+            "CREATE FUNCTION f() RETURNS int AS 'select 1' LANGUAGE sql;",
+            "CREATE FUNCTION",
+        ),
+        (
+            "CREATE OR REPLACE FUNCTION f() RETURNS int;",
+            "CREATE OR REPLACE FUNCTION",
+        ),
+        (
+            "ALTER SYSTEM SET fsync = off;",
+            "ALTER SYSTEM is not allowed",
+        ),
+        ("CREATE USER u;", "CREATE USER is not allowed"),
+        ("\"create\" ROLE r;", "starting with quoted name"),
+    ] {
+        let e = refuse(body, what);
+        assert!(e.message.contains(not_allowed), "{e}");
+    }
+}
+
+#[test]
+fn public_and_session_roles_are_refused() {
+    refuse(
+        "GRANT SELECT ON TABLE s.t TO PUBLIC;",
+        "PUBLIC is not allowed",
+    );
+    refuse(
+        "GRANT SELECT ON TABLE s.t TO r, public;",
+        "PUBLIC is not allowed",
+    );
+    refuse(
+        "REVOKE SELECT ON TABLE s.t FROM Public;",
+        "PUBLIC is not allowed",
+    );
+    refuse("GRANT p TO \"public\";", "means PUBLIC");
+    refuse(
+        "GRANT SELECT ON TABLE s.t TO current_user;",
+        "CURRENT_USER is not allowed",
+    );
+    refuse(
+        "ALTER TABLE s.t OWNER TO SESSION_USER;",
+        "SESSION_USER is not allowed",
+    );
+    refuse(
+        "REVOKE p FROM c GRANTED BY CURRENT_ROLE;",
+        "CURRENT_ROLE is not allowed",
+    );
+    // A quoted keyword is just a name.
+    assert_eq!(
+        kind("GRANT SELECT ON TABLE s.t TO \"PUBLIC\", \"current_user\";"),
+        Grant
+    );
+}
+
+#[test]
+fn hidden_statements() {
+    // Inside quotes or comments the `;` is text, not a statement end …
+    assert_eq!(accept("CREATE ROLE \"x; DROP TABLE t; --\";").len(), 1);
+    assert_eq!(accept("CREATE ROLE a /* ; DROP TABLE t; */;").len(), 1);
+    assert_eq!(
+        accept("/* /* */ ; DROP TABLE t; */ CREATE ROLE a;").len(),
+        1
+    );
+    assert_eq!(accept("CREATE ROLE a -- ; DROP TABLE t;\n;").len(), 1);
+    // … and outside them it is, so the hidden statement is caught.
+    refuse(
+        "CREATE ROLE \"x\"; DROP TABLE t; --\";",
+        "DROP TABLE is not allowed",
+    );
+    refuse(
+        "CREATE ROLE a /* */; DROP TABLE t; /* */;",
+        "DROP TABLE is not allowed",
+    );
+    refuse(
+        "CREATE ROLE a -- c\n; DROP TABLE t;",
+        "DROP TABLE is not allowed",
+    );
+    // PostgreSQL ends a `--` comment at a bare carriage return too.
+    refuse(
+        "CREATE ROLE a; -- c\rDROP TABLE t;",
+        "DROP TABLE is not allowed",
+    );
+}
+
+#[test]
+fn malformed_input_is_refused() {
+    let e = refuse(
+        "CREATE ROLE a;\n\\! rm -rf /\nCREATE ROLE b;",
+        "psql meta-command",
+    );
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("rm -rf"), "{e}");
+    refuse("\\connect other\n", "psql meta-command");
+    refuse(
+        "GRANT SELECT ON TABLE 'x' TO y;",
+        "expected a name, found a string literal",
+    );
+    assert_eq!(
+        refuse("CREATE ROLE a;\n\nCREATE ROLE b", "does not end with `;`").line,
+        3
+    );
+    refuse(
+        "CREATE ROLE a; -- fine\n CREATE ROLE b /* ; */",
+        "does not end with `;`",
+    );
+    refuse(
+        "REVOKE EXECUTE ON FUNCTION s.f(integer FROM r;",
+        "unbalanced parentheses",
+    );
+    refuse(
+        "REVOKE EXECUTE ON FUNCTION s.f(integer)) FROM r;",
+        "unbalanced parentheses",
+    );
+    refuse(
+        "REVOKE SELECT (a ON TABLE s.t FROM r;",
+        "closing the column list",
+    );
+    refuse(
+        "REVOKE EXECUTE ON FUNCTION s.f(integer, ) FROM r;",
+        "empty item",
+    );
+    refuse(
+        "REVOKE EXECUTE ON FUNCTION s.f(x = 1) FROM r;",
+        "unexpected `=`",
+    );
+    refuse(
+        "REVOKE EXECUTE ON FUNCTION s.f(text DEFAULT 'a') FROM r;",
+        "string literal",
+    );
+    refuse("REVOKE EXECUTE ON FUNCTION s.f FROM r;", "expected `(`");
+    assert_eq!(refuse("CREATE ROLE a;;", "empty statement").line, 1);
+    refuse(";", "empty statement");
+    refuse("GRANT SELECT TO r;", "SELECT without ON");
+    refuse("GRANT all TO r;", "ALL without ON");
+    refuse("REVOKE usage FROM r;", "USAGE without ON");
+    refuse(
+        "GRANT \"select\" ON TABLE s.t TO r;",
+        "expected a privilege",
+    );
+    refuse("CREATE ROLE select;", "reserved word SELECT");
+    refuse("CREATE ROLE \"\";", "zero-length");
+    let long = "a".repeat(64);
+    refuse(&format!("CREATE ROLE \"{long}\";"), "longer than 63 bytes");
+    assert_eq!(
+        refuse("CREATE ROLE a;\nCREATE ROLE \"b;\n", "cannot read SQL").line,
+        2
+    );
+    refuse("CREATE ROLE a /* open", "cannot read SQL");
+    refuse("CREATE ROLE \"a\0b\";", "NUL");
+}
+
+proptest::proptest! {
+    #[test]
+    fn never_panics(body in proptest::prelude::any::<String>(), first in 0usize..) {
+        let _ = validate_statements(&body, first, &CTX);
+    }
+
+    #[test]
+    fn never_panics_on_sql_like_text(
+        body in "([a-zA-Z_ ,.;()'\"$\\\\\n\r*/:-]|GRANT |ON |TO |ROLE |PASSWORD |é|--|/\\*|\\*/){0,60}"
+    ) {
+        let _ = validate_statements(&body, usize::MAX, &CTX);
+    }
+}

@@ -1,0 +1,135 @@
+//! The plan-time power rule: a declared membership of a powerful role, or a
+//! declared ownership that is power, needs the desired file's opt-in for the
+//! role that receives it (see [`crate::power`]).
+//!
+//! Power is judged on the catalog as the plan leaves it: managed roles lose
+//! their attributes and hold exactly their declared memberships, so a
+//! managed role is powerful only through a declared membership — and a role
+//! that declares membership of it receives that power too.
+
+use super::action::Action;
+use super::target::Planner;
+use super::PlanError;
+use crate::desired::GrantKind;
+use crate::power::{powerful_roles, schema_power, PowerGrant, PowerWhat, Why};
+use crate::quote::quote_ident;
+use crate::snapshot::Role;
+use std::collections::BTreeMap;
+
+/// Checks every declared membership and ownership; returns the power grants
+/// the plan's steps contain (all opted in), for its header.
+pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
+    let powerful = after_plan(p);
+    let role_exists = |name: &str| p.ix.role_exists(name) || p.managed.contains_key(name);
+    let mut allowed: BTreeMap<(String, PowerWhat), Why> = BTreeMap::new();
+    for role in &p.desired.roles {
+        for grant in &role.grants {
+            let (what, why) = match &grant.kind {
+                GrantKind::RoleMembership { role: target } => {
+                    if target == p.conn {
+                        return Err(PlanError {
+                            span: Some(grant.span),
+                            message: format!(
+                                "{}: role_membership: {} is the connecting role: no role may be made a member of the role pgsr runs as",
+                                role.name, target
+                            ),
+                        });
+                    }
+                    match powerful.get(target.as_str()) {
+                        Some(why) => (PowerWhat::Membership(target.clone()), why.clone()),
+                        None => continue,
+                    }
+                }
+                GrantKind::SchemaOwnership { schema } => {
+                    match schema_power(schema, &role.name, role_exists) {
+                        Some(why) => (PowerWhat::SchemaOwner(schema.clone()), why),
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            };
+            if !p.desired.allows_power(&role.name) {
+                let subject = match &what {
+                    PowerWhat::Membership(r) => format!("role_membership: {r} gives power ({why})"),
+                    PowerWhat::SchemaOwner(s) => format!("schema_ownership: {s} is power ({why})"),
+                    PowerWhat::RelationOwner(t) => format!("table_ownership: {t} is power ({why})"),
+                };
+                return Err(PlanError {
+                    span: Some(grant.span),
+                    message: format!(
+                        "{}: {subject}; if {} should have it, add `allow_power: true` to the role or list it in the top-level `allow_power`",
+                        role.name, role.name
+                    ),
+                });
+            }
+            allowed.insert((role.name.clone(), what), why);
+        }
+    }
+    // What the plan actually does: a membership it grants, an owner it sets.
+    let mut grants = Vec::new();
+    for step in &p.steps {
+        let (grantee, what) = match &step.action {
+            Action::GrantMembership { role, member } => {
+                (member.clone(), PowerWhat::Membership(role.clone()))
+            }
+            Action::CreateSchema { schema, owner } => {
+                (owner.clone(), PowerWhat::SchemaOwner(schema.clone()))
+            }
+            Action::AlterOwner {
+                object: super::ObjectRef::Schema(schema),
+                owner,
+            } => (owner.clone(), PowerWhat::SchemaOwner(schema.clone())),
+            _ => continue,
+        };
+        if let Some(why) = allowed.get(&(grantee.clone(), what.clone())) {
+            grants.push(PowerGrant {
+                grantee,
+                what,
+                why: why.clone(),
+            });
+        }
+    }
+    grants.sort();
+    grants.dedup();
+    Ok(grants)
+}
+
+/// The powerful roles of the catalog as the plan leaves it.
+fn after_plan(p: &Planner) -> BTreeMap<String, Why> {
+    let snapshot = p.ix.snapshot;
+    let roles: Vec<Role> = snapshot
+        .catalog
+        .roles
+        .iter()
+        .map(|r| {
+            if p.managed.contains_key(r.name.as_str()) {
+                Role::new(r.name.clone(), r.oid)
+            } else {
+                r.clone()
+            }
+        })
+        .collect();
+    let mut memberships: Vec<(&str, &str)> = snapshot
+        .catalog
+        .memberships
+        .iter()
+        .filter(|m| !p.managed.contains_key(m.member.as_str()))
+        .map(|m| (m.role.as_str(), m.member.as_str()))
+        .collect();
+    for (member, targets) in &p.memberships {
+        for target in targets.keys() {
+            memberships.push((target.as_str(), member));
+        }
+    }
+    powerful_roles(&roles, memberships)
+}
+
+/// A power grant as one header line's words, for reviewers.
+pub fn describe(grant: &PowerGrant) -> String {
+    let what = match &grant.what {
+        PowerWhat::Membership(r) => format!("becomes a member of {}", quote_ident(r)),
+        PowerWhat::SchemaOwner(s) => format!("owns schema {}", quote_ident(s)),
+        PowerWhat::RelationOwner(t) => format!("owns {t}"),
+    };
+    format!("{} {what}: {}", quote_ident(&grant.grantee), grant.why)
+}
