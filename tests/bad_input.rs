@@ -118,17 +118,18 @@ const SCRIPTS: &[(&str, &str, &str, bool)] = &[
     ("comment-ends-at-carriage-return.sql", "13", "DROP TABLE is not allowed in a plan", true),
     ("commit-inside.sql", "16", "COMMIT is not allowed in a plan", true),
     ("copy-to-program.sql", "16", "COPY is not allowed in a plan", true),
-    ("create-role-superuser.sql", "13", "CREATE ROLE: only NOLOGIN may follow the role name", true),
+    ("create-role-superuser.sql", "13", "CREATE ROLE: nothing may follow the role name", true),
     ("do-block.sql", "16", "DO is not allowed in a plan", true),
-    ("dollar-quoted-literal.sql", "16", "as a plain '…' string literal, found dollar-quoted string", true),
+    ("dollar-quoted-literal.sql", "16", "expected 'infinity' or a UTC time 'YYYY-MM-DDTHH:MM:SS.ffffffZ', found a dollar-quoted string", true),
     ("drop-table.sql", "16", "DROP TABLE is not allowed in a plan", true),
     ("edited-after-planning.sql", "10", "checksum mismatch: the script was edited after planning", false),
     ("empty.sql", "1", "not a pgsr plan", false),
-    ("format-2.sql", "2", "plan format 2 is not supported", false),
+    ("format-3.sql", "2", "plan format 3 is not supported", false),
     ("grant-on-all-tables.sql", "16", "ON ALL … IN SCHEMA is not allowed in a plan", true),
     ("grant-to-public.sql", "13", "PUBLIC is not allowed", true),
-    // With standard_conforming_strings a backslash does not escape the quote.
-    ("literal-hides-statement.sql", "16", "the password must not contain a backslash", true),
+    // With standard_conforming_strings a backslash does not escape the quote:
+    // the password literal ends there, and no literal password is allowed.
+    ("literal-hides-statement.sql", "16", "a password or verifier written in a plan is not allowed", true),
     ("no-checksum.sql", "10", "the header has no checksum line", false),
     ("no-header.sql", "1", "not a pgsr plan: the first line must be \"-- pgsr plan\"", false),
     ("not-utf8.sql", "", "stream did not contain valid UTF-8", false),
@@ -138,10 +139,17 @@ const SCRIPTS: &[(&str, &str, &str, bool)] = &[
     ("quoted-name-hides-statement.sql", "13", "DROP TABLE is not allowed in a plan", true),
     ("select-statement.sql", "13", "SELECT is not allowed in a plan", true),
     ("set-role.sql", "13", "SET ROLE is not allowed in a plan", true),
-    ("statement-count-mismatch.sql", "", "the header announces 3 statements but the script holds 2", true),
+    ("statement-count-mismatch.sql", "9", "the header announces 3 statements (create-role 1, grant 2) but the script holds 2 (create-role 1, grant 1)", true),
     ("unterminated-comment.sql", "17", "cannot read SQL: Unexpected EOF while in a multi-line comment", true),
     ("unterminated-statement.sql", "16", "statement starting with `GRANT` does not end with `;`", true),
 ];
+
+/// Whether the case is a password source that cannot be read: `plan`
+/// only names password sources (`apply` and `sync` read them), so only
+/// `sync` refuses it.
+fn reads_secrets(name: &str) -> bool {
+    name.starts_with("password-env") || name.starts_with("password-file")
+}
 
 /// The environment variables the desired files name.
 const UNSET_VARIABLE: &str = "PGSR_BAD_INPUT_UNSET";
@@ -349,7 +357,9 @@ once!(
                 "-f".into(),
                 s(&path),
             ];
-            assert_one_line_error(&pgsr(dir.path(), &plan), &plan, &needles);
+            if !reads_secrets(name) {
+                assert_one_line_error(&pgsr(dir.path(), &plan), &plan, &needles);
+            }
             let sync = [
                 "sync".into(),
                 "-f".into(),
@@ -644,6 +654,9 @@ pg_test!(fn bad_input_changes_nothing(pg) {
         let needles = [located(&path, at), says.to_owned()];
         let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
         for command in ["sync", "plan"] {
+            if command == "plan" && reads_secrets(name) {
+                continue;
+            }
             let args = [command.into(), "-f".into(), s(&path), "--db".into(), db.clone().into()];
             assert_one_line_error(&pgsr(dir.path(), &args), &args, &needles);
         }

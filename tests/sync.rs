@@ -755,7 +755,7 @@ pg_test!(fn non_superuser_gives_table_ownership_to_a_new_role(pg) {
 
 // ---------------------------------------------------------------------------
 // Names that need quoting everywhere: in the desired file, in the plan's
-// SQL, and in the SCRAM verifier (the role name salts it).
+// SQL, and in the password statement.
 
 pg_test!(fn names_that_need_quoting(pg) {
     let db = "My DB";

@@ -683,9 +683,30 @@ fn plan_and_apply(pg: &Pg, files: &Files, phase: char, s: &Scenario) -> String {
     std::fs::read_to_string(&plan).unwrap()
 }
 
-/// Runs a plan with psql in one transaction, stopping at the first error.
-fn psql(pg: &Pg, user: &str, plan: &Path) {
-    let out = Command::new("psql")
+/// Runs a plan with psql in one transaction, stopping at the first error,
+/// the way docs/plan.md says: each password the header names from an
+/// environment variable is given as the psql variable that stands for it.
+fn psql(pg: &Pg, user: &str, plan: &Path, env: &[(&str, &str)]) {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let mut vars = Vec::new();
+    for line in text.lines().filter_map(|l| l.strip_prefix("-- password: ")) {
+        let (variable, rest) = line.split_once(' ').unwrap();
+        let name = rest
+            .rsplit_once(" env ")
+            .map(|(_, n)| n.trim_matches('"'))
+            .expect("an env source");
+        let value = env
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .expect("a value");
+        vars.push(format!("{variable}={value}"));
+    }
+    let mut cmd = Command::new("psql");
+    for v in &vars {
+        cmd.args(["-v", v]);
+    }
+    let out = cmd
         .args(["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f"])
         .arg(plan)
         .env("PGHOST", pg.socket_dir())
@@ -768,7 +789,7 @@ pg_test!(fn hostile_names_get_exactly_the_intended_grants(pg) {
         assert_eq!(out.code, 0, "{}", out.stderr);
         let plan = std::fs::read_to_string(&plan_file).unwrap();
         assert_eq!(statements_of(&plan), statements_of(&plans[k]), "phase {phase}: the twin's plan differs");
-        psql(&twin, user, &plan_file);
+        psql(&twin, user, &plan_file, &[("HOSTILE_PW", PASSWORD)]);
         let after = dump(&mut twin.superuser(MAIN_DB));
         assert!(
             after == dumps[k + 1],

@@ -12,7 +12,9 @@
 use crate::inspect::{query_typed, PgType};
 use crate::validate::{Effect, ValidatedStatement};
 use crate::Error;
-use pgsr_planner::power::{powerful_roles, schema_power, PowerGrant, PowerWhat};
+use pgsr_planner::power::{
+    is_system_schema, powerful_roles, schema_power, PowerGrant, PowerWhat, POWERFUL_PREDEFINED,
+};
 use pgsr_planner::quote::quote_ident;
 use pgsr_planner::snapshot::Role;
 use postgres::GenericClient;
@@ -33,11 +35,30 @@ pub fn check(
     listed: &[PowerGrant],
     reviewed: bool,
 ) -> Result<(), Error> {
+    // Nothing in a system schema changes hands: a catalog function or table
+    // owned by another role runs or reads with that role's rights.
+    for s in statements {
+        if let Effect::Owner { class, object, .. } = &s.effect {
+            let schema = if class == "SCHEMA" {
+                object.first()
+            } else {
+                object.first().filter(|_| object.len() > 1)
+            };
+            if let Some(schema) = schema.filter(|s| is_system_schema(s)) {
+                return Err(Error::usage(format!(
+                    "line {}: {} is a system schema: a plan never changes the owner of it or of anything in it; nothing was applied",
+                    s.line,
+                    quote_ident(schema)
+                )));
+            }
+        }
+    }
     let candidates = candidates(statements, connecting_role);
-    if candidates.is_empty() {
+    let logins = logins(statements);
+    if candidates.is_empty() && logins.is_empty() {
         return Ok(());
     }
-    let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut names: BTreeSet<&str> = logins.iter().map(|(_, role, _)| *role).collect();
     for c in &candidates {
         names.insert(c.grantee);
         match &c.what {
@@ -52,9 +73,38 @@ pub fn check(
         memberships.iter().map(|(r, m)| (r.as_str(), m.as_str())),
     );
     let exists = |n: &str| roles.iter().any(|r| r.name == n);
+    // LOGIN or a password for a role that keeps an attribute beyond
+    // privileges: pgsr removes those from every role it lets log in.
+    for (statement, role, removed) in &logins {
+        let Some(r) = roles.iter().find(|r| r.name == *role) else {
+            continue;
+        };
+        let kept: Vec<&str> = [
+            (r.superuser, "SUPERUSER"),
+            (r.bypassrls, "BYPASSRLS"),
+            (r.replication, "REPLICATION"),
+            (r.createrole, "CREATEROLE"),
+        ]
+        .into_iter()
+        .filter(|(set, name)| *set && !removed.contains(name))
+        .map(|(_, name)| name)
+        .collect();
+        if !kept.is_empty() {
+            return Err(Error::usage(format!(
+                "line {}: lets {} log in while it keeps {}: a plan never does; nothing was applied",
+                statement.line,
+                quote_ident(role),
+                kept.join(", ")
+            )));
+        }
+    }
     for c in candidates {
         let why = match &c.what {
-            PowerWhat::Membership(role) => powerful.get(role).cloned(),
+            PowerWhat::Membership(role) => powerful.get(role).cloned().or_else(|| {
+                POWERFUL_PREDEFINED
+                    .contains(&role.as_str())
+                    .then(|| format!("predefined role {role}"))
+            }),
             PowerWhat::SchemaOwner(schema) => {
                 schema_power(schema, c.grantee, exists).or_else(|| {
                     powerful
@@ -144,12 +194,41 @@ fn candidates<'s>(statements: &'s [ValidatedStatement], conn: &str) -> Vec<Candi
 /// Roles, and memberships as (role, member).
 type RolesAbove = (Vec<Role>, Vec<(String, String)>);
 
+/// The statements that let a role log in (LOGIN, or a password), with the
+/// attributes that statement and the ones before it take from that role.
+fn logins(statements: &[ValidatedStatement]) -> Vec<(&ValidatedStatement, &str, Vec<&str>)> {
+    let mut removed: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    let mut out = Vec::new();
+    for s in statements {
+        let (role, login) = match &s.effect {
+            Effect::Attributes {
+                role,
+                login,
+                removes,
+            } => {
+                removed
+                    .entry(role)
+                    .or_default()
+                    .extend(removes.iter().map(String::as_str));
+                (role, *login)
+            }
+            Effect::SetPassword { role, .. } => (role, true),
+            _ => continue,
+        };
+        if login {
+            out.push((
+                s,
+                role.as_str(),
+                removed.get(role.as_str()).cloned().unwrap_or_default(),
+            ));
+        }
+    }
+    out
+}
+
 /// The roles named, every role they are members of (through any chain),
 /// and those memberships as (role, member): one round trip.
-fn roles_above(
-    client: &mut impl GenericClient,
-    names: &[&str],
-) -> Result<RolesAbove, Error> {
+fn roles_above(client: &mut impl GenericClient, names: &[&str]) -> Result<RolesAbove, Error> {
     let rows = query_typed(
         client,
         "WITH RECURSIVE up(oid) AS ( \

@@ -112,6 +112,12 @@ pub enum PowerWhat {
     RelationOwner(String),
 }
 
+/// `pg_catalog`, `pg_toast`, `information_schema` and the like: schemas
+/// PostgreSQL itself owns and reads.
+pub fn is_system_schema(schema: &str) -> bool {
+    schema.starts_with("pg_") || schema == "information_schema"
+}
+
 /// Why owning schema `schema` is power, if it is: system schemas, `public`
 /// (every role's default `search_path` finds what its owner puts there),
 /// and a schema named like a role other than its owner (`"$user"` in the
@@ -121,7 +127,7 @@ pub fn schema_power<'a>(
     owner: &str,
     mut role_exists: impl FnMut(&str) -> bool + 'a,
 ) -> Option<Why> {
-    if schema.starts_with("pg_") || schema == "information_schema" {
+    if is_system_schema(schema) {
         return Some(format!("{schema} is a system schema"));
     }
     if schema == "public" {

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:aa6f345a2341df9d71415f1b15df8bb55bf507aa91dcef2605f3a7b8cea7c5de
+-- checksum: sha256:77f0f5e82504279e1c23b609cbd27325649b4f98d223ebd61de1037b1b2a19f0
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 1 (grant-role 1)
--- checksum: sha256:5eedfa443a9262dca4971c4954ec59d9da91e5ab56c8a5c4f0aff77b6bbbab78
+-- checksum: sha256:c3d326a2e3ca9790c8394fdcd3861c88465d48fcb362f1728a68fd4ae9a21038
 
 -- membership
 GRANT analysts -- x TO alice; DROP TABLE sales.orders; GRANT analysts

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 3 (create-role 1, grant 1)
--- checksum: sha256:d558d4eb2d866188885294059dcf98213bfd519851d497f78a39b216afdade7a
+-- checksum: sha256:e769dae4dd924d598c0ea26687feff71898a8db6871edd8e8aa008242d25ca47
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

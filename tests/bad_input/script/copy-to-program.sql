@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:2bc987e883d88880bb5946468e9d2aae75dbe1215c19de00b5d1f51778ea797b
+-- checksum: sha256:f9566ecd33015c482ac4047bedf81da149c4bd05d813a66baf5bdfb4d120b250
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 1 (create-role 1)
--- checksum: sha256:36da91847a4b59a7341c3a85faedca0ca9897d90b927e44b72ba1210e807c9a2
+-- checksum: sha256:434edd8d5c4943e1efc84d981b9051bcc1bea66be458ce51bbe3be6d710b22ec
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor SUPERUSER;

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:76a00648481934de8bb4b4b0dde1ef825dad1c8310b992a504bd829da0cbc5d2
+-- checksum: sha256:78fe70262b69fbe257272093983955d4a4142962e255f3a2b2d441740f0ff030
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:c71523a76434c9f1b13c18abc34d3673e5381ee41fc9016311c1e8268d5a58e1
+-- checksum: sha256:99a62f82c4677b3c5e4e07663db6db394b8adf6dcbb3e7a87c4f6b707e55123d
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

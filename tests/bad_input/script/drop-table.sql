@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:a2abb0cfad10d0f99a722cd8bcd8d1057d81fa43864f6ff7dd4d8320e59eed1a
+-- checksum: sha256:79328e7d33741ebf0646ceead391bb2e8758af4cbe14d58f375f273e1825f749
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:db5dc406ccd0be5e416ca92f15608e8b66cbdc8825a54adc1ae83c0074ca89e3
+-- checksum: sha256:0220af3b1a16d92e40c420bf24dfae05efbb8134fa452f1345482dd147bac08e
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 1 (grant 1)
--- checksum: sha256:a04803a847380df387c596d1e0b07c3269018674da8e301e72fc34e850ceb1d4
+-- checksum: sha256:7ee024de75f44c675667cbf1a08748ca5207db27796c89b522ce1d544711d1d3
 
 -- connect for everyone
 GRANT CONNECT ON DATABASE warehouse TO PUBLIC;

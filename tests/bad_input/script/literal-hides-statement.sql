@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:3dfe01b65cc98f353668eb1de708076df61705a3be983db5285843d273961774
+-- checksum: sha256:a867b3a6d4a037ae56c53b014d0d9ba8e1def474315f88fd688af5a2b94c479a
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

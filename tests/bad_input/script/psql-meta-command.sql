@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:5b3f1a99a21c66bc2c1d46f83df6b59c660d3ad4f24f0796332ffd69b0896173
+-- checksum: sha256:5dd6df34654b2c9e79ab04be8e79931f7b4eb44cbbe42b7e0f5e3f7ee83b706e
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 1 (create-role 1)
--- checksum: sha256:a57525774bbf1506bea74861d009a795c7f2ebb507b697c08bbf1be059aee328
+-- checksum: sha256:831e60d428eafd2d7ac58ec1c43400d9706149361a7335bd4dcadf1720c645b6
 
 -- evil"; DROP TABLE sales.orders; --: managed role does not exist
 CREATE ROLE "evil"; DROP TABLE sales.orders; --";

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:194d0f9850b16479690b0874ac99c9f956010ef144c7d1ff36bbbc6f25bb9f7e
+-- checksum: sha256:0faf2d5f1f592a463313d53b9c69145eed0dee29cb8bda713daceaa2d246d9e1
 
 -- stop other sessions
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity;

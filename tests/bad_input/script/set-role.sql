@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:0c8c6c1dff72a37d8dc168c17ed57fe566732de24ce04d1bd8a608635d8e9133
+-- checksum: sha256:70a0e0db60d68e3630334e2fcd1b1545e6accd20558aa2ff0bd0216737b97c8b
 
 -- become the owner
 SET ROLE postgres;

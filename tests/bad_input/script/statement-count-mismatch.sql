@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 3 (create-role 1, grant 2)
--- checksum: sha256:93cc6aebc81be1b6d0d1f1317fae00f94053455f6600ca0e2c23f92e115c08ab
+-- checksum: sha256:f3908571fedd11884dd4287fedd6ab89acd1003b5c57f15fe77c8d0cc57cff3a
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:e2c4abf5e00aab3f79744847f0bf89b266f0263a60630113b1a9d035bbdf0534
+-- checksum: sha256:d5790983173f348ac8f900352826c5c3f08d37eb4955e27cc97aa645869eeb6d
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

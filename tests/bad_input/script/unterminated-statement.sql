@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 1
+-- format: 2
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:9b54d9975762c051b1bc90ac912f19ae016bd2cf2b7247fc730a271ffa359d65
+-- checksum: sha256:61c9dfe18e395e859af533bb2239d924a450d5a6aea4f0262235e97ad4ae5297
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;

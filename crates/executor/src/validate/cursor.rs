@@ -296,12 +296,12 @@ impl<'t> Cursor<'t> {
     }
 
     /// The objects of an object-privilege GRANT or REVOKE on `class`.
-    pub fn objects(&mut self, class: &str) -> Result<(), String> {
+    pub fn objects(&mut self, class: &str) -> Result<Vec<Vec<String>>, String> {
         let name = GRANT_OBJECTS
             .iter()
             .find(|(w, _)| w.join(" ") == class)
             .map_or(Name::Qualified, |&(_, n)| n);
-        self.list(|c| c.name(name)).map(drop)
+        self.list(|c| c.name(name))
     }
 
     /// An object's name, as its parts.

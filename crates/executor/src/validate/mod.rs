@@ -197,7 +197,7 @@ pub fn validate_script(script: &Script) -> Result<Vec<ValidatedStatement>, Valid
                 .join(", ")
         };
         return Err(error(
-            1,
+            header.statements_line,
             format!(
                 "the header announces {} statements ({}) but the script holds {} ({})",
                 header.statement_count,
@@ -238,7 +238,7 @@ pub fn validate_script(script: &Script) -> Result<Vec<ValidatedStatement>, Valid
     }
     if let Some(i) = used.iter().position(|u| !u) {
         return Err(error(
-            1,
+            header.statements_line,
             format!(
                 "the header names {} but no statement sets it",
                 header.passwords[i].variable

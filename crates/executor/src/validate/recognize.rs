@@ -3,6 +3,7 @@
 
 use super::cursor::{bare, describe, eq, listed, shown_name, Cursor};
 use super::StatementKind;
+use pgsr_planner::power::is_system_schema;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 /// PostgreSQL truncates longer names (NAMEDATALEN - 1), which would make the
@@ -151,6 +152,13 @@ pub enum Effect {
         role: String,
         variable: String,
     },
+    /// `ALTER ROLE role WITH …`: whether it gives LOGIN, and the attributes
+    /// it removes (`SUPERUSER` for `NOSUPERUSER`, …).
+    Attributes {
+        role: String,
+        login: bool,
+        removes: Vec<String>,
+    },
 }
 
 /// What a recognizer needs to know of the script it reads.
@@ -281,9 +289,15 @@ fn alter_role(c: &mut Cursor) -> Recognized {
         ));
     }
     let mut options = 0;
+    let mut login = false;
+    let mut removes = Vec::new();
     for flags in ROLE_FLAGS {
-        if flags.iter().any(|f| c.eat_kw(f)) {
+        if let Some(flag) = flags.iter().find(|f| c.eat_kw(f)) {
             options += 1;
+            login |= *flag == "LOGIN";
+            if let Some(attribute) = flag.strip_prefix("NO").filter(|a| *a != "LOGIN") {
+                removes.push(attribute.to_owned());
+            }
         }
     }
     if c.eat_kw("PASSWORD") {
@@ -322,7 +336,14 @@ fn alter_role(c: &mut Cursor) -> Recognized {
     if options == 0 {
         return c.expected("a role attribute");
     }
-    Ok((StatementKind::AlterRole, Effect::None))
+    Ok((
+        StatementKind::AlterRole,
+        Effect::Attributes {
+            role,
+            login,
+            removes,
+        },
+    ))
 }
 
 fn drop_role(c: &mut Cursor) -> Recognized {
@@ -393,7 +414,22 @@ fn grant(c: &mut Cursor) -> Recognized {
             "GRANT {p} ON {class} is not allowed in a plan: pgsr grants only CONNECT and CREATE on databases, USAGE and CREATE on schemas, and SELECT on tables"
         ));
     }
-    c.objects(&class)?;
+    let objects = c.objects(&class)?;
+    let schema = |o: &Vec<String>| match class.as_str() {
+        "SCHEMA" => o.first().cloned(),
+        "DATABASE" => None,
+        _ => o.first().filter(|_| o.len() > 1).cloned(),
+    };
+    if let Some(s) = objects
+        .iter()
+        .filter_map(schema)
+        .find(|s| is_system_schema(s))
+    {
+        return Err(format!(
+            "GRANT on system schema {}: a plan never grants on PostgreSQL's own objects",
+            shown_name(&s)
+        ));
+    }
     c.expect_kw("TO")?;
     c.list(|c| c.role("a grantee"))?;
     c.no_options("WITH GRANT OPTION: pgsr never lets a role grant on")?;

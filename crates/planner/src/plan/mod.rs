@@ -91,11 +91,9 @@ impl Plan {
     /// sets passwords that could not be compared (without SUPERUSER) is not
     /// counted as a change by `plan --exit-code`.
     pub fn has_known_changes(&self) -> bool {
-        self.passwords_compared
-            || self
-                .steps
-                .iter()
-                .any(|s| !matches!(s.action, Action::SetPassword { .. }))
+        self.steps
+            .iter()
+            .any(|s| self.passwords_compared || !matches!(s.action, Action::SetPassword { .. }))
     }
 }
 

@@ -133,6 +133,11 @@ impl<'a> Planner<'a> {
     /// Turns every declared grant into target facts.
     pub fn resolve_grants(&mut self) -> Result<(), PlanError> {
         let roles: Vec<&'a DesiredRole> = self.desired.roles.iter().collect();
+        for role in &roles {
+            for grant in &role.grants {
+                refuse_system_schema(role, grant)?;
+            }
+        }
         // Ownership first: a schema_ownership creates its schema, which
         // other grants (of any role) may then use.
         for role in &roles {
@@ -1131,6 +1136,29 @@ impl<'a> Planner<'a> {
             passwords_compared: matches!(self.options.passwords, super::Passwords::Compared { .. }),
         }
     }
+}
+
+/// PostgreSQL's own schemas are not pgsr's to grant on or give away
+/// (USAGE on them, which every role has through PUBLIC, may be declared).
+fn refuse_system_schema(role: &DesiredRole, grant: &Grant) -> Result<(), PlanError> {
+    let schema = match &grant.kind {
+        GrantKind::SchemaCreate { schema, .. }
+        | GrantKind::SchemaOwnership { schema }
+        | GrantKind::TableSelect { schema, .. }
+        | GrantKind::TableOwnership { schema, .. } => schema,
+        _ => return Ok(()),
+    };
+    if crate::power::is_system_schema(schema) {
+        return Err(PlanError {
+            span: Some(grant.span),
+            message: format!(
+                "{}: {}: {schema} is a system schema: pgsr does not grant on or give away PostgreSQL's own objects",
+                role.name,
+                describe_grant(&grant.kind)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// An object's owner and ACL as the snapshot holds them.

@@ -1,5 +1,5 @@
 -- pgsr plan
--- format: 2
+-- format: 3
 -- server-version: 150018
 -- database: "warehouse" (oid 16384)
 -- connecting-role: "postgres"
@@ -7,7 +7,7 @@
 -- scope: {"kind":"full"}
 -- lock-key: 1
 -- statements: 2 (create-role 1, grant 1)
--- checksum: sha256:ec2e8903d4fe2f821aa058df582eb679e5aaa7a5a19b29231a6aaae37e691256
+-- checksum: sha256:cfea48d50a7e42d349d39e7f0925d72d51dfba9e2af9b645995790aef2b1da76
 
 -- auditor: managed role does not exist
 CREATE ROLE auditor;
