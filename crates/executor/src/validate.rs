@@ -12,6 +12,9 @@
 
 use std::fmt;
 
+/// Quotes text in backticks, control characters escaped, shortened.
+use pgsr_planner::display::quoted as show;
+
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Word};
 
@@ -875,24 +878,6 @@ fn describe(token: &Token) -> String {
         | Token::SingleQuotedByteStringLiteral(_) => format!("string literal {text}"),
         _ => text,
     }
-}
-
-/// Quotes text in backticks, escaping control characters so the message stays
-/// on one line, and shortens it.
-fn show(text: &str) -> String {
-    const MAX: usize = 40;
-    let mut out = String::new();
-    for ch in text.chars().take(MAX) {
-        if ch.is_control() {
-            out.extend(ch.escape_default());
-        } else {
-            out.push(ch);
-        }
-    }
-    if text.chars().nth(MAX).is_some() {
-        out.push('…');
-    }
-    format!("`{out}`")
 }
 
 #[cfg(test)]

@@ -219,16 +219,23 @@ impl Desired {
             };
             // An empty variable or file is a mistake, not a password: it is
             // refused as an empty `password` is.
+            let escape = crate::display::escape;
             let resolved = match &login.password {
                 PasswordSource::Env { name, span } => {
                     let value = env(name).ok_or_else(|| DesiredError {
                         span: *span,
-                        message: format!("password_env: environment variable {name} is not set"),
+                        message: format!(
+                            "password_env: environment variable {} is not set",
+                            escape(name)
+                        ),
                     })?;
                     if value.is_empty() {
                         return Err(DesiredError {
                             span: *span,
-                            message: format!("password_env: environment variable {name} is empty"),
+                            message: format!(
+                                "password_env: environment variable {} is empty",
+                                escape(name)
+                            ),
                         });
                     }
                     value
@@ -236,7 +243,11 @@ impl Desired {
                 PasswordSource::File { path, span } => {
                     let text = read_file(path).map_err(|e| DesiredError {
                         span: *span,
-                        message: format!("password_file: cannot read {path}: {e}"),
+                        message: format!(
+                            "password_file: cannot read {}: {}",
+                            escape(path),
+                            escape(&e)
+                        ),
                     })?;
                     let text = text
                         .strip_suffix('\n')
@@ -245,7 +256,10 @@ impl Desired {
                     if text.is_empty() {
                         return Err(DesiredError {
                             span: *span,
-                            message: format!("password_file: {path} holds an empty password"),
+                            message: format!(
+                                "password_file: {} holds an empty password",
+                                escape(path)
+                            ),
                         });
                     }
                     text.to_owned()
