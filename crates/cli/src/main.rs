@@ -6,6 +6,7 @@
 mod apply;
 mod cli;
 mod exit;
+mod files;
 mod inspect;
 mod plan;
 

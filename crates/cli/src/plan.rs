@@ -1,7 +1,8 @@
 //! `pgsr plan`: the SQL that brings the catalog to the desired state.
 
 use crate::cli::PlanArgs;
-use crate::exit::{write_output, Code, Failure, Result};
+use crate::exit::{Code, Failure, Result};
+use crate::files::{read_input, read_text, write_output, DESIRED_FILE, PASSWORD_FILE, SNAPSHOT};
 use pgsr_planner::desired::{self, Desired};
 use pgsr_planner::plan::{plan, render, PlanOptions};
 use pgsr_planner::snapshot::{self, Snapshot};
@@ -33,38 +34,21 @@ pub fn run(args: PlanArgs) -> Result<Code> {
 
 /// Reads, parses and resolves the passwords of a desired file.
 pub fn read_desired(path: &Path) -> Result<Desired> {
-    let bytes = std::fs::read(path)
+    let bytes = read_input(path, &DESIRED_FILE)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
     let mut desired = desired::parse(&bytes)
         .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))?;
     desired
-        .resolve_passwords(|name| std::env::var(name).ok(), read_password_file)
+        .resolve_passwords(
+            |name| std::env::var(name).ok(),
+            |file| read_text(Path::new(file), &PASSWORD_FILE),
+        )
         .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))?;
     Ok(desired)
 }
 
-/// A password file larger than this is the wrong file, or a device such as
-/// `/dev/zero` that would be read until memory runs out.
-const MAX_PASSWORD_FILE_BYTES: u64 = 64 * 1024;
-
-fn read_password_file(path: &str) -> std::result::Result<String, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    file.take(MAX_PASSWORD_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    if text.len() as u64 > MAX_PASSWORD_FILE_BYTES {
-        return Err(format!(
-            "it is larger than {} KiB, which is not a password",
-            MAX_PASSWORD_FILE_BYTES / 1024
-        ));
-    }
-    Ok(text)
-}
-
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    let bytes = std::fs::read(path)
+    let bytes = read_input(path, &SNAPSHOT)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
     snapshot::from_json(&bytes).map_err(|e| located(path, e.position, &e.message))
 }
