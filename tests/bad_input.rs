@@ -28,12 +28,14 @@ use std::process::{Command, Stdio};
 #[rustfmt::skip]
 const DESIRED: &[(&str, &str, &str)] = &[
     ("anchor-alias.yaml", "4:7", "YAML anchors and aliases are not supported"),
+    ("c1-control-character.yaml", "2:22", "the file holds the character U+009B, which YAML does not allow"),
     ("deep-nesting.yaml", "1:40", "nesting deeper than 32 levels"),
     ("direct-yes.yaml", "4:48", "expected `direct` to be true or false, found string `yes`"),
     ("duplicate-key.yaml", "5:5", "duplicate key `name` (first on line 2)"),
     ("duplicate-role.yaml", "6:11", "duplicate role `analysts` (first defined on line 2)"),
     ("empty-last-item-no-final-newline.yaml", "3:19", "expected a role (a mapping with `name`), found nothing"),
     ("empty.yaml", "1:1", "empty file: expected a mapping with `roles`"),
+    ("escape-character.yaml", "2:15", "the file holds the character U+001B, which YAML does not allow"),
     ("grant-empty-mapping.yaml", "4:9", "expected a grant, found an empty mapping"),
     ("grant-options-not-indented.yaml", "5:9", "a grant has exactly one key (its kind), found 3"),
     ("grants-not-a-sequence.json", "1:43", "expected `grants` to be a sequence, found a mapping"),
@@ -51,14 +53,24 @@ const DESIRED: &[(&str, &str, &str)] = &[
     ("name-is-integer.yaml", "2:11", "expected role name (a string), found integer `5`; quote it"),
     ("name-with-nul.yaml", "2:11", "contains a NUL character"),
     ("not-utf8.yaml", "2:14", "the file is not valid UTF-8 (byte 0xE9 here)"),
+    ("nul-byte.yaml", "5:1", "the file holds a NUL byte, which YAML does not allow"),
     ("only-comments.yaml", "1:1", "empty file: expected a mapping with `roles`"),
+    ("password-bad-valid-until.yaml", "4:50", "invalid `valid_until`: day 30 is out of range"),
+    ("password-duplicate-key.yaml", "4:37", "duplicate key `password` (first on line 4)"),
     ("password-empty.yaml", "4:28", "`password` must not be empty"),
     ("password-env-empty.yaml", "4:32", "password_env: environment variable PGSR_BAD_INPUT_EMPTY is empty"),
     ("password-env-unset.yaml", "4:32", "password_env: environment variable PGSR_BAD_INPUT_UNSET is not set"),
+    ("password-file-control-characters.yaml", "4:33", "password_file: cannot read missing-\\u{1b}]0;owned\\u{7}: No such file"),
     ("password-file-dev-zero.yaml", "4:33", "password_file: cannot read /dev/zero: it is larger than 64 KiB"),
     ("password-file-directory.yaml", "4:33", "password_file: cannot read .: Is a directory"),
     ("password-file-empty.yaml", "5:26", "password_file: empty-password holds an empty password"),
     ("password-file-missing.yaml", "5:26", "password_file: cannot read secrets/missing-password: No such file"),
+    ("password-login-not-a-mapping.yaml", "4:16", "expected `login` to be a mapping of login options or nothing, found a string (not shown)"),
+    ("password-missing-colon-block.yaml", "5:11", "expected `login` to be a mapping of login options or nothing, found a string (not shown)"),
+    ("password-missing-colon.yaml", "4:18", "unknown key in login; expected one of: password, password_env, password_file, valid_until"),
+    ("password-unknown-key-next-to-it.yaml", "4:37", "unknown key in login"),
+    ("password-wrong-type.yaml", "4:28", "expected `password` to be a string (quote it); the value is not shown"),
+    ("password-yaml-syntax.yaml", "4:28", "invalid YAML: a value cannot start with `@`, `%` or a backquote; quote it"),
     ("regex-lookahead.yaml", "4:53", "invalid table_regex `(?!tmp_)`: look-around"),
     ("regex-unclosed-group.yaml", "4:53", "invalid table_regex `fact_(`: unclosed group"),
     ("reserved-name-public.yaml", "2:11", "role name `public` cannot be managed"),
@@ -105,6 +117,7 @@ const SNAPSHOTS: &[(&str, &str, &str, bool)] = &[
     ("plan-instead.json", "1:2", "invalid JSON", false),
     ("truncated.json", "22:16", "unexpected end of file: the snapshot is truncated", false),
     ("unknown-field.json", "20:233", "unknown field `password`", false),
+    ("unknown-field-control-character.json", "20:253", "unknown field `pass\\u{1b}]0;owned\\u{7}word`", false),
     ("wrong-type.json", "6:18", "invalid type: string \"16384\", expected u32", false),
 ];
 
@@ -154,6 +167,10 @@ fn reads_secrets(name: &str) -> bool {
 /// The environment variables the desired files name.
 const UNSET_VARIABLE: &str = "PGSR_BAD_INPUT_UNSET";
 const EMPTY_VARIABLE: &str = "PGSR_BAD_INPUT_EMPTY";
+
+/// Every password in the corpus and on the command lines is `hunter2`, or
+/// `hunt` and `ter2` around a separator: no error shows either half.
+const PASSWORD_PARTS: [&str; 2] = ["hunt", "ter2"];
 
 fn corpus(kind: &str) -> PathBuf {
     workspace_root().join("tests/bad_input").join(kind)
@@ -247,6 +264,18 @@ fn assert_one_line_error(out: &PgsrOutput, args: &[OsString], needles: &[&str]) 
         "expected `pgsr: error: `: {}",
         context()
     );
+    assert!(
+        !line.chars().any(char::is_control),
+        "a control character reached standard error raw: {}",
+        context()
+    );
+    for part in PASSWORD_PARTS {
+        assert!(
+            !line.contains(part),
+            "the error shows (part of) a password: {}",
+            context()
+        );
+    }
     for needle in needles {
         assert!(
             line.contains(needle),
@@ -484,6 +513,19 @@ const COMMAND_LINES: &[(&str, i32, &str)] = &[
     ("plan --snapshot {snapshot} -f {desired} -o {dir}", 1, "cannot write {dir}: Is a directory"),
     ("plan -f {desired} --db postgresql://[bad", 1, "invalid connection string"),
     ("sync -f {desired} --db sslmode=bogus", 1, "invalid connection string: bad sslmode \"bogus\""),
+    // Inputs that never end: one line, not memory exhaustion.
+    ("plan --snapshot {snapshot} -f /dev/zero", 1, "cannot read /dev/zero: it is larger than 16 MiB, the limit for a desired file"),
+    ("sync -f /dev/zero --db {db}", 1, "cannot read /dev/zero: it is larger than 16 MiB, the limit for a desired file"),
+    ("plan --snapshot /dev/zero -f {desired}", 1, "cannot read /dev/zero: it is larger than 1 GiB, the limit for a snapshot"),
+    ("apply /dev/zero --db {db}", 1, "cannot read /dev/zero: it is larger than 256 MiB, the limit for a plan"),
+    // A malformed URI never shows its password, nor a part of it.
+    ("plan -f {desired} --db postgresql://alice:hunter2@127.0.0.1:notaport/db", 1, "invalid connection string: the port in the URI is not a number"),
+    ("plan -f {desired} --db postgresql://alice:hunter2/db", 1, "invalid connection string: the port in the URI is not a number"),
+    ("plan -f {desired} --db postgresql://alice:hunt/ter2@127.0.0.1/db", 1, "invalid connection string: more than one `@`, or an `@` after a `/`, in the URI"),
+    ("plan -f {desired} --db postgresql://alice:hunt@ter2@127.0.0.1/db", 1, "invalid connection string: more than one `@`, or an `@` after a `/`, in the URI"),
+    ("plan -f {desired} --db postgresql://alice:hunt%zzter2@127.0.0.1/db", 1, "invalid connection string: bad percent-encoding in the URI's password"),
+    ("plan -f {desired} --db postgresql://alice:hunter2@127.0.0.1/db?bogus=1", 1, "invalid connection string: unknown parameter \"bogus\""),
+    ("sync -f {desired} --db postgresql://alice:hunter2@127.0.0.1/db?sslmode=bogus", 1, "invalid connection string: bad sslmode \"bogus\""),
 ];
 
 once!(
@@ -571,41 +613,48 @@ once!(
     }
 );
 
-/// Size of the generated desired file; `PGSR_BAD_INPUT_HUGE_MB` overrides
-/// it (50 MB takes about half a minute in a debug build).
-const HUGE_MB_DEFAULT: usize = 16;
+/// The largest desired file pgsr reads.
+const DESIRED_FILE_LIMIT: usize = 16 << 20;
 
 once!(
-    /// A desired file of many megabytes of valid roles, with one misspelt key
-    /// in the last: reported at its line, as for a small file.
+    /// A desired file of exactly the largest size, valid roles with one
+    /// misspelt key in the last: reported at its line, as for a small file.
+    /// One byte more and it is refused for its size.
     fn huge_desired_file() {
         use std::io::Write;
-        let megabytes = std::env::var("PGSR_BAD_INPUT_HUGE_MB")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(HUGE_MB_DEFAULT);
         let dir = workdir();
         let path = dir.path().join("huge.yaml");
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let last: &[u8] =
+            b"  - name: last\n    grants:\n      - schema_usage: { schema: sales, drect: true }\n";
         let mut written = 0;
         let mut lines = 1;
         let mut role = 0;
         file.write_all(b"roles:\n").unwrap();
-        while written < megabytes << 20 {
+        written += 7;
+        loop {
             let entry = format!(
                 "  - name: role_{role:07}\n    grants:\n      - database_connect: warehouse\n      - schema_usage: {{ schema: sales, direct: true }}\n"
             );
+            if written + entry.len() + last.len() + 2 > DESIRED_FILE_LIMIT {
+                break;
+            }
             file.write_all(entry.as_bytes()).unwrap();
             written += entry.len();
             lines += 4;
             role += 1;
         }
-        file.write_all(
-            b"  - name: last\n    grants:\n      - schema_usage: { schema: sales, drect: true }\n",
-        )
-        .unwrap();
+        file.write_all(last).unwrap();
+        written += last.len();
+        let padding = DESIRED_FILE_LIMIT - written;
+        file.write_all(format!("#{}\n", "x".repeat(padding - 2)).as_bytes())
+            .unwrap();
         file.flush().unwrap();
         drop(file);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            DESIRED_FILE_LIMIT as u64
+        );
         let at = format!("{}:40", lines + 3);
         let args = [
             "plan".into(),
@@ -619,6 +668,321 @@ once!(
             &out,
             &args,
             &[&located(&path, &at), "unknown key `drect` in schema_usage"],
+        );
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"\n")
+            .unwrap();
+        let out = pgsr(dir.path(), &args);
+        let too_large = format!(
+            "cannot read {}: it is larger than 16 MiB, the limit for a desired file",
+            path.display()
+        );
+        assert_one_line_error(&out, &args, &[&too_large]);
+    }
+);
+
+once!(
+    /// `apply --snapshot` of an input that never ends.
+    fn endless_snapshot_for_apply() {
+        let dir = workdir();
+        let script = valid_plan(dir.path());
+        let args = [
+            "apply".into(),
+            s(&script),
+            "--snapshot".into(),
+            "/dev/zero".into(),
+            "--db".into(),
+            closed_db().into(),
+        ];
+        assert_one_line_error(
+            &pgsr(dir.path(), &args),
+            &args,
+            &["cannot read /dev/zero: it is larger than 1 GiB, the limit for a snapshot"],
+        );
+    }
+);
+
+once!(
+    /// key=value connection strings whose password holds a space, or that
+    /// are wrong elsewhere: no error shows the password or a part of it
+    /// (`assert_one_line_error` checks), and a connection error neither.
+    fn connection_strings_never_show_the_password() {
+        let dir = workdir();
+        let desired = s(&fixture("warehouse/analysts.yaml"));
+        let port = free_port();
+        let cases = [
+            (
+                format!("host=127.0.0.1 port={port} password=hunt ter2"),
+                "quote a password holding spaces",
+            ),
+            (
+                format!("host=127.0.0.1 password=hunt ter2 port={port}"),
+                "quote a password holding spaces",
+            ),
+            (
+                "host=127.0.0.1 password=hunter2 port=x".to_owned(),
+                "bad port \"x\"",
+            ),
+            (
+                "host=127.0.0.1 password='hunter2".to_owned(),
+                "unterminated quoted value",
+            ),
+            (
+                format!("host=127.0.0.1 port={port} user=alice password=hunter2 sslmode=disable connect_timeout=5"),
+                "cannot connect to database \"alice\" as \"alice\" on 127.0.0.1",
+            ),
+            (
+                format!("postgresql://alice:hunter2@127.0.0.1:{port}/db?sslmode=disable&connect_timeout=5"),
+                "cannot connect to database \"db\" as \"alice\" on 127.0.0.1",
+            ),
+        ];
+        for (db, says) in cases {
+            let args = [
+                "plan".into(),
+                "-f".into(),
+                desired.clone(),
+                "--db".into(),
+                db.into(),
+            ];
+            let out = pgsr(dir.path(), &args);
+            if says.starts_with("cannot connect") {
+                // Where it is refused is the point: reaching the port is fine.
+                assert_eq!(out.code, 1, "{}: {}", command_line(&args), out.stderr);
+                assert!(
+                    out.stderr.contains(says),
+                    "{}: {}",
+                    command_line(&args),
+                    out.stderr
+                );
+                for part in PASSWORD_PARTS {
+                    assert!(
+                        !out.stderr.contains(part),
+                        "{}: {}",
+                        command_line(&args),
+                        out.stderr
+                    );
+                }
+                continue;
+            }
+            assert_one_line_error(&out, &args, &[says]);
+        }
+    }
+);
+
+/// A copy of the warehouse fixture in `dir`: a desired file whose login
+/// reads the password file `password`, and the snapshot.
+fn inputs_in(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let desired = dir.join("desired.yaml");
+    let text = std::fs::read_to_string(fixture("warehouse/analysts.yaml")).unwrap();
+    let text = text.replacen(
+        "login: { valid_until:",
+        "login: { password_file: password, valid_until:",
+        1,
+    );
+    assert!(text.contains("password_file"), "{text}");
+    std::fs::write(&desired, text).unwrap();
+    let password = dir.join("password");
+    std::fs::write(&password, "hunter2\n").unwrap();
+    let snapshot = dir.join("snapshot.json");
+    std::fs::copy(fixture("warehouse/snapshot.json"), &snapshot).unwrap();
+    (desired, snapshot, password)
+}
+
+fn plan_args(desired: &Path, snapshot: &Path, output: &Path) -> [OsString; 7] {
+    [
+        "plan".into(),
+        "--snapshot".into(),
+        s(snapshot),
+        "-f".into(),
+        s(desired),
+        "-o".into(),
+        s(output),
+    ]
+}
+
+once!(
+    /// `-o` naming an input, directly or through a symbolic or hard link,
+    /// is an error, and nothing is written.
+    fn output_never_replaces_an_input() {
+        use std::os::unix::fs::symlink;
+        let dir = workdir();
+        let (desired, snapshot, password) = inputs_in(dir.path());
+        let symbolic = dir.path().join("symbolic.yaml");
+        symlink(&desired, &symbolic).unwrap();
+        let hard = dir.path().join("hard.json");
+        std::fs::hard_link(&snapshot, &hard).unwrap();
+        let before: Vec<Vec<u8>> = [&desired, &snapshot, &password]
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        for output in [&desired, &snapshot, &password, &symbolic, &hard] {
+            let args = plan_args(&desired, &snapshot, output);
+            let out = pgsr(dir.path(), &args);
+            let says = format!(
+                "cannot write {}: it is an input of this command",
+                output.display()
+            );
+            assert_one_line_error(&out, &args, &[&says]);
+            let after: Vec<Vec<u8>> = [&desired, &snapshot, &password]
+                .iter()
+                .map(|p| std::fs::read(p).unwrap())
+                .collect();
+            assert!(after == before, "{}: an input changed", command_line(&args));
+        }
+        // The same names as new files elsewhere are fine.
+        let other = dir.path().join("plan.sql");
+        let args = plan_args(&desired, &snapshot, &other);
+        let out = pgsr(dir.path(), &args);
+        assert_eq!(out.code, 0, "{}: {}", command_line(&args), out.stderr);
+    }
+);
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+once!(
+    /// A plan written with `-o` is readable by its owner only, whether the
+    /// file is new or replaces one that others could read; through a
+    /// symbolic link, the file it points to is replaced; a pipe is written
+    /// as it is.
+    fn outputs_are_private() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = workdir();
+        let (desired, snapshot, _) = inputs_in(dir.path());
+        let new = dir.path().join("new.sql");
+        let out = pgsr(dir.path(), &plan_args(&desired, &snapshot, &new));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(mode(&new), 0o600);
+        let plan = std::fs::read_to_string(&new).unwrap();
+        assert!(plan.starts_with("-- pgsr plan\n"), "{plan}");
+
+        let existing = dir.path().join("existing.sql");
+        std::fs::write(&existing, "old contents, readable by all\n").unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = pgsr(dir.path(), &plan_args(&desired, &snapshot, &existing));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(mode(&existing), 0o600);
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), plan);
+
+        let link = dir.path().join("link.sql");
+        let target = dir.path().join("target.sql");
+        std::fs::write(&target, "old\n").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        symlink(&target, &link).unwrap();
+        let out = pgsr(dir.path(), &plan_args(&desired, &snapshot, &link));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(mode(&target), 0o600);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), plan);
+
+        let out = pgsr(
+            dir.path(),
+            &plan_args(&desired, &snapshot, Path::new("/dev/stdout")),
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(out.stdout, plan);
+
+        let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".pgsr"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+);
+
+once!(
+    /// Names and paths holding terminal control characters reach standard
+    /// error escaped (`assert_one_line_error` checks), and plan comments
+    /// too.
+    fn control_characters_never_reach_the_terminal() {
+        let dir = workdir();
+        let snapshot = s(&fixture("warehouse/snapshot.json"));
+        let missing = dir.path().join("missing-\u{1b}]0;owned\u{7}-\u{9b}2J.yaml");
+        let args = [
+            "plan".into(),
+            "--snapshot".into(),
+            snapshot.clone(),
+            "-f".into(),
+            s(&missing),
+        ];
+        assert_one_line_error(
+            &pgsr(dir.path(), &args),
+            &args,
+            &["missing-\\u{1b}]0;owned\\u{7}-\\u{9b}2J.yaml: No such file"],
+        );
+        let args = [
+            "plan".into(),
+            "-f".into(),
+            s(&fixture("warehouse/analysts.yaml")),
+            "--db".into(),
+            format!(
+                "host=no-such-host-\u{1b}[2J port={} connect_timeout=5",
+                free_port()
+            )
+            .into(),
+        ];
+        let out = pgsr(dir.path(), &args);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            !out.stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "{:?}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("no-such-host-\\u{1b}[2J"),
+            "{}",
+            out.stderr
+        );
+
+        // A role and a schema named with control characters.
+        let desired = dir.path().join("hostile.yaml");
+        std::fs::write(
+            &desired,
+            "roles:\n  - name: \"ev\\e[31mil\\u009b2J\"\n    grants:\n      - schema_usage: \"no\\rsuch\\e]0;x\\a\"\n",
+        )
+        .unwrap();
+        let args = [
+            "plan".into(),
+            "--snapshot".into(),
+            snapshot.clone(),
+            "-f".into(),
+            s(&desired),
+        ];
+        let out = pgsr(dir.path(), &args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let comments: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("--")).collect();
+        assert!(
+            comments
+                .iter()
+                .any(|l| l.contains("ev\\u{1b}[31mil\\u{9b}2J")),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            comments
+                .iter()
+                .any(|l| l.contains("no\\rsuch\\u{1b}]0;x\\u{7}")),
+            "{}",
+            out.stdout
+        );
+        for line in comments {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+        let mut strict = args.to_vec();
+        strict.push("--strict".into());
+        assert_one_line_error(
+            &pgsr(dir.path(), &strict),
+            &strict,
+            &["no\\rsuch\\u{1b}]0;x\\u{7}"],
         );
     }
 );
@@ -679,4 +1043,11 @@ pg_test!(fn bad_input_changes_nothing(pg) {
         &[&format!("cannot write {}: No such file or directory", missing.display())],
     );
     assert!(inspect() == before);
+    // A snapshot written with `-o` is readable by its owner only.
+    let written = dir.path().join("snapshot.json");
+    let args = ["inspect".into(), "--db".into(), db.clone().into(), "-o".into(), s(&written)];
+    let out = pgsr(dir.path(), &args);
+    assert_eq!(out.code, 0, "{}: {}", command_line(&args), out.stderr);
+    assert_eq!(mode(&written), 0o600);
+    assert!(std::fs::read_to_string(&written).unwrap() == before);
 });

@@ -1,7 +1,8 @@
 //! `pgsr apply` and `pgsr sync`.
 
 use crate::cli::{ApplyArgs, SyncArgs};
-use crate::exit::{write_output, Code, Failure, Result};
+use crate::exit::{Code, Failure, Result};
+use crate::files::{read_text, write_output, SCRIPT};
 use crate::plan::{located, read_desired, read_desired_with_passwords, read_snapshot};
 use pgsr_executor::apply::{apply, prepare, Trust};
 use pgsr_executor::sync::{SyncError, SyncOptions};
@@ -9,7 +10,7 @@ use pgsr_planner::plan::PlanOptions;
 use std::io::{IsTerminal, Write};
 
 pub fn run_apply(args: ApplyArgs) -> Result<Code> {
-    let text = std::fs::read_to_string(&args.script)
+    let text = read_text(&args.script, &SCRIPT)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", args.script.display())))?;
     let key = crate::secrets::plan_key(&args.key)?;
     let trust = Trust {

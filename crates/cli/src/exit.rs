@@ -50,18 +50,3 @@ impl From<ExecError> for Failure {
 }
 
 pub type Result<T> = std::result::Result<T, Failure>;
-
-/// Writes `bytes` to `path`, or to standard output when there is none.
-pub fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    match path {
-        Some(path) => std::fs::write(path, bytes)
-            .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display()))),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(bytes)
-                .and_then(|_| out.flush())
-                .map_err(|e| Failure::new(format!("cannot write to standard output: {e}")))
-        }
-    }
-}

@@ -1,7 +1,8 @@
 //! `pgsr inspect`: write a snapshot of the catalog.
 
 use crate::cli::{DbArgs, InspectArgs};
-use crate::exit::{write_output, Code, Result};
+use crate::exit::{Code, Result};
+use crate::files::write_output;
 use pgsr_executor::conninfo::ConnInfo;
 use pgsr_planner::snapshot;
 

@@ -6,6 +6,7 @@
 mod apply;
 mod cli;
 mod exit;
+mod files;
 mod inspect;
 mod plan;
 mod secrets;
@@ -24,7 +25,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code.into(),
         Err(e) => {
-            eprintln!("pgsr: error: {}", e.message);
+            // Whatever a message holds (names, paths, server messages), a
+            // terminal gets no control character from it.
+            eprintln!("pgsr: error: {}", pgsr_planner::display::escape(&e.message));
             e.code.into()
         }
     }

@@ -1,7 +1,8 @@
 //! `pgsr plan`: the SQL that brings the catalog to the desired state.
 
 use crate::cli::PlanArgs;
-use crate::exit::{write_output, Code, Failure, Result};
+use crate::exit::{Code, Failure, Result};
+use crate::files::{read_input, write_output, DESIRED_FILE, SNAPSHOT};
 use pgsr_planner::desired::{self, Desired};
 use pgsr_planner::plan::{plan, render_signed, Passwords, PlanOptions};
 use pgsr_planner::snapshot::{self, Snapshot};
@@ -53,7 +54,7 @@ pub fn run(args: PlanArgs) -> Result<Code> {
 
 /// Reads and parses a desired file.
 pub fn read_desired(path: &Path) -> Result<Desired> {
-    let bytes = std::fs::read(path)
+    let bytes = read_input(path, &DESIRED_FILE)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
     desired::parse(&bytes)
         .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))
@@ -73,7 +74,7 @@ pub fn read_desired_with_passwords(path: &Path) -> Result<Desired> {
 }
 
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    let bytes = std::fs::read(path)
+    let bytes = read_input(path, &SNAPSHOT)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
     snapshot::from_json(&bytes).map_err(|e| located(path, e.position, &e.message))
 }

@@ -177,8 +177,7 @@ fn tls_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnec
     }
     if matches!(mode, TlsMode::VerifyCa | TlsMode::VerifyFull) {
         if let Some(path) = root_cert.filter(|p| *p != "system") {
-            let pem = std::fs::read(path)
-                .map_err(|e| Error::usage(format!("cannot read sslrootcert {path}: {e}")))?;
+            let pem = read_root_certificates(path)?;
             let certs = split_pem(&pem);
             if certs.is_empty() {
                 return Err(Error::usage(format!(
@@ -198,6 +197,26 @@ fn tls_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnec
         .build()
         .map_err(|e| Error::connection(format!("cannot set up TLS: {e}")))?;
     Ok(MakeTlsConnector::new(connector))
+}
+
+/// A certificate bundle larger than this is the wrong file, or a device
+/// such as `/dev/zero` that would be read until memory runs out.
+const MAX_ROOT_CERT_BYTES: u64 = 16 << 20;
+
+fn read_root_certificates(path: &str) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let fail = |reason: String| Error::usage(format!("cannot read sslrootcert {path}: {reason}"));
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut pem = Vec::new();
+    file.take(MAX_ROOT_CERT_BYTES + 1)
+        .read_to_end(&mut pem)
+        .map_err(|e| fail(e.to_string()))?;
+    if pem.len() as u64 > MAX_ROOT_CERT_BYTES {
+        return Err(fail(
+            "it is larger than 16 MiB, the limit for a certificate bundle".to_owned(),
+        ));
+    }
+    Ok(pem)
 }
 
 /// Splits a PEM bundle (such as a cloud provider's CA bundle) into its
@@ -246,6 +265,14 @@ mod tests {
         let info = ConnInfo::parse("host=/tmp sslmode=sometimes").unwrap();
         let err = config(&info).err().unwrap();
         assert!(err.to_string().contains("bad sslmode"), "{err}");
+    }
+
+    #[test]
+    fn endless_root_certificate_file_is_refused() {
+        let info =
+            ConnInfo::parse("host=localhost sslmode=verify-full sslrootcert=/dev/zero").unwrap();
+        let err = config(&info).err().unwrap();
+        assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
     }
 
     #[test]

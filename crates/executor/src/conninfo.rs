@@ -5,6 +5,7 @@
 //! libpq environment variables (PGHOST, PGPORT, PGUSER, PGPASSWORD,
 //! PGDATABASE, PGSSLMODE, …) and then libpq's defaults.
 
+use pgsr_planner::display::escape;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -47,7 +48,8 @@ impl fmt::Display for ConnInfoError {
 impl std::error::Error for ConnInfoError {}
 
 impl ConnInfo {
-    /// Parses a URI or a key=value string.
+    /// Parses a URI or a key=value string. Errors never show the password,
+    /// nor text that may be part of one.
     pub fn parse(text: &str) -> Result<ConnInfo, ConnInfoError> {
         let trimmed = text.trim();
         let mut info = if trimmed.starts_with("postgresql://") || trimmed.starts_with("postgres://")
@@ -58,9 +60,7 @@ impl ConnInfo {
         };
         info.params.retain(|_, v| !v.is_empty());
         for key in info.params.keys() {
-            if !PARAMETERS.iter().any(|(k, _)| k == key) {
-                return Err(ConnInfoError(format!("unknown parameter {key:?}")));
-            }
+            check_known(key)?;
         }
         Ok(info)
     }
@@ -108,6 +108,7 @@ impl ConnInfo {
         let port = self.get("port").unwrap_or("5432");
         let db = self.get("dbname").unwrap_or("?");
         let user = self.get("user").unwrap_or("?");
+        let (host, port) = (escape(host), escape(port));
         if host.starts_with('/') {
             format!("database {db:?} as {user:?} on socket {host}/.s.PGSQL.{port}")
         } else {
@@ -116,9 +117,17 @@ impl ConnInfo {
     }
 }
 
+fn check_known(key: &str) -> Result<(), ConnInfoError> {
+    if PARAMETERS.iter().any(|(k, _)| *k == key) {
+        return Ok(());
+    }
+    Err(ConnInfoError(format!("unknown parameter {key:?}")))
+}
+
 fn parse_key_value(text: &str) -> Result<ConnInfo, ConnInfoError> {
     let mut params = BTreeMap::new();
     let mut chars = text.chars().peekable();
+    let mut after_password = false;
     loop {
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
         if chars.peek().is_none() {
@@ -130,7 +139,13 @@ fn parse_key_value(text: &str) -> Result<ConnInfo, ConnInfoError> {
         }
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
         if chars.next() != Some('=') {
+            if after_password {
+                return Err(after_the_password());
+            }
             return Err(ConnInfoError(format!("missing \"=\" after {key:?}")));
+        }
+        if after_password && check_known(&key).is_err() {
+            return Err(after_the_password());
         }
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
         let mut value = String::new();
@@ -157,38 +172,59 @@ fn parse_key_value(text: &str) -> Result<ConnInfo, ConnInfoError> {
                 }
             }
         }
+        after_password = key == "password";
         params.insert(key, value);
     }
     Ok(ConnInfo { params })
 }
 
+/// A password holding a space, unquoted: what follows the space reads as
+/// the next key, and is part of the password.
+fn after_the_password() -> ConnInfoError {
+    ConnInfoError(
+        "unknown parameter or stray text after the password (not shown: it may be part of it); quote a password holding spaces: password='…'".into(),
+    )
+}
+
+/// A URI, split as libpq splits it: the user name and password end at the
+/// first `@` before the first `/`. A URI with another `@` is refused: a
+/// password holding `@` or `/` would be cut there, and its rest read as a
+/// host, port, database name or parameter. Text that may be part of the
+/// password is never quoted in errors: nothing from the user name and
+/// password, nothing after a second `@`, and no port (a URI without
+/// `@host` reads `user:password` as host and port).
 fn parse_uri(text: &str) -> Result<ConnInfo, ConnInfoError> {
     let rest = text
         .strip_prefix("postgresql://")
         .or_else(|| text.strip_prefix("postgres://"))
         .expect("checked by caller");
-    let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, Some(q)),
-        None => (rest, None),
-    };
-    let (authority, path) = match rest.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (rest, None),
-    };
+    let before_path = rest.split('/').next().unwrap_or_default();
     let mut params = BTreeMap::new();
-    let hosts = match authority.rsplit_once('@') {
-        Some((userinfo, hosts)) => {
+    let rest = match before_path.split_once('@') {
+        Some((userinfo, _)) => {
             let (user, password) = match userinfo.split_once(':') {
                 Some((u, p)) => (u, Some(p)),
                 None => (userinfo, None),
             };
-            params.insert("user".to_owned(), percent_decode(user)?);
+            params.insert("user".to_owned(), percent_decode(user, "user name")?);
             if let Some(p) = password {
-                params.insert("password".to_owned(), percent_decode(p)?);
+                params.insert("password".to_owned(), percent_decode(p, "password")?);
             }
-            hosts
+            &rest[userinfo.len() + 1..]
         }
-        None => authority,
+        None => rest,
+    };
+    if rest.contains('@') {
+        // `user:pass/word@host`: the password's `/` put it after the host
+        // part, where it would be read as a host, port or database name.
+        return Err(ConnInfoError(
+            "more than one `@`, or an `@` after a `/`, in the URI: percent-encode `@` as %40 and `/` as %2F in a user name or password, and `@` after the host as %40".into(),
+        ));
+    }
+    let (hosts, rest) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
     };
     let mut host_list = Vec::new();
     let mut port_list = Vec::new();
@@ -197,15 +233,21 @@ fn parse_uri(text: &str) -> Result<ConnInfo, ConnInfoError> {
             let (h, after) = stripped
                 .split_once(']')
                 .ok_or_else(|| ConnInfoError("unterminated IPv6 address".into()))?;
-            (h.to_owned(), after.strip_prefix(':').map(str::to_owned))
+            (h.to_owned(), after.strip_prefix(':'))
         } else {
             match part.rsplit_once(':') {
-                Some((h, p)) => (percent_decode(h)?, Some(p.to_owned())),
-                None => (percent_decode(part)?, None),
+                Some((h, p)) => (percent_decode(h, "host")?, Some(p)),
+                None => (percent_decode(part, "host")?, None),
             }
         };
+        let port = port.unwrap_or_default();
+        if !port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConnInfoError(
+                "the port in the URI is not a number (not shown: it may be a password whose `@host` is missing)".into(),
+            ));
+        }
         host_list.push(host);
-        port_list.push(port.unwrap_or_default());
+        port_list.push(port);
     }
     if !host_list.is_empty() && host_list.iter().any(|h| !h.is_empty()) {
         params.insert("host".to_owned(), host_list.join(","));
@@ -213,8 +255,8 @@ fn parse_uri(text: &str) -> Result<ConnInfo, ConnInfoError> {
     if port_list.iter().any(|p| !p.is_empty()) {
         params.insert("port".to_owned(), port_list.join(","));
     }
-    if let Some(db) = path.filter(|p| !p.is_empty()) {
-        params.insert("dbname".to_owned(), percent_decode(db)?);
+    if let Some(db) = path.strip_prefix('/').filter(|p| !p.is_empty()) {
+        params.insert("dbname".to_owned(), percent_decode(db, "database name")?);
     }
     for pair in query
         .into_iter()
@@ -224,12 +266,16 @@ fn parse_uri(text: &str) -> Result<ConnInfo, ConnInfoError> {
         let (k, v) = pair
             .split_once('=')
             .ok_or_else(|| ConnInfoError(format!("missing \"=\" in URI parameter {pair:?}")))?;
-        params.insert(percent_decode(k)?, percent_decode(v)?);
+        let key = percent_decode(k, "parameter name")?;
+        let value = percent_decode(v, &format!("value of {key:?}"))?;
+        params.insert(key, value);
     }
     Ok(ConnInfo { params })
 }
 
-fn percent_decode(text: &str) -> Result<String, ConnInfoError> {
+/// Decodes `%XX` escapes in the part of a URI named `part`; errors name the
+/// part, never its text.
+fn percent_decode(text: &str, part: &str) -> Result<String, ConnInfoError> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -238,7 +284,9 @@ fn percent_decode(text: &str) -> Result<String, ConnInfoError> {
             let hex = text
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| ConnInfoError("bad percent-encoding in URI".into()))?;
+                .ok_or_else(|| {
+                    ConnInfoError(format!("bad percent-encoding in the URI's {part}"))
+                })?;
             out.push(hex);
             i += 3;
         } else {
@@ -246,8 +294,11 @@ fn percent_decode(text: &str) -> Result<String, ConnInfoError> {
             i += 1;
         }
     }
-    String::from_utf8(out)
-        .map_err(|_| ConnInfoError("URI is not valid UTF-8 after decoding".into()))
+    String::from_utf8(out).map_err(|_| {
+        ConnInfoError(format!(
+            "the URI's {part} is not valid UTF-8 after percent-decoding"
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -288,6 +339,124 @@ mod tests {
         assert!(ConnInfo::parse("host").is_err());
         assert!(ConnInfo::parse("host='x").is_err());
         assert!(ConnInfo::parse("postgresql://h/d?x").is_err());
+    }
+
+    /// Connection strings holding the password `XYZZY…PLUGH` (with what
+    /// separates the two halves), malformed in ways that could make an
+    /// error quote it or a part of it.
+    #[test]
+    fn errors_never_show_the_password() {
+        let cases = [
+            (
+                "postgresql://user:XYZZYPLUGH@host:notaport/db",
+                "port in the URI is not a number",
+            ),
+            // No `@host`: the password reads as a port.
+            (
+                "postgresql://user:XYZZYPLUGH/db",
+                "port in the URI is not a number",
+            ),
+            (
+                "postgresql://user:XYZZYPLUGH",
+                "port in the URI is not a number",
+            ),
+            // A `/` or an `@` in the password, not percent-encoded.
+            (
+                "postgresql://user:XYZZY/PLUGH@host/db",
+                "percent-encode `@` as %40 and `/` as %2F",
+            ),
+            (
+                "postgresql://user:1234/XYZZY@PLUGH/db",
+                "percent-encode `@` as %40 and `/` as %2F",
+            ),
+            (
+                "postgresql://user:XYZZY@PLUGH@host/db",
+                "percent-encode `@` as %40 and `/` as %2F",
+            ),
+            (
+                "postgresql://user:XYZZY/?PLUGH=1@host",
+                "percent-encode `@` as %40 and `/` as %2F",
+            ),
+            (
+                "postgresql://user:XYZZY%zzPLUGH@host/db",
+                "bad percent-encoding in the URI's password",
+            ),
+            (
+                "postgresql://user:XYZZY%PLUGH@host/db",
+                "bad percent-encoding in the URI's password",
+            ),
+            (
+                "postgresql://user:XYZZY%ffPLUGH@host/db",
+                "the URI's password is not valid UTF-8",
+            ),
+            (
+                "postgresql://user:XYZZYPLUGH@[::1/db",
+                "unterminated IPv6 address",
+            ),
+            (
+                "postgresql://user:XYZZYPLUGH@host/db?bogus=1",
+                "unknown parameter \"bogus\"",
+            ),
+            (
+                "postgresql://user:XYZZYPLUGH@host/db?sslmode",
+                "missing \"=\" in URI parameter \"sslmode\"",
+            ),
+            (
+                "password=XYZZY PLUGH port=5432",
+                "quote a password holding spaces",
+            ),
+            ("password=XYZZY PLUGH=1", "quote a password holding spaces"),
+            ("password=XYZZY PLUGH", "quote a password holding spaces"),
+            ("password='XYZZY PLUGH", "unterminated quoted value"),
+            (
+                "password='XYZZY'PLUGH port=5432",
+                "quote a password holding spaces",
+            ),
+            (
+                "password=XYZZY PLUGHbogus=1",
+                "quote a password holding spaces",
+            ),
+            (
+                "password=XYZZYPLUGH sslmod=disable",
+                "quote a password holding spaces",
+            ),
+            (
+                "sslmod=disable password=XYZZYPLUGH",
+                "unknown parameter \"sslmod\"",
+            ),
+        ];
+        for (text, says) in cases {
+            let e = ConnInfo::parse(text).expect_err(text).to_string();
+            assert!(e.contains(says), "{text}: {e}");
+            for part in ["XYZZY", "PLUGH"] {
+                assert!(!e.contains(part), "{text}: the error shows {part}: {e}");
+            }
+        }
+    }
+
+    /// What libpq reads from a URI, pgsr reads the same way.
+    #[test]
+    fn uri_user_and_password_end_at_the_first_at_sign() {
+        let c = ConnInfo::parse("postgresql://u:p?w#d@h:5432/db?sslmode=disable").unwrap();
+        assert_eq!(c.get("user"), Some("u"));
+        assert_eq!(c.get("password"), Some("p?w#d"));
+        assert_eq!(c.get("host"), Some("h"));
+        assert_eq!(c.get("port"), Some("5432"));
+        assert_eq!(c.get("dbname"), Some("db"));
+        let c = ConnInfo::parse("postgresql://u:p%40s%2Fs@h/db").unwrap();
+        assert_eq!(c.get("password"), Some("p@s/s"));
+        let c = ConnInfo::parse("postgresql://h1:5432,h2:5433?dbname=d").unwrap();
+        assert_eq!(c.get("host"), Some("h1,h2"));
+        assert_eq!(c.get("port"), Some("5432,5433"));
+        assert_eq!(c.get("dbname"), Some("d"));
+    }
+
+    #[test]
+    fn target_escapes_control_characters() {
+        let c = ConnInfo::parse("host=a\u{1b}[2Jb port=5432 user=u\u{9b}1m dbname=d").unwrap();
+        let target = c.target();
+        assert!(!target.contains(['\u{1b}', '\u{9b}']), "{target}");
+        assert!(target.contains("a\\u{1b}[2Jb"), "{target}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod acl;
 pub mod desired;
+pub mod display;
 pub mod plan;
 pub mod power;
 pub mod quote;

@@ -154,26 +154,22 @@ impl fmt::Display for ScriptError {
 impl std::error::Error for ScriptError {}
 
 /// Makes text safe for a `--` comment: one line, control characters escaped.
-pub fn comment_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
+pub use crate::display::escape as comment_text;
+
+/// A name in the header: a JSON string, so it is one line whatever it holds.
+/// JSON leaves DEL, C1 controls and bidirectional controls raw; they are
+/// written as `\uXXXX` too, which reads back as the same name.
+fn header_name(name: &str) -> String {
+    let json = serde_json::to_string(name).expect("strings serialize");
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if crate::display::is_unsafe(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             out.push(c);
         }
     }
     out
-}
-
-/// Header text in an error message: quoted, control characters escaped.
-fn shown(text: &str) -> String {
-    format!("\"{}\"", comment_text(text))
-}
-
-/// A name in the header: a JSON string, so it is one line whatever it holds.
-fn header_name(name: &str) -> String {
-    serde_json::to_string(name).expect("strings serialize")
 }
 
 /// Writes the script for `plan` made of `statements`, signed with `key`
@@ -343,7 +339,7 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
         let Some((key, value)) = rest.split_once(": ") else {
             return Err(err(
                 line_no,
-                format!("malformed header line {}", shown(content)),
+                format!("malformed header line {}", crate::display::quoted(content)),
             ));
         };
         match key {
@@ -410,7 +406,7 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
             .split_whitespace()
             .next()
             .and_then(|v| v.parse().ok())
-            .ok_or_else(|| err(line, format!("bad {key} {}", shown(value))))
+            .ok_or_else(|| err(line, format!("bad {key} {}", crate::display::quoted(value))))
     };
     let format = number("format")?;
     if format != FORMAT as i64 {
@@ -438,7 +434,7 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
     let (statement_count, statement_counts) = parse_counts(counts_value).ok_or_else(|| {
         err(
             counts_line,
-            format!("bad statements {}", shown(counts_value)),
+            format!("bad statements {}", crate::display::quoted(counts_value)),
         )
     })?;
     let mut passwords = Vec::new();
@@ -550,4 +546,25 @@ fn json_string_prefix(text: &str) -> Option<(String, &str)> {
     let value = stream.next()?.ok()?;
     let used = stream.byte_offset();
     Some((value, &text[used..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_show_no_control_characters_and_read_back() {
+        for name in [
+            "plain",
+            "a\u{1b}[2Jb",
+            "c\u{9b}31md",
+            "e\u{7f}f\u{85}",
+            "g\u{202e}h",
+            "new\nline",
+        ] {
+            let header = header_name(name);
+            assert!(!header.chars().any(crate::display::is_unsafe), "{header:?}");
+            assert_eq!(json_string_prefix(&header), Some((name.to_owned(), "")));
+        }
+    }
 }

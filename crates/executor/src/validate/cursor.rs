@@ -5,6 +5,9 @@ use super::recognize::{
 };
 use sqlparser::tokenizer::{Token, TokenWithSpan, Word};
 
+/// Quotes text in backticks, control characters escaped, shortened.
+pub use pgsr_planner::display::quoted as show;
+
 /// A position in one statement's significant tokens.
 pub struct Cursor<'t> {
     tokens: &'t [&'t TokenWithSpan],
@@ -409,24 +412,6 @@ pub fn describe(token: &Token) -> String {
         | Token::SingleQuotedByteStringLiteral(_) => "a string literal".to_owned(),
         _ => text,
     }
-}
-
-/// Quotes text in backticks, escaping control characters so the message stays
-/// on one line, and shortens it.
-pub fn show(text: &str) -> String {
-    const MAX: usize = 40;
-    let mut out = String::new();
-    for ch in text.chars().take(MAX) {
-        if ch.is_control() {
-            out.extend(ch.escape_default());
-        } else {
-            out.push(ch);
-        }
-    }
-    if text.chars().nth(MAX).is_some() {
-        out.push('…');
-    }
-    format!("`{out}`")
 }
 
 /// A name for an error message: quoted as SQL would, control characters

@@ -262,17 +262,21 @@ pub fn resolve_password(
 ) -> Result<Secret, String> {
     // An empty variable or file is a mistake, not a password: it is
     // refused as an empty `password` is.
+    let escape = crate::display::escape;
     match source {
-        PasswordRef::Env(name) => {
-            let value =
-                env(name).ok_or_else(|| format!("password_env: environment variable {name} is not set"))?;
+        PasswordRef::Env(raw) => {
+            let name = escape(raw);
+            let value = env(raw)
+                .ok_or_else(|| format!("password_env: environment variable {name} is not set"))?;
             if value.is_empty() {
                 return Err(format!("password_env: environment variable {name} is empty"));
             }
             Ok(Secret::new(value))
         }
-        PasswordRef::File(path) => {
-            let text = read_file(path).map_err(|e| format!("password_file: cannot read {path}: {e}"))?;
+        PasswordRef::File(raw) => {
+            let path = escape(raw);
+            let text = read_file(raw)
+                .map_err(|e| format!("password_file: cannot read {path}: {}", escape(&e)))?;
             let text = text
                 .strip_suffix('\n')
                 .map(|t| t.strip_suffix('\r').unwrap_or(t))
@@ -291,7 +295,8 @@ pub fn resolve_password(
             })
             .ok_or_else(|| {
                 format!(
-                    "the password of {role} is the desired file's literal `password`: give the desired file (-f FILE)"
+                    "the password of {} is the desired file's literal `password`: give the desired file (-f FILE)",
+                    escape(role)
                 )
             }),
     }

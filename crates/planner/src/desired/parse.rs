@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use crate::display::quoted;
+
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -28,7 +30,8 @@ const GRANT_KINDS: &str = "login, database_connect, schema_usage, schema_create,
 
 type Result<T> = std::result::Result<T, DesiredError>;
 
-/// Parses a desired file. `text` is the raw file content.
+/// Parses a desired file. `text` is the raw file content. Messages never
+/// quote a password, and show names with control characters escaped.
 pub fn parse(text: &[u8]) -> Result<Desired> {
     let text = decode(text)?;
     read_document(text)
@@ -39,6 +42,7 @@ pub fn parse(text: &[u8]) -> Result<Desired> {
             // last) on a line after the last one; the file ends where its
             // last line does.
             e.span = e.span.min(end_of(text));
+            e.message = crate::display::escape(&e.message);
             e
         })
 }
@@ -75,22 +79,37 @@ fn error(span: Span, message: impl Into<String>) -> DesiredError {
 
 fn decode(bytes: &[u8]) -> Result<&str> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|e| {
-        let valid = &bytes[..e.valid_up_to()];
-        // The prefix is valid UTF-8 by construction; columns count characters
-        // as the YAML parser's do.
-        let before = std::str::from_utf8(valid).unwrap_or_default();
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let span = Span {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        // The prefix is valid UTF-8 by construction.
+        let before = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
         let bad = bytes[e.valid_up_to()];
         error(
-            span,
+            end_of(before),
             format!("the file is not valid UTF-8 (byte 0x{bad:02X} here)"),
         )
-    })
+    })?;
+    match text.char_indices().find(|&(_, c)| !is_printable(c)) {
+        Some((i, c)) => Err(error(end_of(&text[..i]), unprintable(c))),
+        None => Ok(text),
+    }
+}
+
+/// YAML's printable characters, the only ones a file may hold (escapes
+/// such as `"\e"` in a double-quoted string stand for the others). The YAML
+/// parser takes a NUL for the end of the file, so a NUL byte would silently
+/// drop every grant after it.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+fn unprintable(c: char) -> String {
+    let code = u32::from(c);
+    if c == '\0' {
+        return "the file holds a NUL byte, which YAML does not allow".to_owned();
+    }
+    format!(
+        "the file holds the character U+{code:04X}, which YAML does not allow; write it as \"\\u{code:04X}\" in a double-quoted string"
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -99,6 +118,9 @@ fn decode(bytes: &[u8]) -> Result<&str> {
 struct Node {
     span: Span,
     kind: Kind,
+    /// Inside a `login` or a `password`: messages never quote its text,
+    /// which may be a password or part of one.
+    secret: bool,
 }
 
 enum Kind {
@@ -123,14 +145,13 @@ impl Reader<'_> {
     fn next(&mut self) -> Result<(Event, Span)> {
         match self.parser.next_token() {
             Ok((event, mark)) => Ok((event, span_of(mark))),
-            Err(e) => Err(error(
-                span_of(*e.marker()),
-                format!("invalid YAML: {}", e.info()),
-            )),
+            Err(e) => Err(error(span_of(*e.marker()), syntax_message(e.info()))),
         }
     }
 
-    fn node(&mut self, event: Event, span: Span, depth: usize) -> Result<Node> {
+    /// The node `event` starts; `secret` when it is inside a `login` or a
+    /// `password`.
+    fn node(&mut self, event: Event, span: Span, depth: usize, secret: bool) -> Result<Node> {
         if depth > MAX_DEPTH {
             return Err(error(
                 span,
@@ -146,22 +167,23 @@ impl Reader<'_> {
                         text,
                         plain: style == TScalarStyle::Plain,
                     },
+                    secret,
                 })
             }
             Event::SequenceStart(anchor, tag) => {
                 refuse_extras(span, anchor, tag.is_some())?;
-                self.sequence(span, depth)
+                self.sequence(span, depth, secret)
             }
             Event::MappingStart(anchor, tag) => {
                 refuse_extras(span, anchor, tag.is_some())?;
-                self.mapping(span, depth)
+                self.mapping(span, depth, secret)
             }
             Event::Alias(_) => Err(anchors_error(span)),
             other => Err(error(span, format!("invalid YAML: unexpected {other:?}"))),
         }
     }
 
-    fn sequence(&mut self, span: Span, depth: usize) -> Result<Node> {
+    fn sequence(&mut self, span: Span, depth: usize, secret: bool) -> Result<Node> {
         let mut items = Vec::new();
         loop {
             match self.next()? {
@@ -169,30 +191,35 @@ impl Reader<'_> {
                     return Ok(Node {
                         span,
                         kind: Kind::Seq(items),
+                        secret,
                     })
                 }
-                (event, at) => items.push(self.node(event, at, depth + 1)?),
+                (event, at) => items.push(self.node(event, at, depth + 1, secret)?),
             }
         }
     }
 
-    fn mapping(&mut self, span: Span, depth: usize) -> Result<Node> {
+    fn mapping(&mut self, span: Span, depth: usize, secret: bool) -> Result<Node> {
         let mut entries: Vec<(Node, Node)> = Vec::new();
         let mut first_lines: HashMap<String, usize> = HashMap::new();
         loop {
             let key = match self.next()? {
                 (Event::MappingEnd, _) => break,
-                (event, at) => self.node(event, at, depth + 1)?,
+                (event, at) => self.node(event, at, depth + 1, secret)?,
             };
             if let Some(text) = scalar_text(&key) {
                 if let Some(line) = first_lines.get(text) {
-                    let message = format!("duplicate key {} (first on line {line})", shown(text));
+                    let message = match quoted_unless_secret(&key) {
+                        Some(key) => format!("duplicate key {key} (first on line {line})"),
+                        None => format!("duplicate key (first on line {line})"),
+                    };
                     return Err(error(key.span, message));
                 }
                 first_lines.insert(text.to_owned(), key.span.line);
             }
             let (event, at) = self.next()?;
-            let mut value = self.node(event, at, depth + 1)?;
+            let holds_secret = secret || matches!(scalar_text(&key), Some("login" | "password"));
+            let mut value = self.node(event, at, depth + 1, holds_secret)?;
             // An empty value's mark is wherever the next token is; its key
             // is the better place to point at.
             if matches!(&value.kind, Kind::Scalar { text, plain: true } if text.is_empty()) {
@@ -206,8 +233,20 @@ impl Reader<'_> {
         Ok(Node {
             span,
             kind: Kind::Map(entries),
+            secret,
         })
     }
+}
+
+/// The YAML parser's message for a syntax error. The one message of it that
+/// quotes the file (a plain value starting with `@`, `%` or a backquote,
+/// which could be a password) is said without the character.
+fn syntax_message(info: &str) -> String {
+    if info.starts_with("unexpected character") {
+        return "invalid YAML: a value cannot start with `@`, `%` or a backquote; quote it"
+            .to_owned();
+    }
+    format!("invalid YAML: {info}")
 }
 
 fn refuse_extras(span: Span, anchor: usize, tagged: bool) -> Result<()> {
@@ -245,7 +284,7 @@ fn read_document(text: &str) -> Result<Node> {
         }
     }
     let (event, at) = reader.next()?;
-    let root = reader.node(event, at, 0)?;
+    let root = reader.node(event, at, 0, false)?;
     loop {
         match reader.next()? {
             (Event::DocumentEnd, _) => continue,
@@ -271,8 +310,8 @@ fn read_document(text: &str) -> Result<Node> {
 enum Typed<'a> {
     Null,
     Bool(bool),
-    Int(&'a str),
-    Float(&'a str),
+    Int,
+    Float,
     Str(&'a str),
 }
 
@@ -291,8 +330,8 @@ fn typed(text: &str, plain: bool) -> Typed<'_> {
         t if is_null(t) => Typed::Null,
         "true" | "True" | "TRUE" => Typed::Bool(true),
         "false" | "False" | "FALSE" => Typed::Bool(false),
-        t if is_int(t) => Typed::Int(t),
-        t if is_float(t) => Typed::Float(t),
+        t if is_int(t) => Typed::Int,
+        t if is_float(t) => Typed::Float,
         t => Typed::Str(t),
     }
 }
@@ -349,38 +388,37 @@ fn parse_int(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
-/// A value for a message: in backticks, on one line, not too long.
-fn shown(text: &str) -> String {
-    const LIMIT: usize = 60;
-    let mut out = String::from("`");
-    for (i, c) in text.chars().enumerate() {
-        if i == LIMIT {
-            out.push('…');
-            break;
+/// A scalar's text for a message, unless it is secret (but a login's
+/// option names).
+fn quoted_unless_secret(node: &Node) -> Option<String> {
+    match &node.kind {
+        Kind::Scalar { text, .. } if !node.secret || LOGIN_OPTIONS.contains(&text.as_str()) => {
+            Some(quoted(text))
         }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+        _ => None,
     }
-    out.push('`');
-    out
 }
 
-/// What a node is, for "found ..." in messages.
+/// What a node is, for "found ..." in messages: a scalar's text is quoted
+/// unless it is secret.
 fn describe(node: &Node) -> String {
-    match &node.kind {
-        Kind::Seq(_) => "a sequence".to_owned(),
-        Kind::Map(_) => "a mapping".to_owned(),
-        Kind::Scalar { text, plain } => match typed(text, *plain) {
-            Typed::Null if text.is_empty() => "nothing".to_owned(),
-            Typed::Null => format!("null {}", shown(text)),
-            Typed::Bool(_) => format!("boolean {}", shown(text)),
-            Typed::Int(t) => format!("integer {}", shown(t)),
-            Typed::Float(t) => format!("number {}", shown(t)),
-            Typed::Str(t) => format!("string {}", shown(t)),
-        },
+    let Kind::Scalar { text, plain } = &node.kind else {
+        return match node.kind {
+            Kind::Seq(_) => "a sequence".to_owned(),
+            _ => "a mapping".to_owned(),
+        };
+    };
+    let (what, a_what) = match typed(text, *plain) {
+        Typed::Null if text.is_empty() => return "nothing".to_owned(),
+        Typed::Null => ("null", "a null"),
+        Typed::Bool(_) => ("boolean", "a boolean"),
+        Typed::Int => ("integer", "an integer"),
+        Typed::Float => ("number", "a number"),
+        Typed::Str(_) => ("string", "a string"),
+    };
+    match quoted_unless_secret(node) {
+        Some(text) => format!("{what} {text}"),
+        None => format!("{a_what} (not shown)"),
     }
 }
 
@@ -441,7 +479,7 @@ fn integer(node: &Node, key: &str) -> Result<i64> {
             ),
         ));
     };
-    if !matches!(typed(text, true), Typed::Int(_)) {
+    if !matches!(typed(text, true), Typed::Int) {
         return Err(error(
             node.span,
             format!(
@@ -455,7 +493,7 @@ fn integer(node: &Node, key: &str) -> Result<i64> {
             node.span,
             format!(
                 "`{key}` {} is out of range (a 64-bit signed integer)",
-                shown(text)
+                quoted(text)
             ),
         )
     })
@@ -470,7 +508,7 @@ fn name(node: &Node, what: &str) -> Result<String> {
     if text.contains('\0') {
         return Err(error(
             node.span,
-            format!("{what} {} contains a NUL character", shown(text)),
+            format!("{what} {} contains a NUL character", quoted(text)),
         ));
     }
     if text.len() > MAX_NAME_BYTES {
@@ -478,7 +516,7 @@ fn name(node: &Node, what: &str) -> Result<String> {
             node.span,
             format!(
                 "{what} {} is {} bytes long; PostgreSQL names are at most {MAX_NAME_BYTES} bytes",
-                shown(text),
+                quoted(text),
                 text.len()
             ),
         ));
@@ -513,11 +551,11 @@ impl<'a> Fields<'a> {
                 ));
             };
             if !allowed.contains(&text) {
+                let key_text = quoted_unless_secret(key).map_or(String::new(), |k| format!(" {k}"));
                 return Err(error(
                     key.span,
                     format!(
-                        "unknown key {} in {what}; expected one of: {}",
-                        shown(text),
+                        "unknown key{key_text} in {what}; expected one of: {}",
                         allowed.join(", ")
                     ),
                 ));
@@ -604,7 +642,7 @@ fn desired(root: &Node) -> Result<Desired> {
                 name_span,
                 format!(
                     "duplicate role {} (first defined on line {})",
-                    shown(&role.name),
+                    quoted(&role.name),
                     first.line
                 ),
             ));
@@ -694,7 +732,7 @@ fn managed_role_name(node: &Node) -> Result<String> {
     };
     Err(error(
         node.span,
-        format!("role name {} cannot be managed: {reserved}", shown(&name)),
+        format!("role name {} cannot be managed: {reserved}", quoted(&name)),
     ))
 }
 
@@ -761,7 +799,7 @@ fn grant(item: &Node, role_name: &str) -> Result<Item> {
                 key.span,
                 format!(
                     "unknown grant kind {}; expected one of: {GRANT_KINDS}",
-                    shown(other)
+                    quoted(other)
                 ),
             ));
         }
@@ -850,7 +888,7 @@ fn pattern(node: &Node) -> Result<Pattern> {
             node.span,
             format!(
                 "invalid table_regex {}: {}",
-                shown(source),
+                quoted(source),
                 regex_message(&e)
             ),
         )
@@ -901,7 +939,7 @@ fn role_membership(value: &Node, role_name: &str) -> Result<GrantKind> {
     };
     Err(error(
         span,
-        format!("cannot grant membership of {}: {refusal}", shown(&role)),
+        format!("cannot grant membership of {}: {refusal}", quoted(&role)),
     ))
 }
 
@@ -909,6 +947,9 @@ fn role_membership(value: &Node, role_name: &str) -> Result<GrantKind> {
 // Login
 
 const PASSWORD_SOURCES: [&str; 3] = ["password", "password_env", "password_file"];
+
+/// The keys of a `login`: the only text in one that messages quote.
+const LOGIN_OPTIONS: [&str; 4] = ["password", "password_env", "password_file", "valid_until"];
 
 fn login(value: &Node, span: Span) -> Result<Login> {
     if is_null_node(value) {
@@ -927,8 +968,7 @@ fn login(value: &Node, span: Span) -> Result<Login> {
             ),
         ));
     }
-    let allowed = ["password", "password_env", "password_file", "valid_until"];
-    let fields = Fields::of(value, "login", &allowed)?;
+    let fields = Fields::of(value, "login", &LOGIN_OPTIONS)?;
     let mut sources = fields
         .entries
         .iter()
@@ -987,10 +1027,7 @@ fn password_source(source: &str, node: &Node) -> Result<PasswordSource> {
             if name.is_empty() || name.contains(['=', '\0']) {
                 return Err(error(
                     span,
-                    format!(
-                        "`password_env` {} is not an environment variable name",
-                        shown(name)
-                    ),
+                    "`password_env` is not an environment variable name: it is empty or holds `=` or a NUL character",
                 ));
             }
             Ok(PasswordSource::Env {
@@ -1003,7 +1040,7 @@ fn password_source(source: &str, node: &Node) -> Result<PasswordSource> {
             if path.is_empty() || path.contains('\0') {
                 return Err(error(
                     span,
-                    format!("`password_file` {} is not a file path", shown(path)),
+                    "`password_file` is not a file path: it is empty or holds a NUL character",
                 ));
             }
             Ok(PasswordSource::File {
@@ -1032,10 +1069,7 @@ fn valid_until(node: &Node) -> Result<Option<String>> {
     match parse_timestamp(text) {
         Ok(t) if t == "infinity" => Ok(None),
         Ok(t) => Ok(Some(t)),
-        Err(e) => Err(error(
-            node.span,
-            format!("invalid `valid_until` {}: {e}", shown(text)),
-        )),
+        Err(e) => Err(error(node.span, format!("invalid `valid_until`: {e}"))),
     }
 }
 
@@ -1513,7 +1547,7 @@ roles:                       # required
              preserve_existing_grants_in_schemas",
         );
         let cases = [
-            ("login: { pasword: x }", "pasword", "unknown key `pasword` in login; expected one of: password, password_env, password_file, valid_until"),
+            ("login: { pasword: x }", "pasword", "unknown key in login; expected one of: password, password_env, password_file, valid_until"),
             ("table_select: { schema: s, tables: t }", "tables", "unknown key `tables` in table_select; expected one of: schema, table, table_regex, direct"),
             ("schema_usage: { schema: s, drect: true }", "drect", "in schema_usage; expected one of: schema, direct"),
             ("schema_create: { schema: s, drect: true }", "drect", "in schema_create; expected one of: schema, direct"),
@@ -1537,9 +1571,9 @@ roles:                       # required
         let cases = [
             ("schema_usage: { schema: s, direct: \"yes\" }", "\"yes\"", "expected `direct` to be true or false, found string `yes`"),
             ("table_select: { schema: s, table: t, direct: 1 }", "1", "expected `direct` to be true or false, found integer `1`"),
-            ("login: true", "true", "expected `login` to be a mapping of login options or nothing, found boolean `true`"),
-            ("login: { valid_until: 5 }", "5", "expected `valid_until` to be an RFC 3339 timestamp, `infinity` or null, found integer `5`"),
-            ("login: { password_env: 5 }", "5", "expected `password_env` (a string), found integer `5`"),
+            ("login: true", "true", "expected `login` to be a mapping of login options or nothing, found a boolean (not shown)"),
+            ("login: { valid_until: 5 }", "5", "expected `valid_until` to be an RFC 3339 timestamp, `infinity` or null, found an integer (not shown)"),
+            ("login: { password_env: 5 }", "5", "expected `password_env` (a string), found an integer (not shown)"),
             ("login: { password_file: [f] }", "[f]", "expected `password_file` (a string), found a sequence"),
             ("schema_usage: [s]", "[s]", "expected `schema_usage` to be a schema name or a mapping with `schema`, found a sequence"),
             ("schema_usage: { schema: 1 }", "1", "expected schema name (a string), found integer `1`"),
@@ -1624,7 +1658,7 @@ roles:                       # required
             (
                 "login: { password_env: 'A=B' }",
                 "'A",
-                "`password_env` `A=B` is not an environment variable name",
+                "`password_env` is not an environment variable name",
             ),
             (
                 "login: { password_env: '' }",
@@ -1634,7 +1668,7 @@ roles:                       # required
             (
                 "login: { password_file: '' }",
                 "''",
-                "`password_file` `` is not a file path",
+                "`password_file` is not a file path",
             ),
         ];
         for (item, marker, needle) in cases {
@@ -1776,12 +1810,12 @@ roles:                       # required
         fails_at(
             login("'2026-02-30T00:00:00Z'"),
             "'2026",
-            "invalid `valid_until` `2026-02-30T00:00:00Z`: day 30 is out of range for 2026-02 (01-28)",
+            "invalid `valid_until`: day 30 is out of range for 2026-02 (01-28)",
         );
         fails_at(
             login("2026-12-20"),
             "2026",
-            "invalid `valid_until` `2026-12-20`: missing the time",
+            "invalid `valid_until`: missing the time",
         );
         fails_at(
             login("forever"),
@@ -1998,6 +2032,169 @@ roles:                       # required
         fails_with(text, at(2, 12), "(byte 0x80 here)");
         let bom_then_bad = b"\xEF\xBB\xBFroles: [\xfe]";
         fails_with(bom_then_bad, at(1, 9), "0xFE");
+    }
+
+    #[test]
+    fn a_nul_byte_is_refused_where_it_is() {
+        // The YAML parser would take the NUL for the end of the file and
+        // plan the grants after it as revokes.
+        let text = "roles:\n  - name: a\n    grants:\n      - schema_usage: s\n\0      - schema_usage: t\n";
+        fails_with(
+            text,
+            at(5, 1),
+            "the file holds a NUL byte, which YAML does not allow",
+        );
+        fails_with("roles: [\0]", at(1, 9), "NUL byte");
+        fails_with("\0", at(1, 1), "NUL byte");
+        // Lines end as the YAML parser ends them, at `\r` too.
+        fails_with("roles:\r  - name: a\r\0", at(3, 1), "NUL byte");
+        fails_with("roles:\r\n  - name: é\0", at(2, 12), "NUL byte");
+    }
+
+    #[test]
+    fn characters_yaml_does_not_allow_are_refused_where_they_are() {
+        for (c, code) in [
+            ('\u{1}', "U+0001"),
+            ('\u{7}', "U+0007"),
+            ('\u{8}', "U+0008"),
+            ('\u{b}', "U+000B"),
+            ('\u{c}', "U+000C"),
+            ('\u{1b}', "U+001B"),
+            ('\u{7f}', "U+007F"),
+            ('\u{80}', "U+0080"),
+            ('\u{9b}', "U+009B"),
+            ('\u{9f}', "U+009F"),
+            ('\u{fffe}', "U+FFFE"),
+        ] {
+            let needle = format!("the file holds the character {code}, which YAML does not allow");
+            for text in [
+                format!("roles:\n  - name: a{c}b\n"),
+                format!("roles:\n  - name: \"a{c}b\"\n"),
+                format!("roles:\n  - name: ab # {c}\n"),
+            ] {
+                let column = text.lines().nth(1).unwrap().find(c).unwrap() + 1;
+                fails_with(&text, at(2, column), &needle);
+            }
+        }
+        // What YAML allows: tabs, NEL, and escapes standing for the others.
+        let d = ok("roles:\n  - name: \"a\tb\u{85}c\"\n  - name: \"d\\e[31me\"\n");
+        assert_eq!(d.roles[0].name, "a\tb\u{85}c");
+        assert_eq!(d.roles[1].name, "d\u{1b}[31me");
+    }
+
+    #[test]
+    fn names_in_messages_have_control_characters_escaped() {
+        let e = fails("roles:\n  - name: \"pg_\\e]0;owned\\a\\x9b2J\"\n");
+        assert!(!e.message.chars().any(char::is_control), "{e:?}");
+        assert!(
+            e.message.contains("`pg_\\u{1b}]0;owned\\u{7}\\u{9b}2J`"),
+            "{e}"
+        );
+        let e = fails("roles:\n  - name: a\n    grants:\n      - \"\\r\\e[2Kx\": y\n");
+        assert!(
+            e.message.contains("unknown grant kind `\\r\\u{1b}[2Kx`"),
+            "{e}"
+        );
+    }
+
+    /// Malformed logins around the password `hunter2`: no error shows it,
+    /// nor a part of it.
+    #[test]
+    fn a_literal_password_is_never_in_a_message() {
+        let cases = [
+            ("login: hunter2", "found a string (not shown)"),
+            ("login: { password hunter2 }", "unknown key in login"),
+            (
+                "login: { password: hunter2, hunter2 }",
+                "unknown key in login",
+            ),
+            ("login: { hunter2: x }", "unknown key in login"),
+            (
+                "login: { password: hunter2, pasword: hunter2 }",
+                "unknown key in login",
+            ),
+            (
+                "login: { password: hunter2, password: hunter2 }",
+                "duplicate key `password`",
+            ),
+            (
+                "login: { hunter2: 1, hunter2: 2 }",
+                "duplicate key (first on line 4)",
+            ),
+            ("login: { password: [hunter2] }", "the value is not shown"),
+            (
+                "login: { password: { hunter2: 1 } }",
+                "the value is not shown",
+            ),
+            (
+                "login: { password: hunter2, valid_until: hunter2 }",
+                "invalid `valid_until`",
+            ),
+            (
+                "login: { password: hunter2, valid_until: [hunter2] }",
+                "found a sequence",
+            ),
+            (
+                "login: { password: hunter2, password_env: \"hunt=er2\" }",
+                "both given",
+            ),
+            (
+                "login: { password_env: \"hunt=er2\" }",
+                "not an environment variable name",
+            ),
+            ("login: { password_env: [hunter2] }", "found a sequence"),
+            (
+                "login: { password_file: { hunter2: 1 } }",
+                "found a mapping",
+            ),
+            (
+                "login: { password: \"hunter2\\0\" }",
+                "contains a NUL character",
+            ),
+            (
+                "login: { password: @hunter2 }",
+                "a value cannot start with `@`",
+            ),
+            (
+                "login: { password: `hunter2 }",
+                "a value cannot start with `@`",
+            ),
+            ("login: { password: \"hunter2 }", "invalid YAML"),
+            (
+                "login: { password: \"hunter2\\q\" }",
+                "unknown escape character",
+            ),
+            (
+                "login: { password: hunter2 valid_until: x }",
+                "invalid YAML",
+            ),
+            ("login: { password: !!str hunter2 }", "YAML tags"),
+            ("login: { password: &a hunter2 }", "anchors"),
+        ];
+        for (item, needle) in cases {
+            let text = role_with(&[item]);
+            let e = fails(&text);
+            assert!(e.message.contains(needle), "{item}: {e}");
+            for part in ["hunt", "ter2"] {
+                assert!(!e.message.contains(part), "{item}: {e}");
+            }
+        }
+        let text = "roles:\n  - name: a\n    grants:\n      - login:\n          password hunter2\n";
+        let e = fails(text);
+        assert!(!e.message.contains("hunt"), "{e}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_literal_password() {
+        let d = ok(&role_with(&["login: { password: hunter2 }"]));
+        assert_eq!(
+            d.roles[0].login.as_ref().unwrap().password,
+            PasswordSource::Literal(Secret::new("hunter2"))
+        );
+        for shown in [format!("{d:?}"), format!("{d:#?}")] {
+            assert!(!shown.contains("hunt"), "{shown}");
+            assert!(shown.contains("Literal(***)"), "{shown}");
+        }
     }
 
     #[test]

@@ -74,8 +74,16 @@ impl std::error::Error for ReadError {}
 
 /// Reads and checks a snapshot: the format version, the JSON shape, the
 /// fingerprint against the contents, and (for a full snapshot) that every
-/// role named by an object exists.
+/// role named by an object exists. Names and values in messages have their
+/// control characters escaped.
 pub fn from_json(bytes: &[u8]) -> Result<Snapshot, ReadError> {
+    read(bytes).map_err(|mut e| {
+        e.message = crate::display::escape(&e.message);
+        e
+    })
+}
+
+fn read(bytes: &[u8]) -> Result<Snapshot, ReadError> {
     let snapshot: Snapshot = match serde_json::from_slice(bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -332,5 +340,17 @@ mod tests {
         let e = from_json(b"roles:\n  - name: alice\n").unwrap_err();
         assert_eq!(e.position, Some((1, 1)));
         assert!(e.message.starts_with("invalid JSON: "), "{}", e.message);
+    }
+
+    #[test]
+    fn messages_show_no_control_characters() {
+        let e =
+            from_json(b"{\"format_version\": 1, \"a\\u001b]0;x\\u0007\\u009b\": 1}").unwrap_err();
+        assert!(!e.message.chars().any(char::is_control), "{:?}", e.message);
+        assert!(
+            e.message.contains("a\\u{1b}]0;x\\u{7}\\u{9b}"),
+            "{}",
+            e.message
+        );
     }
 }
