@@ -132,6 +132,11 @@ pg_test!(fn an_unchanged_password_is_not_drift(pg) {
     // A superuser's sync with the same password changes nothing.
     let out = sync_as_env(pg, "postgres", "postgres", &file, &env);
     assert!(out.stderr.contains("no changes"), "{}", out.stderr);
+    // A verifier PostgreSQL made itself (its own salt) is compared too.
+    pg.execute("postgres", &format!("ALTER ROLE alice PASSWORD {}", literal(PW)));
+    let out = plan("postgres", &[], PW);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("-- statements: 0\n"), "{}", out.stdout);
 
     // Without superuser the stored verifier cannot be read: the password is
     // set on every run, but a plan that only does that is not a change.

@@ -47,6 +47,18 @@ pub const PLAN_KEY_FILE: Limit = Limit {
 /// The device and inode of every file this run read.
 static INPUTS: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
 
+/// Remembers a file this run names without reading it (a password file a
+/// plan names): `-o` must not replace it either. A file that does not
+/// exist is nothing to protect.
+pub fn remember(path: &Path) {
+    if let Ok(metadata) = std::fs::metadata(path) {
+        INPUTS
+            .lock()
+            .expect("no thread panics holding it")
+            .push((metadata.dev(), metadata.ino()));
+    }
+}
+
 /// Reads the file at `path`, of at most `limit` bytes. The error says why,
 /// without the path.
 pub fn read_input(path: &Path, limit: &Limit) -> std::result::Result<Vec<u8>, String> {

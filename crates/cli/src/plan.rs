@@ -3,7 +3,7 @@
 use crate::cli::PlanArgs;
 use crate::exit::{Code, Failure, Result};
 use crate::files::{read_input, write_output, DESIRED_FILE, SNAPSHOT};
-use pgsr_planner::desired::{self, Desired};
+use pgsr_planner::desired::{self, Desired, PasswordRef};
 use pgsr_planner::plan::{plan, render_signed, Passwords, PlanOptions};
 use pgsr_planner::snapshot::{self, Snapshot};
 use std::path::Path;
@@ -52,12 +52,21 @@ pub fn run(args: PlanArgs) -> Result<Code> {
     })
 }
 
-/// Reads and parses a desired file.
+/// Reads and parses a desired file. The password files it names are
+/// inputs too, for `-o`, though only `apply` and `sync` read them.
 pub fn read_desired(path: &Path) -> Result<Desired> {
     let bytes = read_input(path, &DESIRED_FILE)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
-    desired::parse(&bytes)
-        .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))
+    let desired = desired::parse(&bytes)
+        .map_err(|e| located(path, Some((e.span.line, e.span.column)), &e.message))?;
+    for role in &desired.roles {
+        if let Some(PasswordRef::File(file)) =
+            role.login.as_ref().and_then(|l| l.password.reference())
+        {
+            crate::files::remember(Path::new(&file));
+        }
+    }
+    Ok(desired)
 }
 
 /// Reads a desired file and checks that every password it names can be
