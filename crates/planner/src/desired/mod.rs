@@ -5,6 +5,7 @@
 //! keeps the position it came from so that later checks can point at it.
 
 mod parse;
+mod schema;
 mod timestamp;
 
 pub use parse::parse;

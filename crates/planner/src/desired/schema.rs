@@ -1,0 +1,480 @@
+//! The desired file's schema: the tree of positioned nodes `parse.rs`
+//! reads becomes a [`Desired`], or an error pointing at the node.
+
+use std::collections::HashMap;
+
+use super::parse::*;
+use super::{
+    parse_timestamp, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, Pattern,
+    Secret, Span, TableName, DEFAULT_LOCK_KEY,
+};
+use crate::display::quoted;
+
+// ---------------------------------------------------------------------------
+// The schema
+
+pub(super) fn desired(root: &Node) -> Result<Desired> {
+    if !matches!(root.kind, Kind::Map(_)) {
+        return Err(error(
+            root.span,
+            format!(
+                "expected a mapping with `roles` at the top level, found {}",
+                describe(root)
+            ),
+        ));
+    }
+    let top = Fields::of(root, "the top level", &["lock_key", "roles", "allow_power"])?;
+    let lock_key = match top.get("lock_key") {
+        Some(node) => integer(node, "lock_key")?,
+        None => DEFAULT_LOCK_KEY,
+    };
+    let roles_node = top.require("roles")?;
+    let Kind::Seq(items) = &roles_node.kind else {
+        return Err(error(
+            roles_node.span,
+            format!(
+                "expected `roles` to be a sequence of roles, found {}",
+                describe(roles_node)
+            ),
+        ));
+    };
+    let mut first_seen: HashMap<String, Span> = HashMap::new();
+    let mut roles = Vec::with_capacity(items.len());
+    for item in items {
+        let (role, name_span) = role(item)?;
+        if let Some(first) = first_seen.get(&role.name) {
+            return Err(error(
+                name_span,
+                format!(
+                    "duplicate role {} (first defined on line {})",
+                    quoted(&role.name),
+                    first.line
+                ),
+            ));
+        }
+        first_seen.insert(role.name.clone(), name_span);
+        roles.push(role);
+    }
+    let allow_power = optional_list(top.get("allow_power"), "allow_power")?
+        .iter()
+        .map(|n| name(n, "role name"))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Desired {
+        lock_key,
+        roles,
+        allow_power,
+    })
+}
+
+/// A role, and where its name is.
+fn role(node: &Node) -> Result<(DesiredRole, Span)> {
+    if !matches!(node.kind, Kind::Map(_)) {
+        return Err(error(
+            node.span,
+            format!(
+                "expected a role (a mapping with `name`), found {}",
+                describe(node)
+            ),
+        ));
+    }
+    let fields = Fields::of(
+        node,
+        "a role",
+        &[
+            "name",
+            "grants",
+            "preserve_existing_grants_in_schemas",
+            "allow_power",
+        ],
+    )?;
+    let name_node = fields.require("name")?;
+    let role_name = managed_role_name(name_node)?;
+    let mut login: Option<Login> = None;
+    let mut grants = Vec::new();
+    for item in optional_list(fields.get("grants"), "grants")? {
+        match grant(item, &role_name)? {
+            Item::Grant(g) => grants.push(g),
+            Item::Login(_) if login.is_some() => {
+                return Err(error(
+                    item.span,
+                    "a role has at most one `login`; this is the second",
+                ));
+            }
+            Item::Login(l) => login = Some(l),
+        }
+    }
+    let preserve = optional_list(
+        fields.get("preserve_existing_grants_in_schemas"),
+        "preserve_existing_grants_in_schemas",
+    )?
+    .iter()
+    .map(|n| name(n, "schema name"))
+    .collect::<Result<Vec<_>>>()?;
+    let role = DesiredRole {
+        name: role_name,
+        span: node.span,
+        login,
+        grants,
+        preserve_existing_grants_in_schemas: preserve,
+        allow_power: match fields.get("allow_power") {
+            Some(node) => boolean(node, "allow_power")?,
+            None => false,
+        },
+    };
+    Ok((role, name_node.span))
+}
+
+fn managed_role_name(node: &Node) -> Result<String> {
+    let name = name(node, "role name")?;
+    let reserved = if name.starts_with("pg_") {
+        "names starting with pg_ are reserved by PostgreSQL"
+    } else if name.starts_with("_pgsr_") {
+        "names starting with _pgsr_ are pgsr's intermediate roles"
+    } else if name == "public" || name == "none" {
+        "PostgreSQL reserves it"
+    } else {
+        return Ok(name);
+    };
+    Err(error(
+        node.span,
+        format!("role name {} cannot be managed: {reserved}", quoted(&name)),
+    ))
+}
+
+enum Item {
+    Login(Login),
+    Grant(Grant),
+}
+
+fn grant(item: &Node, role_name: &str) -> Result<Item> {
+    let Kind::Map(entries) = &item.kind else {
+        return Err(error(
+            item.span,
+            format!(
+                "expected a grant (a mapping with one key, such as `schema_usage: sales`), found {}",
+                describe(item)
+            ),
+        ));
+    };
+    let (key, value) = match entries.as_slice() {
+        [(key, value)] => (key, value),
+        [] => return Err(error(item.span, "expected a grant, found an empty mapping")),
+        [_, (second, _), ..] => {
+            let keys: Vec<&str> = entries.iter().filter_map(|(k, _)| scalar_text(k)).collect();
+            return Err(error(
+                second.span,
+                format!(
+                    "a grant has exactly one key (its kind), found {}: {}; indent a grant's options under its kind",
+                    entries.len(),
+                    keys.join(", ")
+                ),
+            ));
+        }
+    };
+    let Some(kind) = scalar_text(key) else {
+        return Err(error(
+            key.span,
+            format!("expected a grant kind, found {}", describe(key)),
+        ));
+    };
+    let span = item.span;
+    let kind = match kind {
+        "login" => return Ok(Item::Login(login(value, span)?)),
+        "database_connect" => {
+            let (database, _, _) = shorthand(value, "database_connect", "database", &["database"])?;
+            GrantKind::DatabaseConnect { database }
+        }
+        "schema_usage" => {
+            let (schema, direct) = schema_with_direct(value, "schema_usage")?;
+            GrantKind::SchemaUsage { schema, direct }
+        }
+        "schema_create" => {
+            let (schema, direct) = schema_with_direct(value, "schema_create")?;
+            GrantKind::SchemaCreate { schema, direct }
+        }
+        "schema_ownership" => {
+            let (schema, _, _) = shorthand(value, "schema_ownership", "schema", &["schema"])?;
+            GrantKind::SchemaOwnership { schema }
+        }
+        "table_select" => table_select(value)?,
+        "table_ownership" => table_ownership(value)?,
+        "role_membership" => role_membership(value, role_name)?,
+        other => {
+            return Err(error(
+                key.span,
+                format!(
+                    "unknown grant kind {}; expected one of: {GRANT_KINDS}",
+                    quoted(other)
+                ),
+            ));
+        }
+    };
+    Ok(Item::Grant(Grant { kind, span }))
+}
+
+/// `kind: name` or `kind: {field: name, ...}`: the name, where it is, and
+/// the mapping's fields if it was one.
+fn shorthand<'a>(
+    value: &'a Node,
+    kind: &'a str,
+    field: &str,
+    allowed: &[&str],
+) -> Result<(String, Span, Option<Fields<'a>>)> {
+    match &value.kind {
+        Kind::Map(_) => {
+            let fields = Fields::of(value, kind, allowed)?;
+            let node = fields.require(field)?;
+            Ok((name(node, &format!("{field} name"))?, node.span, Some(fields)))
+        }
+        Kind::Scalar { .. } => Ok((name(value, &format!("{field} name"))?, value.span, None)),
+        Kind::Seq(_) => Err(error(
+            value.span,
+            format!("expected `{kind}` to be a {field} name or a mapping with `{field}`, found a sequence"),
+        )),
+    }
+}
+
+fn direct(fields: Option<&Fields>) -> Result<bool> {
+    match fields.and_then(|f| f.get("direct")) {
+        Some(node) => boolean(node, "direct"),
+        None => Ok(false),
+    }
+}
+
+fn schema_with_direct(value: &Node, kind: &str) -> Result<(String, bool)> {
+    let (schema, _, fields) = shorthand(value, kind, "schema", &["schema", "direct"])?;
+    Ok((schema, direct(fields.as_ref())?))
+}
+
+fn table_select(value: &Node) -> Result<GrantKind> {
+    if !matches!(value.kind, Kind::Map(_)) {
+        return Err(error(
+            value.span,
+            format!(
+                "expected `table_select` to be a mapping with `schema` and `table` or `table_regex`, found {}",
+                describe(value)
+            ),
+        ));
+    }
+    let fields = Fields::of(
+        value,
+        "table_select",
+        &["schema", "table", "table_regex", "direct"],
+    )?;
+    let schema = name(fields.require("schema")?, "schema name")?;
+    let table = match (fields.get("table"), fields.get("table_regex")) {
+        (Some(_), Some(_)) => {
+            let span = fields.key_span("table").max(fields.key_span("table_regex"));
+            return Err(error(
+                span.unwrap_or(fields.span),
+                "`table` and `table_regex` cannot both be given; use one",
+            ));
+        }
+        (Some(node), None) => TableName::Exact(name(node, "table name")?),
+        (None, Some(node)) => TableName::Regex(pattern(node)?),
+        (None, None) => {
+            return Err(error(
+                fields.span,
+                "missing `table` or `table_regex` in table_select",
+            ));
+        }
+    };
+    Ok(GrantKind::TableSelect {
+        schema,
+        table,
+        direct: direct(Some(&fields))?,
+    })
+}
+
+fn pattern(node: &Node) -> Result<Pattern> {
+    let source = string(node, "table_regex")?;
+    let invalid = |e: regex::Error| {
+        error(
+            node.span,
+            format!(
+                "invalid table_regex {}: {}",
+                quoted(source),
+                regex_message(&e)
+            ),
+        )
+    };
+    // Compiled alone first so that a source such as `a)|(b` cannot escape
+    // the group `Pattern` wraps it in, and errors refer to the text as written.
+    regex::Regex::new(source).map_err(invalid)?;
+    Pattern::new(source).map_err(invalid)
+}
+
+/// The regex crate's error on one line: syntax errors come as a diagram
+/// whose last line says what is wrong.
+fn regex_message(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let reason = text.lines().find_map(|l| l.strip_prefix("error: "));
+    match reason {
+        Some(r) => r.trim().to_owned(),
+        None => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+fn table_ownership(value: &Node) -> Result<GrantKind> {
+    if !matches!(value.kind, Kind::Map(_)) {
+        return Err(error(
+            value.span,
+            format!(
+                "expected `table_ownership` to be a mapping with `schema` and `table`, found {}",
+                describe(value)
+            ),
+        ));
+    }
+    let fields = Fields::of(value, "table_ownership", &["schema", "table"])?;
+    let schema = name(fields.require("schema")?, "schema name")?;
+    let table = name(fields.require("table")?, "table name")?;
+    Ok(GrantKind::TableOwnership { schema, table })
+}
+
+fn role_membership(value: &Node, role_name: &str) -> Result<GrantKind> {
+    let (role, span, _) = shorthand(value, "role_membership", "role", &["role"])?;
+    let refusal = if role.starts_with("_pgsr_") {
+        "roles starting with _pgsr_ are pgsr's intermediate roles"
+    } else if role == role_name {
+        "a role cannot be a member of itself"
+    } else if role == "public" || role == "none" {
+        "PostgreSQL reserves that name"
+    } else {
+        return Ok(GrantKind::RoleMembership { role });
+    };
+    Err(error(
+        span,
+        format!("cannot grant membership of {}: {refusal}", quoted(&role)),
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// Login
+
+const PASSWORD_SOURCES: [&str; 3] = ["password", "password_env", "password_file"];
+
+/// The keys of a `login`: the only text in one that messages quote.
+pub(super) const LOGIN_OPTIONS: [&str; 4] =
+    ["password", "password_env", "password_file", "valid_until"];
+
+fn login(value: &Node, span: Span) -> Result<Login> {
+    if is_null_node(value) {
+        return Ok(Login {
+            password: PasswordSource::Keep,
+            valid_until: None,
+            span,
+        });
+    }
+    if !matches!(value.kind, Kind::Map(_)) {
+        return Err(error(
+            value.span,
+            format!(
+                "expected `login` to be a mapping of login options or nothing, found {}",
+                describe(value)
+            ),
+        ));
+    }
+    let fields = Fields::of(value, "login", &LOGIN_OPTIONS)?;
+    let mut sources = fields
+        .entries
+        .iter()
+        .filter(|(k, _, _)| PASSWORD_SOURCES.contains(k));
+    let first = sources.next();
+    if let (Some((a, _, _)), Some((b, key, _))) = (first, sources.next()) {
+        return Err(error(
+            key.span,
+            format!("`{a}` and `{b}` both given; a login has at most one of password, password_env, password_file"),
+        ));
+    }
+    let password = match first {
+        None => PasswordSource::Keep,
+        Some((source, _, node)) => password_source(source, node)?,
+    };
+    let valid_until = match fields.get("valid_until") {
+        Some(node) => valid_until(node)?,
+        None => None,
+    };
+    Ok(Login {
+        password,
+        valid_until,
+        span,
+    })
+}
+
+fn password_source(source: &str, node: &Node) -> Result<PasswordSource> {
+    let span = node.span;
+    match source {
+        "password" => {
+            // Never echo the value: a typo'd secret is still a secret.
+            let text = match &node.kind {
+                Kind::Scalar { text, plain } if matches!(typed(text, *plain), Typed::Str(_)) => {
+                    text
+                }
+                _ => {
+                    return Err(error(
+                        span,
+                        "expected `password` to be a string (quote it); the value is not shown",
+                    ))
+                }
+            };
+            if text.is_empty() {
+                return Err(error(
+                    span,
+                    "`password` must not be empty; leave it out to keep the existing one",
+                ));
+            }
+            if text.contains('\0') {
+                return Err(error(span, "`password` contains a NUL character"));
+            }
+            Ok(PasswordSource::Literal(Secret::new(text.as_str())))
+        }
+        "password_env" => {
+            let name = string(node, "`password_env`")?;
+            if name.is_empty() || name.contains(['=', '\0']) {
+                return Err(error(
+                    span,
+                    "`password_env` is not an environment variable name: it is empty or holds `=` or a NUL character",
+                ));
+            }
+            Ok(PasswordSource::Env {
+                name: name.to_owned(),
+                span,
+            })
+        }
+        _ => {
+            let path = string(node, "`password_file`")?;
+            if path.is_empty() || path.contains('\0') {
+                return Err(error(
+                    span,
+                    "`password_file` is not a file path: it is empty or holds a NUL character",
+                ));
+            }
+            Ok(PasswordSource::File {
+                path: path.to_owned(),
+                span,
+            })
+        }
+    }
+}
+
+/// `None` is forever: left out, null, or `infinity`.
+fn valid_until(node: &Node) -> Result<Option<String>> {
+    if is_null_node(node) {
+        return Ok(None);
+    }
+    let text = match &node.kind {
+        Kind::Scalar { text, plain } if matches!(typed(text, *plain), Typed::Str(_)) => text,
+        _ => {
+            let found = describe(node);
+            return Err(error(
+                node.span,
+                format!("expected `valid_until` to be an RFC 3339 timestamp, `infinity` or null, found {found}"),
+            ));
+        }
+    };
+    match parse_timestamp(text) {
+        Ok(t) if t == "infinity" => Ok(None),
+        Ok(t) => Ok(Some(t)),
+        Err(e) => Err(error(node.span, format!("invalid `valid_until`: {e}"))),
+    }
+}
