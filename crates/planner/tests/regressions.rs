@@ -3,7 +3,9 @@
 
 mod support;
 
-use support::mini::{database_acl, desired, member, parameter, run, schema, snapshot, table};
+use support::mini::{
+    column, database_acl, desired, member, parameter, run, schema, snapshot, table,
+};
 
 const PG15: u32 = 150018;
 const PG16: u32 = 160004;
@@ -204,6 +206,34 @@ fn cascade_does_not_take_the_chosen_intermediate_roles_privilege() {
   - name: bob
     grants:
       - table_select: { schema: sales, table: orders }
+",
+    );
+    run(&s, &d).assert_converges();
+}
+
+/// A column belongs to its table: once a table is declared owned by a
+/// managed role, its columns are too. The planner took the column's owner
+/// after the plan to be the connecting role (as for an undeclared managed
+/// owner), so the next plan revoked what the plan had left as another
+/// grantor's.
+#[test]
+fn a_column_follows_its_tables_declared_owner() {
+    let mut s = snapshot(PG15, "admin", true, &["alice", "bob", "dave"]);
+    schema(&mut s, "sales", "postgres", &[]);
+    table(&mut s, "sales", "orders", "alice", &[]);
+    column(
+        &mut s,
+        "sales",
+        "orders",
+        "email",
+        &["admin=x*/alice", "bob=x/admin"],
+    );
+    let d = desired(
+        "roles:
+  - name: bob
+  - name: dave
+    grants:
+      - table_ownership: { schema: sales, table: orders }
 ",
     );
     run(&s, &d).assert_converges();

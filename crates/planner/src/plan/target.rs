@@ -351,6 +351,15 @@ impl<'a> Planner<'a> {
         if let Some((role, _)) = self.owners.get(object) {
             return Some(role);
         }
+        // A column is its table's.
+        if let ObjectRef::Column { schema, table, .. } = object {
+            let rel = self.ix.relations.get(&(schema.as_str(), table.as_str()))?;
+            return self.final_owner(&ObjectRef::Relation {
+                schema: rel.schema.clone(),
+                name: rel.name.clone(),
+                kind: rel.kind,
+            });
+        }
         // A sequence owned by a table column changes owner with its table.
         if let ObjectRef::Relation {
             schema,
