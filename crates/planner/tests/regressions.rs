@@ -211,6 +211,31 @@ fn cascade_does_not_take_the_chosen_intermediate_roles_privilege() {
     run(&s, &d).assert_converges();
 }
 
+/// A CASCADE that takes away one grant of a declared privilege leaves
+/// another grantor's: the planner granted it again, and PostgreSQL said the
+/// role already held it.
+#[test]
+fn a_privilege_still_held_from_another_grantor_is_not_granted_again() {
+    let mut s = snapshot(PG15, "postgres", true, &["lead", "bob"]);
+    schema(&mut s, "sales", "postgres", &[]);
+    table(
+        &mut s,
+        "sales",
+        "orders",
+        "postgres",
+        &["lead=r*/postgres", "bob=r/lead", "bob=r/postgres"],
+    );
+    let d = desired(
+        "roles:
+  - name: lead
+  - name: bob
+    grants:
+      - table_select: { schema: sales, table: orders, direct: true }
+",
+    );
+    run(&s, &d).assert_converges();
+}
+
 /// A column belongs to its table: once a table is declared owned by a
 /// managed role, its columns are too. The planner took the column's owner
 /// after the plan to be the connecting role (as for an undeclared managed

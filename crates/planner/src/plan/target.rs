@@ -548,7 +548,7 @@ impl<'a> Planner<'a> {
                     continue;
                 }
                 let kept = held.contains_key(&(object.clone(), privilege))
-                    && !cascaded.contains(&(object.clone(), privilege, role.to_owned()));
+                    && !self.loses_to_cascade(&object, privilege, role, &cascaded);
                 if !kept {
                     self.push(
                         Action::Grant {
@@ -563,7 +563,7 @@ impl<'a> Planner<'a> {
         }
         // Intermediate roles keep their privilege through a CASCADE too.
         for ((object, privilege), role) in self.chosen.clone() {
-            if cascaded.contains(&(object.clone(), privilege, role.clone())) {
+            if self.loses_to_cascade(&object, privilege, &role, &cascaded) {
                 let reason = format!(
                     "intermediate role for {privilege} on {}: restored after CASCADE",
                     object.describe()
@@ -579,6 +579,78 @@ impl<'a> Planner<'a> {
             }
         }
         self.cascaded = cascaded;
+    }
+
+    /// Whether the CASCADEs planned so far take `privilege` on `object`
+    /// from `role` altogether: a grant of it by a role that keeps its grant
+    /// option survives them.
+    fn loses_to_cascade(
+        &self,
+        object: &ObjectRef,
+        privilege: Privilege,
+        role: &str,
+        cascaded: &HashSet<(ObjectRef, Privilege, String)>,
+    ) -> bool {
+        cascaded.contains(&(object.clone(), privilege, role.to_owned()))
+            && !self
+                .grants_after_revokes(object, privilege)
+                .iter()
+                .any(|e| e.grantee == role)
+    }
+
+    /// The grants of `privilege` on `object` left once the revokes planned
+    /// so far have run. A REVOKE removes the owner's grants to its grantee
+    /// (or their grant option), and, as PostgreSQL does, a role left
+    /// without the grant option loses the grants it made with it.
+    fn grants_after_revokes(&self, object: &ObjectRef, privilege: Privilege) -> Vec<AclEntry> {
+        let revocable = self.revocable_grantors(object);
+        let mut acl: Vec<AclEntry> = self
+            .object_acl(object)
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| e.privilege == privilege)
+            .cloned()
+            .collect();
+        let had_option: HashSet<String> = acl
+            .iter()
+            .filter(|e| e.grantable)
+            .map(|e| e.grantee.clone())
+            .collect();
+        for step in &self.steps {
+            let Action::Revoke {
+                object: o,
+                privilege: p,
+                grantee,
+                grant_option_only,
+                ..
+            } = &step.action
+            else {
+                continue;
+            };
+            if o != object || *p != privilege {
+                continue;
+            }
+            let by_owner = |e: &AclEntry| &e.grantee == grantee && revocable.contains(&e.grantor);
+            if *grant_option_only {
+                acl.iter_mut()
+                    .filter(|e| by_owner(e))
+                    .for_each(|e| e.grantable = false);
+            } else {
+                acl.retain(|e| !by_owner(e));
+            }
+        }
+        loop {
+            let lost: HashSet<String> = had_option
+                .iter()
+                .filter(|g| !acl.iter().any(|e| &e.grantee == *g && e.grantable))
+                .filter(|g| acl.iter().any(|e| &e.grantor == *g))
+                .cloned()
+                .collect();
+            if lost.is_empty() {
+                return acl;
+            }
+            acl.retain(|e| !lost.contains(&e.grantor));
+        }
     }
 
     /// Grantors whose grants a REVOKE removes: the plan acts as the object's
