@@ -73,8 +73,8 @@ pub enum Scope {
     /// Everything: every role, every object of the connected database and
     /// every shared object.
     Full,
-    /// Only what a desired file can touch: the listed roles (and the
-    /// intermediate roles that serve them), the objects where they hold
+    /// Only what a desired file can touch: the listed roles, pgsr's
+    /// intermediate roles (by name prefix), the objects where they hold
     /// privileges or ownership, the named objects, and every table-like in
     /// the schemas searched by a regex.
     Partial(PartialScope),
@@ -85,6 +85,10 @@ pub enum Scope {
 pub struct PartialScope {
     /// Roles read with their memberships and everything they hold.
     pub roles: Vec<String>,
+    /// Roles whose name starts with one of these are read like `roles`
+    /// (pgsr's intermediate roles). Absent from snapshots that read none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_prefixes: Vec<String>,
     /// Databases named by the desired file.
     pub databases: Vec<String>,
     /// Schemas named by the desired file.
@@ -466,6 +470,7 @@ impl Snapshot {
         if let Scope::Partial(p) = &mut self.scope {
             for list in [
                 &mut p.roles,
+                &mut p.role_prefixes,
                 &mut p.databases,
                 &mut p.schemas,
                 &mut p.regex_schemas,
