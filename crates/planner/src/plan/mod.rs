@@ -95,7 +95,7 @@ pub fn plan(
     let actual = actual::scan(&planner);
     planner.diff(&actual)?;
     if options.drop_unused {
-        planner.drop_unused();
+        planner.drop_unused(&actual);
     }
     planner.bracket_owners();
     Ok(planner.finish())
