@@ -51,9 +51,24 @@ impl Kind {
     /// one), by its name; None for other databases' roles and names pgsr
     /// does not know.
     pub fn of_role(role: &str, db_oid: u32) -> Option<Kind> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| role.starts_with(&k.prefix(db_oid)))
+        if role.starts_with(GLOBAL_CONNECT_PREFIX) {
+            return Some(Kind::DatabaseConnect);
+        }
+        // `_pgsr_local_<oid>_<what>_…`, read without building the prefixes:
+        // this runs for every privilege an intermediate role holds.
+        let (oid, what) = role.strip_prefix(LOCAL_PREFIX)?.split_once('_')?;
+        let canonical = oid.bytes().all(|b| b.is_ascii_digit()) && !oid.starts_with('0');
+        if !canonical || oid.parse::<u32>().ok()? != db_oid {
+            return None;
+        }
+        [
+            (Kind::SchemaUsage, "schema_usage_"),
+            (Kind::SchemaCreate, "schema_create_"),
+            (Kind::TableSelect, "table_select_"),
+        ]
+        .into_iter()
+        .find(|(_, w)| what.starts_with(w))
+        .map(|(k, _)| k)
     }
 
     /// Whether `privilege` on `object` is what this kind of role serves.
@@ -69,7 +84,8 @@ impl Kind {
         }
     }
 
-    /// The name prefix of this kind's roles in database `db_oid`.
+    /// The name prefix of this kind's roles in database `db_oid` (as
+    /// `of_role` reads it).
     fn prefix(self, db_oid: u32) -> String {
         let what = match self {
             Kind::DatabaseConnect => return GLOBAL_CONNECT_PREFIX.to_owned(),
@@ -218,4 +234,32 @@ fn new_name(prefix: &str, object: &ObjectRef, taken: &std::collections::HashSet<
         }
     }
     unreachable!("u32 attempts cannot all collide")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `of_role` reads back the kind of every name `prefix` starts, and
+    /// no other database's.
+    #[test]
+    fn kind_of_a_role_by_its_name() {
+        for kind in Kind::ALL {
+            let name = format!("{}0badcafe", kind.prefix(16384));
+            assert_eq!(Kind::of_role(&name, 16384), Some(kind), "{name}");
+            let other = format!("{}0badcafe", kind.prefix(1638));
+            let expected = (kind == Kind::DatabaseConnect).then_some(kind);
+            assert_eq!(Kind::of_role(&other, 16384), expected, "{other}");
+        }
+        for name in [
+            "_pgsr_local_163840_table_select_x",
+            "_pgsr_local_016384_table_select_x",
+            "_pgsr_local_+16384_table_select_x",
+            "_pgsr_local_16384_table_insert_x",
+            "_pgsr_database_connect_x",
+            "_pgsr_local_16384",
+        ] {
+            assert_eq!(Kind::of_role(name, 16384), None, "{name}");
+        }
+    }
 }

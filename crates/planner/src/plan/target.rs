@@ -967,6 +967,8 @@ impl<'a> Planner<'a> {
             }
         }
         let mut noted: BTreeSet<(&str, &str)> = BTreeSet::new();
+        // Before PostgreSQL 16 one REVOKE per pair, whatever the grantors.
+        let mut pairs: BTreeSet<(&str, &str)> = BTreeSet::new();
         for &(role, member, grantor) in &revoked {
             if cascaded.contains(&(role, member, grantor)) {
                 continue;
@@ -997,7 +999,7 @@ impl<'a> Planner<'a> {
                 granted_by,
                 cascade,
             };
-            if pg16 || !self.steps.iter().any(|s| s.action == action) {
+            if pg16 || pairs.insert((role, member)) {
                 let reason = if intermediate::is_intermediate(member) {
                     format!("{member}: an intermediate role is a member of no role")
                 } else {
