@@ -47,10 +47,10 @@ pub fn inspect_scope(client: &mut Client, scope: &Scope) -> Result<Snapshot, Err
 /// Reads the part of the catalog `scope` names, with whatever transaction
 /// the caller has open. A partial scope reads every role, database, schema
 /// and default privilege (few, and all needed to plan), but only the
-/// memberships of its roles, and only the objects it names, the table-likes
-/// of its regex schemas, and the objects where its roles hold privileges or
-/// ownership, found through the indexed `pg_shdepend` rather than by
-/// scanning every ACL.
+/// memberships of its roles (those it names and those its prefixes match),
+/// and only the objects it names, the table-likes of its regex schemas, and
+/// the objects where its roles hold privileges or ownership, found through
+/// the indexed `pg_shdepend` rather than by scanning every ACL.
 pub fn read_snapshot_in(client: &mut impl GenericClient, scope: &Scope) -> Result<Snapshot, Error> {
     let header = client
         .query_typed_one(
@@ -95,11 +95,11 @@ pub fn read_snapshot_in(client: &mut impl GenericClient, scope: &Scope) -> Resul
     };
     let c = &mut snapshot.catalog;
     c.roles = roles(client)?;
-    let members: Option<Vec<String>> = match scope {
+    let members = match scope {
         Scope::Full => None,
-        Scope::Partial(p) => Some(p.roles.iter().chain(&p.member_of).cloned().collect()),
+        Scope::Partial(p) => Some(p),
     };
-    c.memberships = memberships(client, server_version_num, members.as_deref())?;
+    c.memberships = memberships(client, server_version_num, members)?;
     c.databases = shared_objects(
         client,
         "SELECT oid, datname::text, pg_get_userbyid(datdba)::text, datacl::text[] FROM pg_database",
@@ -180,11 +180,17 @@ fn scoped_objects(
     // Where the scope's roles hold privileges or ownership in this database.
     let held = client
         .query_typed(
-            "SELECT d.classid::regclass::text, d.objid FROM pg_roles r \
-             JOIN pg_shdepend d ON d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid \
-             WHERE r.rolname = ANY($1) AND d.deptype IN ('a', 'o') \
-               AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            &[(&p.roles, PgType::TEXT_ARRAY)],
+            &format!(
+                "SELECT d.classid::regclass::text, d.objid FROM pg_roles r \
+                 JOIN pg_shdepend d ON d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid \
+                 WHERE {} AND d.deptype IN ('a', 'o') \
+                   AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                in_scope("r")
+            ),
+            &[
+                (&p.roles, PgType::TEXT_ARRAY),
+                (&p.role_prefixes, PgType::TEXT_ARRAY),
+            ],
         )
         .map_err(db_error)?;
     for r in &held {
@@ -221,6 +227,15 @@ fn scoped_objects(
         oids.dedup();
     }
     Ok(out)
+}
+
+/// SQL that holds for a role (`pg_roles` as `alias`) of a partial scope:
+/// named in `$1`, or with a name starting with one of the prefixes in `$2`.
+fn in_scope(alias: &str) -> String {
+    format!(
+        "({alias}.rolname = ANY($1) OR EXISTS (SELECT FROM unnest($2::text[]) AS p(prefix) \
+         WHERE starts_with({alias}.rolname::text, p.prefix)))"
+    )
 }
 
 fn acl(row: &Row, index: usize) -> Result<Option<Vec<AclEntry>>, Error> {
@@ -295,7 +310,7 @@ fn roles(client: &mut impl GenericClient) -> Result<Vec<Role>, Error> {
 fn memberships(
     client: &mut impl GenericClient,
     server_version_num: u32,
-    members: Option<&[String]>,
+    members: Option<&PartialScope>,
 ) -> Result<Vec<Membership>, Error> {
     let options = if server_version_num >= 160000 {
         "am.inherit_option, am.set_option"
@@ -311,17 +326,21 @@ fn memberships(
     );
     let rows = match members {
         None => query(client, &sql)?,
-        // The named roles' memberships, and those of every role they are
+        // The scope's roles' memberships, and those of every role they are
         // members of, through any chain: what decides their power.
-        Some(names) => client
+        Some(p) => client
             .query_typed(
                 &format!(
                     "WITH RECURSIVE up(oid) AS ( \
-                         SELECT oid FROM pg_roles WHERE rolname = ANY($1) \
+                         SELECT oid FROM pg_roles m WHERE {} \
                          UNION SELECT am.roleid FROM pg_auth_members am JOIN up ON am.member = up.oid) \
-                     {sql} WHERE am.member IN (SELECT oid FROM up)"
+                     {sql} WHERE am.member IN (SELECT oid FROM up)",
+                    in_scope("m")
                 ),
-                &[(&names, PgType::TEXT_ARRAY)],
+                &[
+                    (&p.roles, PgType::TEXT_ARRAY),
+                    (&p.role_prefixes, PgType::TEXT_ARRAY),
+                ],
             )
             .map_err(db_error)?,
     };

@@ -6,9 +6,9 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use pgsr_planner::acl::PUBLIC;
+use pgsr_planner::acl::{AclEntry, Privilege, PUBLIC};
 use pgsr_planner::desired::{Desired, GrantKind};
-use pgsr_planner::plan::{plan, render, Action, ObjectRef, Plan};
+use pgsr_planner::plan::{plan, render, Action, ObjectRef, Plan, RoleOptions};
 use pgsr_planner::snapshot::Snapshot;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -193,9 +193,26 @@ fn is_intermediate(role: &str) -> bool {
     role.starts_with("_pgsr_")
 }
 
+/// Whether an `ALTER ROLE` only takes attributes away.
+fn only_removes(o: &RoleOptions) -> bool {
+    let flags = [
+        o.login,
+        o.superuser,
+        o.createdb,
+        o.createrole,
+        o.replication,
+        o.bypassrls,
+    ];
+    // A password can only be removed here (PASSWORD NULL): setting one is a
+    // step of its own, SetPassword, which only managed roles get.
+    flags.iter().all(|f| *f != Some(true)) && o.valid_until.is_none()
+}
+
 /// Unmanaged roles are left alone: every role a step changes is managed, an
 /// intermediate role, or a missing membership target it creates; owners
-/// change only to or from managed roles; PUBLIC is never named.
+/// change only to or from managed roles (or from intermediate roles to the
+/// connecting role); intermediate roles only lose what they hold, but for
+/// the privilege a new one is given; PUBLIC is never named.
 fn check_confined(case: &Case) -> Result<(), TestCaseError> {
     let p = plan_ok(case)?;
     let s = &case.snapshot;
@@ -261,7 +278,8 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
                 let from = snapshot_owner(s, object);
                 prop_assert!(
                     managed.contains(owner.as_str())
-                        || (owner == conn && from.is_some_and(|f| managed.contains(f))),
+                        || (owner == conn
+                            && from.is_some_and(|f| managed.contains(f) || is_intermediate(f))),
                     "ownership moves between unmanaged roles: {} (from {:?})",
                     why(),
                     from
@@ -276,23 +294,35 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
             ),
             Action::Revoke { grantee, .. } | Action::RevokeDefault { grantee, .. } => {
                 prop_assert!(
-                    managed.contains(grantee.as_str()),
+                    managed.contains(grantee.as_str()) || is_intermediate(grantee),
                     "revokes from an unmanaged role: {}",
                     why()
                 )
             }
-            Action::GrantMembership { role, member }
-            | Action::RevokeMembership { role, member, .. } => {
+            Action::GrantMembership { role, member } => {
                 prop_assert!(
                     managed.contains(member.as_str()),
+                    "grants a membership to an unmanaged role: {}",
+                    why()
+                );
+                prop_assert!(role != PUBLIC, "{}", why());
+            }
+            Action::RevokeMembership { role, member, .. } => {
+                prop_assert!(
+                    managed.contains(member.as_str()) || is_intermediate(member),
                     "changes the memberships of an unmanaged role: {}",
                     why()
                 );
                 prop_assert!(role != PUBLIC, "{}", why());
             }
-            Action::AlterRole { role, .. } | Action::SetPassword { role, .. } => prop_assert!(
+            Action::SetPassword { role, .. } => prop_assert!(
                 managed.contains(role.as_str()),
-                "alters an unmanaged role: {}",
+                "sets the password of an unmanaged role: {}",
+                why()
+            ),
+            Action::AlterRole { role, options } => prop_assert!(
+                managed.contains(role.as_str()) || (is_intermediate(role) && only_removes(options)),
+                "alters an unmanaged role, or gives an intermediate role an attribute: {}",
                 why()
             ),
             Action::DropRole { role } => prop_assert!(
@@ -301,6 +331,176 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
                 why()
             ),
         }
+    }
+    Ok(())
+}
+
+/// What an ACL is on, for checking intermediate roles' privileges.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum On {
+    Database,
+    Schema,
+    TableLike,
+    Other,
+}
+
+/// Every ACL of the catalog with what it is on and the role whose grants
+/// in it a plan revokes (the owner; the bootstrap superuser for parameters).
+fn acls(s: &Snapshot) -> Vec<(On, &str, &[AclEntry])> {
+    let c = &s.catalog;
+    let bootstrap = c
+        .roles
+        .iter()
+        .find(|r| r.oid == 10)
+        .map_or("postgres", |r| &r.name);
+    let mut out: Vec<(On, &str, &[AclEntry])> = Vec::new();
+    for o in &c.databases {
+        out.push((On::Database, &o.owner, o.acl.as_deref().unwrap_or_default()));
+    }
+    for o in &c.tablespaces {
+        out.push((On::Other, &o.owner, o.acl.as_deref().unwrap_or_default()));
+    }
+    for o in &c.parameters {
+        out.push((On::Other, bootstrap, o.acl.as_deref().unwrap_or_default()));
+    }
+    for o in &c.schemas {
+        out.push((On::Schema, &o.owner, o.acl.as_deref().unwrap_or_default()));
+    }
+    for r in &c.relations {
+        let on = if r.kind.is_table_like() {
+            On::TableLike
+        } else {
+            On::Other
+        };
+        out.push((on, &r.owner, r.acl.as_deref().unwrap_or_default()));
+        for col in &r.columns {
+            out.push((On::Other, &r.owner, &col.acl));
+        }
+    }
+    for o in &c.routines {
+        out.push((On::Other, &o.owner, o.acl.as_deref().unwrap_or_default()));
+    }
+    for o in &c.types {
+        out.push((On::Other, &o.owner, o.acl.as_deref().unwrap_or_default()));
+    }
+    for o in c
+        .languages
+        .iter()
+        .chain(&c.foreign_data_wrappers)
+        .chain(&c.foreign_servers)
+    {
+        out.push((On::Other, &o.owner, o.acl.as_deref().unwrap_or_default()));
+    }
+    for o in &c.large_objects {
+        out.push((On::Other, &o.owner, o.acl.as_deref().unwrap_or_default()));
+    }
+    out
+}
+
+/// The privilege an intermediate role of database `db_oid` serves, and
+/// what on; None for other databases' roles.
+fn served(role: &str, db_oid: u32) -> Option<(On, Privilege)> {
+    let local = format!("_pgsr_local_{db_oid}_");
+    if role.starts_with("_pgsr_global_database_connect_") {
+        return Some((On::Database, Privilege::Connect));
+    }
+    let rest = role.strip_prefix(&local)?;
+    [
+        ("schema_usage_", On::Schema, Privilege::Usage),
+        ("schema_create_", On::Schema, Privilege::Create),
+        ("table_select_", On::TableLike, Privilege::Select),
+    ]
+    .into_iter()
+    .find(|(what, _, _)| rest.starts_with(what))
+    .map(|(_, on, privilege)| (on, privilege))
+}
+
+/// After a plan, pgsr's intermediate roles hold nothing but their one
+/// privilege: no attributes, memberships or ownership; of the grants the
+/// plan could revoke (the owner's), only their kind of privilege, without
+/// grant option; and one that a managed role is a member of holds it on
+/// one object at most.
+fn check_intermediates_clean(case: &Case) -> Result<(), TestCaseError> {
+    let first = plan_ok(case)?;
+    let Ok(applied) = model::apply(&case.snapshot, &first) else {
+        return Ok(()); // check_converges reports it
+    };
+    let s = &applied.snapshot;
+    let c = &s.catalog;
+    let managed: BTreeSet<&str> = case.desired.roles.iter().map(|r| r.name.as_str()).collect();
+    for r in c.roles.iter().filter(|r| is_intermediate(&r.name)) {
+        prop_assert!(
+            !(r.canlogin
+                || r.superuser
+                || r.createdb
+                || r.createrole
+                || r.replication
+                || r.bypassrls),
+            "intermediate role {} keeps an attribute: {:?}",
+            r.name,
+            r
+        );
+    }
+    for m in &c.memberships {
+        prop_assert!(
+            !is_intermediate(&m.member),
+            "intermediate role {} is still a member of {}",
+            m.member,
+            m.role
+        );
+    }
+    let mut owned: BTreeSet<&str> = BTreeSet::new();
+    for o in c.databases.iter().chain(&c.tablespaces) {
+        owned.insert(&o.owner);
+    }
+    owned.extend(c.schemas.iter().map(|o| o.owner.as_str()));
+    owned.extend(c.relations.iter().map(|o| o.owner.as_str()));
+    owned.extend(c.routines.iter().map(|o| o.owner.as_str()));
+    owned.extend(c.types.iter().map(|o| o.owner.as_str()));
+    owned.extend(
+        c.languages
+            .iter()
+            .chain(&c.foreign_data_wrappers)
+            .chain(&c.foreign_servers)
+            .map(|o| o.owner.as_str()),
+    );
+    owned.extend(c.large_objects.iter().map(|o| o.owner.as_str()));
+    if let Some(owner) = owned.iter().find(|o| is_intermediate(o)) {
+        return Err(TestCaseError::fail(format!(
+            "intermediate role {owner} still owns an object\n{}",
+            render(&first)
+        )));
+    }
+    let mut objects: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (on, owner, acl) in acls(s) {
+        for e in acl
+            .iter()
+            .filter(|e| is_intermediate(&e.grantee) && e.grantor == owner)
+        {
+            let ok = served(&e.grantee, s.database.oid) == Some((on, e.privilege)) && !e.grantable;
+            prop_assert!(
+                ok,
+                "intermediate role {} keeps {:?} (grant option {}) from the owner\n{}",
+                e.grantee,
+                e.privilege,
+                e.grantable,
+                render(&first)
+            );
+            *objects.entry(&e.grantee).or_default() += 1;
+        }
+    }
+    for m in c
+        .memberships
+        .iter()
+        .filter(|m| managed.contains(m.member.as_str()))
+    {
+        prop_assert!(
+            objects.get(m.role.as_str()).copied().unwrap_or(0) <= 1 || !is_intermediate(&m.role),
+            "{} is a member of intermediate role {}, which holds its privilege on several objects\n{}",
+            m.member,
+            m.role,
+            render(&first)
+        );
     }
     Ok(())
 }
@@ -527,6 +727,11 @@ proptest! {
     }
 
     #[test]
+    fn intermediate_roles_hold_only_their_privilege(case in gen::fixed_case()) {
+        check_intermediates_clean(&case)?;
+    }
+
+    #[test]
     fn awkward_names_are_quoted(case in gen::arbitrary_case()) {
         check_quoting(&case)?;
     }
@@ -535,5 +740,6 @@ proptest! {
     fn plans_with_awkward_names_converge(case in gen::arbitrary_case()) {
         check_converges(&case)?;
         check_confined(&case)?;
+        check_intermediates_clean(&case)?;
     }
 }

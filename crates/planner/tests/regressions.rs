@@ -3,7 +3,9 @@
 
 mod support;
 
-use support::mini::{database_acl, desired, member, parameter, run, schema, snapshot, table};
+use support::mini::{
+    column, database_acl, desired, member, parameter, run, schema, snapshot, table,
+};
 
 const PG15: u32 = 150018;
 const PG16: u32 = 160004;
@@ -207,6 +209,135 @@ fn cascade_does_not_take_the_chosen_intermediate_roles_privilege() {
 ",
     );
     run(&s, &d).assert_converges();
+}
+
+/// A CASCADE that takes away one grant of a declared privilege leaves
+/// another grantor's: the planner granted it again, and PostgreSQL said the
+/// role already held it.
+#[test]
+fn a_privilege_still_held_from_another_grantor_is_not_granted_again() {
+    let mut s = snapshot(PG15, "postgres", true, &["lead", "bob"]);
+    schema(&mut s, "sales", "postgres", &[]);
+    table(
+        &mut s,
+        "sales",
+        "orders",
+        "postgres",
+        &["lead=r*/postgres", "bob=r/lead", "bob=r/postgres"],
+    );
+    let d = desired(
+        "roles:
+  - name: lead
+  - name: bob
+    grants:
+      - table_select: { schema: sales, table: orders, direct: true }
+",
+    );
+    run(&s, &d).assert_converges();
+}
+
+/// A column belongs to its table: once a table is declared owned by a
+/// managed role, its columns are too. The planner took the column's owner
+/// after the plan to be the connecting role (as for an undeclared managed
+/// owner), so the next plan revoked what the plan had left as another
+/// grantor's.
+#[test]
+fn a_column_follows_its_tables_declared_owner() {
+    let mut s = snapshot(PG15, "admin", true, &["alice", "bob", "dave"]);
+    schema(&mut s, "sales", "postgres", &[]);
+    table(&mut s, "sales", "orders", "alice", &[]);
+    column(
+        &mut s,
+        "sales",
+        "orders",
+        "email",
+        &["admin=x*/alice", "bob=x/admin"],
+    );
+    let d = desired(
+        "roles:
+  - name: bob
+  - name: dave
+    grants:
+      - table_ownership: { schema: sales, table: orders }
+",
+    );
+    run(&s, &d).assert_converges();
+}
+
+/// An intermediate role holds its one privilege and nothing else: what it
+/// was given by hand, on its own object or another, is revoked, and its
+/// members keep what they declared.
+#[test]
+fn an_intermediate_role_loses_what_it_does_not_serve() {
+    let select = "_pgsr_local_16384_table_select_0000abcd";
+    let mut s = snapshot(PG16, "postgres", true, &["alice", select]);
+    schema(&mut s, "sales", "postgres", &[]);
+    let items = [format!("{select}=ar/postgres")];
+    table(&mut s, "sales", "orders", "postgres", &[&items[0]]);
+    let other = [format!("{select}=r/postgres")];
+    table(&mut s, "sales", "customers", "postgres", &[&other[0]]);
+    table(&mut s, "sales", "owned", select, &[]);
+    member(&mut s, select, "alice", "postgres", false);
+    member(&mut s, "postgres", select, "postgres", false);
+    s.catalog
+        .roles
+        .iter_mut()
+        .find(|r| r.name == select)
+        .unwrap()
+        .canlogin = true;
+    s.canonicalize();
+    let r = run(
+        &s,
+        &desired(
+            "roles:
+  - name: alice
+    grants:
+      - table_select: { schema: sales, table: orders }
+",
+        ),
+    );
+    for expected in [
+        "ALTER TABLE sales.owned OWNER TO postgres".to_owned(),
+        format!("REVOKE INSERT ON TABLE sales.orders FROM {select}"),
+        format!("REVOKE SELECT ON TABLE sales.customers FROM {select}"),
+        format!("REVOKE postgres FROM {select} GRANTED BY postgres"),
+        format!("ALTER ROLE {select} WITH NOLOGIN PASSWORD NULL"),
+    ] {
+        assert!(r.sql().contains(&expected), "{expected} in\n{}", r.sql());
+    }
+    assert!(
+        !r.sql().contains("alice"),
+        "alice keeps her membership:\n{}",
+        r.sql()
+    );
+    r.assert_converges();
+}
+
+/// An intermediate role that owns the object is no candidate to serve a
+/// privilege on it: its privileges there are the owner's, and the plan
+/// gives the object to the connecting role.
+#[test]
+fn an_intermediate_role_owning_the_object_does_not_serve_it() {
+    let create = "_pgsr_local_16384_schema_create_0000abcd";
+    let mut s = snapshot(PG15, "postgres", true, &["alice", create]);
+    let owner_items = [format!("{create}=UC/{create}")];
+    schema(&mut s, "sales", create, &[&owner_items[0]]);
+    let r = run(
+        &s,
+        &desired(
+            "roles:
+  - name: alice
+    grants:
+      - schema_create: sales
+",
+        ),
+    );
+    assert!(
+        !r.sql().contains(&format!("GRANT {create} TO alice")),
+        "{}",
+        r.sql()
+    );
+    r.assert_converges();
 }
 
 /// Sanity check of the helpers: an ordinary case converges.

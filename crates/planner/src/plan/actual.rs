@@ -1,6 +1,7 @@
-//! What managed roles actually hold: one pass over every ACL and owner in
-//! the snapshot, keeping only what concerns a managed role.
+//! What managed roles and intermediate roles actually hold: one pass over
+//! every ACL and owner in the snapshot, keeping only what concerns them.
 
+use super::intermediate::is_intermediate;
 use super::object::ObjectRef;
 use super::target::{preserved, Planner};
 use crate::acl::{AclEntry, Privilege};
@@ -8,16 +9,17 @@ use crate::desired::DesiredRole;
 use crate::snapshot::{DefaultObjectType, RelKind};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A privilege a managed role holds on an object it does not own: every
-/// grant of it, by grantor. Who may revoke which grant is decided later,
-/// when the object's owner after the plan is known.
+/// A privilege a managed or intermediate role holds on an object it does
+/// not own: every grant of it, by grantor. Who may revoke which grant is
+/// decided later, when the object's owner after the plan is known.
 #[derive(Debug, Default)]
 pub(crate) struct Held {
     /// (grantor, WITH GRANT OPTION).
     pub grants: Vec<(String, bool)>,
 }
 
-/// A default privilege (pg_default_acl) naming a managed role as grantee.
+/// A default privilege (pg_default_acl) naming a managed or intermediate
+/// role as grantee.
 pub(crate) struct HeldDefault<'a> {
     pub owner: &'a str,
     pub schema: Option<&'a str>,
@@ -27,8 +29,10 @@ pub(crate) struct HeldDefault<'a> {
 }
 
 pub(crate) struct Actual<'a> {
+    /// By role: managed roles and intermediate roles.
     pub held: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), Held>>,
-    /// Objects each managed role owns (outside its preserved schemas).
+    /// Objects each managed role owns (outside its preserved schemas), and
+    /// each intermediate role.
     pub owned: BTreeMap<&'a str, BTreeSet<ObjectRef>>,
     pub defaults: Vec<HeldDefault<'a>>,
 }
@@ -139,17 +143,16 @@ pub(crate) fn scan<'a>(p: &Planner<'a>) -> Actual<'a> {
     }
     for d in &c.default_privileges {
         for e in &d.acl {
-            let Some(role) = p.managed.get(e.grantee.as_str()) else {
+            let Some(role) = s.tracked(&e.grantee) else {
                 continue;
             };
             // The defaults' owner's own entry describes its objects, not a grant.
             if e.grantee == d.role {
                 continue;
             }
-            if d.schema
-                .as_ref()
-                .is_some_and(|s| role.preserve_existing_grants_in_schemas.contains(s))
-            {
+            if d.schema.as_ref().is_some_and(|schema| {
+                role.is_some_and(|r| r.preserve_existing_grants_in_schemas.contains(schema))
+            }) {
                 continue;
             }
             s.actual.defaults.push(HeldDefault {
@@ -170,7 +173,17 @@ struct Scanner<'m, 'a> {
 }
 
 impl<'a> Scanner<'_, 'a> {
-    /// Records ownership by a managed role, then the object's ACL.
+    /// Whether what `role` holds is recorded: `Some` with its declaration
+    /// for a managed role, `Some(None)` for an intermediate role.
+    fn tracked(&self, role: &str) -> Option<Option<&'a DesiredRole>> {
+        match self.managed.get(role) {
+            Some(r) => Some(Some(r)),
+            None => is_intermediate(role).then_some(None),
+        }
+    }
+
+    /// Records ownership by a managed or intermediate role, then the
+    /// object's ACL.
     fn visit(
         &mut self,
         object: impl Fn() -> ObjectRef,
@@ -178,10 +191,10 @@ impl<'a> Scanner<'_, 'a> {
         acl: Option<&'a [AclEntry]>,
     ) {
         if let Some(owner) = owner {
-            if let Some((&name, role)) = self.managed.get_key_value(owner) {
+            if let Some(role) = self.tracked(owner) {
                 let o = object();
-                if !preserved(role, &o) {
-                    self.actual.owned.entry(name).or_default().insert(o);
+                if !role.is_some_and(|r| preserved(r, &o)) {
+                    self.actual.owned.entry(owner).or_default().insert(o);
                 }
             }
             self.visit_acl(object, owner, acl);
@@ -190,8 +203,9 @@ impl<'a> Scanner<'_, 'a> {
         }
     }
 
-    /// Records the privileges managed roles hold in `acl`. A NULL ACL grants
-    /// nothing to anyone but the owner and PUBLIC, so it is skipped.
+    /// Records the privileges managed and intermediate roles hold in `acl`.
+    /// A NULL ACL grants nothing to anyone but the owner and PUBLIC, so it
+    /// is skipped.
     fn visit_acl(
         &mut self,
         object: impl Fn() -> ObjectRef,
@@ -201,13 +215,10 @@ impl<'a> Scanner<'_, 'a> {
         let Some(acl) = acl else { return };
         let mut built: Option<ObjectRef> = None;
         for e in acl {
-            let Some(&grantee) = self
-                .managed
-                .get_key_value(e.grantee.as_str())
-                .map(|(k, _)| k)
-            else {
+            let grantee = e.grantee.as_str();
+            if self.tracked(grantee).is_none() {
                 continue;
-            };
+            }
             // The owner's own entries come with ownership.
             if grantee == owner {
                 continue;

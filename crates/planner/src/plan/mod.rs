@@ -135,7 +135,7 @@ pub fn plan(
     let actual = actual::scan(&planner);
     planner.diff(&actual)?;
     if options.drop_unused {
-        planner.drop_unused();
+        planner.drop_unused(&actual);
     }
     planner.bracket_owners();
     let power = power::check(&planner)?;

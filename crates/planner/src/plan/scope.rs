@@ -1,13 +1,19 @@
 //! The part of the catalog a desired file can touch.
 
+use super::intermediate::{GLOBAL_CONNECT_PREFIX, LOCAL_PREFIX};
 use crate::desired::{Desired, GrantKind, TableName};
 use crate::snapshot::{PartialScope, QualifiedName};
 
-/// What must be read to plan `desired` exactly as from a full snapshot: its
-/// roles (with everything they hold), the databases, schemas and tables it
-/// names, and the schemas its regexes search.
+/// What must be read to plan `desired` exactly as from a full snapshot, and
+/// to see every change that would make its plan mean something else: its
+/// roles and the roles they are to be members of (with everything they
+/// hold), pgsr's intermediate roles (likewise), the databases, schemas and
+/// tables it names, and the schemas its regexes search.
 pub fn scope_for(desired: &Desired) -> PartialScope {
-    let mut scope = PartialScope::default();
+    let mut scope = PartialScope {
+        role_prefixes: vec![GLOBAL_CONNECT_PREFIX.to_owned(), LOCAL_PREFIX.to_owned()],
+        ..PartialScope::default()
+    };
     for role in &desired.roles {
         scope.roles.push(role.name.clone());
         for grant in &role.grants {
@@ -36,16 +42,16 @@ pub fn scope_for(desired: &Desired) -> PartialScope {
                     scope.schemas.push(schema.clone());
                     scope.regex_schemas.push(schema.clone());
                 }
-                GrantKind::RoleMembership { role } => scope.member_of.push(role.clone()),
+                GrantKind::RoleMembership { role } => scope.roles.push(role.clone()),
             }
         }
     }
     for list in [
         &mut scope.roles,
+        &mut scope.role_prefixes,
         &mut scope.databases,
         &mut scope.schemas,
         &mut scope.regex_schemas,
-        &mut scope.member_of,
     ] {
         list.sort();
         list.dedup();

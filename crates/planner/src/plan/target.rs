@@ -2,15 +2,15 @@
 //! found so far.
 
 use super::action::{Action, RoleOptions, Step};
-use super::actual::Actual;
+use super::actual::{Actual, Held};
 use super::index::Index;
-use super::intermediate::{self, Need};
+use super::intermediate::{self, Kind, Need};
 use super::object::ObjectRef;
 use super::{Plan, PlanError, PlanOptions};
 use crate::acl::{AclEntry, Privilege};
 use crate::desired::{Desired, DesiredRole, Grant, GrantKind, PasswordRef, TableName};
 use crate::snapshot::{RelKind, Snapshot};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 pub(crate) struct Planner<'a> {
     pub ix: Index<'a>,
@@ -34,10 +34,9 @@ pub(crate) struct Planner<'a> {
     pub needs: BTreeMap<(ObjectRef, Privilege), Need<'a>>,
     /// Roles that exist or will: names a new intermediate role must avoid.
     pub taken: HashSet<String>,
-    /// Intermediate roles this plan relies on (kept by --drop-unused).
-    pub used_intermediates: BTreeSet<String>,
-    /// The intermediate role chosen for each needed privilege.
-    pub chosen: BTreeMap<(ObjectRef, Privilege), String>,
+    /// The intermediate roles this plan routes grants through (kept by
+    /// --drop-unused), each with the one privilege it serves.
+    pub serves: BTreeMap<String, (ObjectRef, Privilege)>,
     /// Grants a planned REVOKE … CASCADE takes away: (object, privilege, grantee).
     pub cascaded: HashSet<(ObjectRef, Privilege, String)>,
     pub steps: Vec<Step>,
@@ -98,8 +97,7 @@ impl<'a> Planner<'a> {
             privileges: BTreeMap::new(),
             needs: BTreeMap::new(),
             taken,
-            used_intermediates: BTreeSet::new(),
-            chosen: BTreeMap::new(),
+            serves: BTreeMap::new(),
             cascaded: HashSet::new(),
             steps: Vec::new(),
             skipped: Vec::new(),
@@ -338,10 +336,13 @@ impl<'a> Planner<'a> {
     }
 
     fn need(&mut self, object: ObjectRef, privilege: Privilege, role: &'a str, reason: String) {
+        let Some(kind) = Kind::of(&object, privilege) else {
+            unreachable!("no intermediate role serves {privilege} on {object:?}")
+        };
         let need = self
             .needs
             .entry((object.clone(), privilege))
-            .or_insert_with(|| Need::new(&object, privilege));
+            .or_insert_with(|| Need::new(kind));
         need.members.entry(role).or_insert(reason);
     }
 
@@ -355,6 +356,15 @@ impl<'a> Planner<'a> {
     pub fn final_owner(&self, object: &ObjectRef) -> Option<&str> {
         if let Some((role, _)) = self.owners.get(object) {
             return Some(role);
+        }
+        // A column is its table's.
+        if let ObjectRef::Column { schema, table, .. } = object {
+            let rel = self.ix.relations.get(&(schema.as_str(), table.as_str()))?;
+            return self.final_owner(&ObjectRef::Relation {
+                schema: rel.schema.clone(),
+                name: rel.name.clone(),
+                kind: rel.kind,
+            });
         }
         // A sequence owned by a table column changes owner with its table.
         if let ObjectRef::Relation {
@@ -386,6 +396,7 @@ impl<'a> Planner<'a> {
         let actual = self.actual_owner(object)?;
         match self.managed.get(actual) {
             Some(role) if !preserved(role, object) => Some(self.conn),
+            None if intermediate::is_intermediate(actual) => Some(self.conn),
             _ => Some(actual),
         }
     }
@@ -461,11 +472,19 @@ impl<'a> Planner<'a> {
         for (role, owned) in &actual.owned {
             for object in owned {
                 if !self.owners.contains_key(object) {
-                    let reason = format!(
-                        "{role}: ownership of {} not declared; it goes to {}",
-                        object.describe(),
-                        self.conn
-                    );
+                    let reason = if intermediate::is_intermediate(role) {
+                        format!(
+                            "{role}: an intermediate role owns nothing; {} goes to {}",
+                            object.describe(),
+                            self.conn
+                        )
+                    } else {
+                        format!(
+                            "{role}: ownership of {} not declared; it goes to {}",
+                            object.describe(),
+                            self.conn
+                        )
+                    };
                     self.push(
                         Action::AlterOwner {
                             object: object.clone(),
@@ -493,48 +512,20 @@ impl<'a> Planner<'a> {
                 if self.final_owner(object) == Some(role) || preserved(desired_role, object) {
                     continue;
                 }
-                let revocable = self.revocable_grantors(object);
                 let declared = wanted.contains_key(&(object.clone(), *privilege));
-                let by_owner: Vec<&(String, bool)> = h
-                    .grants
-                    .iter()
-                    .filter(|(g, _)| revocable.contains(g))
-                    .collect();
-                let grant_option_only = declared;
-                let needed = if declared {
-                    by_owner.iter().any(|(_, grantable)| *grantable)
-                } else {
-                    !by_owner.is_empty()
-                };
-                if needed {
-                    let dependents = self.dependents(object, *privilege, role);
-                    let cascade = !dependents.is_empty();
-                    cascaded.extend(dependents);
-                    let reason = if declared {
-                        format!("{role}: grant option on {} not declared", object.describe())
-                    } else {
-                        format!("{role}: not declared")
-                    };
-                    self.push(
-                        Action::Revoke {
-                            object: object.clone(),
-                            privilege: *privilege,
-                            grantee: role.to_owned(),
-                            grant_option_only,
-                            cascade,
-                        },
-                        reason,
-                    );
-                }
-                if !declared {
-                    for (grantor, _) in h.grants.iter().filter(|(g, _)| !revocable.contains(g)) {
-                        self.notes.push(format!(
-                            "{role} holds {privilege} on {} granted by {grantor}, not by the owner: only {grantor} can revoke it",
-                            object.describe()
-                        ));
-                    }
-                }
+                self.revoke_held(role, object, *privilege, h, declared, &mut cascaded);
             }
+        }
+        // Intermediate roles: nothing but the privilege each serves.
+        for (&role, held) in &actual.held {
+            if !intermediate::is_intermediate(role) {
+                continue;
+            }
+            for ((object, privilege), h) in held {
+                let own = intermediate::may_hold(self, role, object, *privilege);
+                self.revoke_held(role, object, *privilege, h, own, &mut cascaded);
+            }
+            self.note_ambiguous(role, held);
         }
         for &role in &roles {
             let held = actual.held.get(role).unwrap_or(&empty);
@@ -544,7 +535,7 @@ impl<'a> Planner<'a> {
                     continue;
                 }
                 let kept = held.contains_key(&(object.clone(), privilege))
-                    && !cascaded.contains(&(object.clone(), privilege, role.to_owned()));
+                    && !self.loses_to_cascade(&object, privilege, role, &cascaded);
                 if !kept {
                     self.push(
                         Action::Grant {
@@ -558,8 +549,8 @@ impl<'a> Planner<'a> {
             }
         }
         // Intermediate roles keep their privilege through a CASCADE too.
-        for ((object, privilege), role) in self.chosen.clone() {
-            if cascaded.contains(&(object.clone(), privilege, role.clone())) {
+        for (role, (object, privilege)) in self.serves.clone() {
+            if self.loses_to_cascade(&object, privilege, &role, &cascaded) {
                 let reason = format!(
                     "intermediate role for {privilege} on {}: restored after CASCADE",
                     object.describe()
@@ -575,6 +566,163 @@ impl<'a> Planner<'a> {
             }
         }
         self.cascaded = cascaded;
+    }
+
+    /// Revokes what `role` holds of `privilege` on `object` (`h`, every
+    /// grant of it) unless `declared`, in which case only a grant option
+    /// goes. Grants by others than the owner only the grantor can revoke:
+    /// they are noted.
+    fn revoke_held(
+        &mut self,
+        role: &str,
+        object: &ObjectRef,
+        privilege: Privilege,
+        h: &Held,
+        declared: bool,
+        cascaded: &mut HashSet<(ObjectRef, Privilege, String)>,
+    ) {
+        let revocable = self.revocable_grantors(object);
+        let by_owner: Vec<&(String, bool)> = h
+            .grants
+            .iter()
+            .filter(|(g, _)| revocable.contains(g))
+            .collect();
+        let grant_option_only = declared;
+        let needed = if declared {
+            by_owner.iter().any(|(_, grantable)| *grantable)
+        } else {
+            !by_owner.is_empty()
+        };
+        if needed {
+            let dependents = self.dependents(object, privilege, role);
+            let cascade = !dependents.is_empty();
+            cascaded.extend(dependents);
+            let reason = match (declared, intermediate::is_intermediate(role)) {
+                (true, false) => {
+                    format!("{role}: grant option on {} not declared", object.describe())
+                }
+                (false, false) => format!("{role}: not declared"),
+                (true, true) => {
+                    format!("{role}: an intermediate role holds its privilege without grant option")
+                }
+                (false, true) => {
+                    format!("{role}: an intermediate role holds only the privilege it serves")
+                }
+            };
+            self.push(
+                Action::Revoke {
+                    object: object.clone(),
+                    privilege,
+                    grantee: role.to_owned(),
+                    grant_option_only,
+                    cascade,
+                },
+                reason,
+            );
+        }
+        if !declared {
+            for (grantor, _) in h.grants.iter().filter(|(g, _)| !revocable.contains(g)) {
+                self.notes.push(format!(
+                    "{role} holds {privilege} on {} granted by {grantor}, not by the owner: only {grantor} can revoke it",
+                    object.describe()
+                ));
+            }
+        }
+    }
+
+    /// Whether the CASCADEs planned so far take `privilege` on `object`
+    /// from `role` altogether: a grant of it by a role that keeps its grant
+    /// option survives them.
+    fn loses_to_cascade(
+        &self,
+        object: &ObjectRef,
+        privilege: Privilege,
+        role: &str,
+        cascaded: &HashSet<(ObjectRef, Privilege, String)>,
+    ) -> bool {
+        cascaded.contains(&(object.clone(), privilege, role.to_owned()))
+            && !self
+                .grants_after_revokes(object, privilege)
+                .iter()
+                .any(|e| e.grantee == role)
+    }
+
+    /// The grants of `privilege` on `object` left once the revokes planned
+    /// so far have run. A REVOKE removes the owner's grants to its grantee
+    /// (or their grant option), and, as PostgreSQL does, a role left
+    /// without the grant option loses the grants it made with it.
+    fn grants_after_revokes(&self, object: &ObjectRef, privilege: Privilege) -> Vec<AclEntry> {
+        let revocable = self.revocable_grantors(object);
+        let mut acl: Vec<AclEntry> = self
+            .object_acl(object)
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| e.privilege == privilege)
+            .cloned()
+            .collect();
+        let had_option: HashSet<String> = acl
+            .iter()
+            .filter(|e| e.grantable)
+            .map(|e| e.grantee.clone())
+            .collect();
+        for step in &self.steps {
+            let Action::Revoke {
+                object: o,
+                privilege: p,
+                grantee,
+                grant_option_only,
+                ..
+            } = &step.action
+            else {
+                continue;
+            };
+            if o != object || *p != privilege {
+                continue;
+            }
+            let by_owner = |e: &AclEntry| &e.grantee == grantee && revocable.contains(&e.grantor);
+            if *grant_option_only {
+                acl.iter_mut()
+                    .filter(|e| by_owner(e))
+                    .for_each(|e| e.grantable = false);
+            } else {
+                acl.retain(|e| !by_owner(e));
+            }
+        }
+        loop {
+            let lost: HashSet<String> = had_option
+                .iter()
+                .filter(|g| !acl.iter().any(|e| &e.grantee == *g && e.grantable))
+                .filter(|g| acl.iter().any(|e| &e.grantor == *g))
+                .cloned()
+                .collect();
+            if lost.is_empty() {
+                return acl;
+            }
+            acl.retain(|e| !lost.contains(&e.grantor));
+        }
+    }
+
+    /// An intermediate role this plan does not use that holds its kind of
+    /// privilege on several objects serves one of them, but which one
+    /// cannot be told: a reviewer should know.
+    fn note_ambiguous(&mut self, role: &str, held: &BTreeMap<(ObjectRef, Privilege), Held>) {
+        if self.serves.contains_key(role) {
+            return;
+        }
+        let Some(kind) = Kind::of_role(role, self.ix.snapshot.database.oid) else {
+            return;
+        };
+        let objects: Vec<String> = held
+            .keys()
+            .filter(|(o, p)| kind.covers(o, *p))
+            .map(|(o, _)| o.describe())
+            .collect();
+        if objects.len() > 1 {
+            self.notes.push(format!(
+                "intermediate role {role} holds its privilege on {}: it should serve one object, and which one cannot be told; the others were granted by hand",
+                objects.join(", ")
+            ));
+        }
     }
 
     /// Grantors whose grants a REVOKE removes: the plan acts as the object's
@@ -773,6 +921,13 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        // Intermediate roles (of any database) are members of no role.
+        for m in all
+            .iter()
+            .filter(|m| intermediate::is_intermediate(&m.member))
+        {
+            revoked.insert((m.role.as_str(), m.member.as_str(), m.grantor.as_deref()));
+        }
         // Since PostgreSQL 16, grants a member made with its ADMIN OPTION
         // depend on its membership: revoking that needs CASCADE, which takes
         // them too (recursively).
@@ -817,6 +972,8 @@ impl<'a> Planner<'a> {
             }
         }
         let mut noted: BTreeSet<(&str, &str)> = BTreeSet::new();
+        // Before PostgreSQL 16 one REVOKE per pair, whatever the grantors.
+        let mut pairs: BTreeSet<(&str, &str)> = BTreeSet::new();
         for &(role, member, grantor) in &revoked {
             if cascaded.contains(&(role, member, grantor)) {
                 continue;
@@ -847,11 +1004,13 @@ impl<'a> Planner<'a> {
                 granted_by,
                 cascade,
             };
-            if pg16 || !self.steps.iter().any(|s| s.action == action) {
-                self.push(
-                    action,
-                    format!("{member}: membership of {role} not declared"),
-                );
+            if pg16 || pairs.insert((role, member)) {
+                let reason = if intermediate::is_intermediate(member) {
+                    format!("{member}: an intermediate role is a member of no role")
+                } else {
+                    format!("{member}: membership of {role} not declared")
+                };
+                self.push(action, reason);
             }
         }
     }
@@ -860,16 +1019,8 @@ impl<'a> Planner<'a> {
         let roles: Vec<&'a DesiredRole> = self.managed.values().copied().collect();
         let mut set_password = Vec::new();
         for role in roles {
-            let actual = self.ix.roles.get(role.name.as_str());
-            let mut o = RoleOptions::default();
-            let flag = |f: fn(&crate::snapshot::Role) -> bool| {
-                actual.is_some_and(|r| f(r)).then_some(false)
-            };
-            o.superuser = flag(|r| r.superuser);
-            o.createdb = flag(|r| r.createdb);
-            o.createrole = flag(|r| r.createrole);
-            o.replication = flag(|r| r.replication);
-            o.bypassrls = flag(|r| r.bypassrls);
+            let actual = self.ix.roles.get(role.name.as_str()).copied();
+            let mut o = never_declared(actual);
             let can_login = actual.is_some_and(|r| r.canlogin);
             let mut why = Vec::new();
             if !o.is_empty() {
@@ -926,37 +1077,54 @@ impl<'a> Planner<'a> {
             };
             self.push(Action::SetPassword { role, source }, reason);
         }
+        self.plan_intermediate_attributes();
         Ok(())
     }
 
-    /// Drops intermediate roles of this database (and global ones) that hold
-    /// no privilege anywhere in the snapshot and that this plan does not use.
-    pub fn drop_unused(&mut self) {
+    /// Intermediate roles (of any database) have no attributes: NOLOGIN,
+    /// without a password, and none of those never declared.
+    fn plan_intermediate_attributes(&mut self) {
+        let c = &self.ix.snapshot.catalog;
+        let roles: Vec<&'a crate::snapshot::Role> = c
+            .roles
+            .iter()
+            .filter(|r| intermediate::is_intermediate(&r.name))
+            .collect();
+        for r in roles {
+            let mut o = never_declared(Some(r));
+            if r.canlogin {
+                o.login = Some(false);
+                o.remove_password = true;
+            }
+            if !o.is_empty() {
+                self.push(
+                    Action::AlterRole {
+                        role: r.name.clone(),
+                        options: o,
+                    },
+                    format!("{}: an intermediate role has no attributes", r.name),
+                );
+            }
+        }
+    }
+
+    /// Drops intermediate roles of this database (and global ones) that this
+    /// plan does not use and that hold no privilege once it has run.
+    pub fn drop_unused(&mut self, actual: &Actual<'a>) {
         let local = format!(
             "{}{}_",
             intermediate::LOCAL_PREFIX,
             self.ix.snapshot.database.oid
         );
-        // ACL entries per grantee, less those a planned CASCADE takes away.
-        let mut in_use: HashMap<&str, usize> = HashMap::new();
         let c = &self.ix.snapshot.catalog;
-        crate::snapshot::for_each_acl(c, |acl| {
-            for e in acl {
-                *in_use.entry(e.grantee.as_str()).or_default() += 1;
-            }
-        });
-        for (_, _, grantee) in &self.cascaded {
-            if let Some(n) = in_use.get_mut(grantee.as_str()) {
-                *n = n.saturating_sub(1);
-            }
-        }
-        in_use.retain(|_, n| *n > 0);
         let candidates: Vec<String> = c
             .roles
             .iter()
             .map(|r| r.name.as_str())
             .filter(|n| n.starts_with(intermediate::GLOBAL_CONNECT_PREFIX) || n.starts_with(&local))
-            .filter(|n| !in_use.contains_key(n) && !self.used_intermediates.contains(*n))
+            .filter(|n| !self.serves.contains_key(*n) && !self.keeps_privileges(actual, n))
+            // Its own default privileges would stop DROP ROLE.
+            .filter(|n| !c.default_privileges.iter().any(|d| d.role == *n))
             .map(str::to_owned)
             .collect();
         for role in candidates {
@@ -965,6 +1133,22 @@ impl<'a> Planner<'a> {
                 "intermediate role holds no privilege (--drop-unused)",
             );
         }
+    }
+
+    /// Whether intermediate role `role` still holds a privilege once the
+    /// plan has run: one it may keep, or one granted by another role than
+    /// the owner (which the plan cannot revoke), unless a planned CASCADE
+    /// takes it away. Restored grants do not matter: only roles the plan
+    /// uses get any, and those are never dropped.
+    fn keeps_privileges(&self, actual: &Actual<'a>, role: &str) -> bool {
+        let Some(held) = actual.held.get(role) else {
+            return false;
+        };
+        held.keys().any(|(object, privilege)| {
+            self.grants_after_revokes(object, *privilege)
+                .iter()
+                .any(|e| e.grantee == role)
+        })
     }
 
     /// Without SUPERUSER, the connecting role must hold the privileges of
@@ -1073,10 +1257,14 @@ impl<'a> Planner<'a> {
                     self.conn
                 ),
             );
-            self.push(
-                Action::TemporaryRevoke { role: role.clone() },
-                "end of temporary grants",
-            );
+            // A role the plan drops takes its memberships along.
+            let dropped = Action::DropRole { role: role.clone() };
+            if !self.steps.iter().any(|s| s.action == dropped) {
+                self.push(
+                    Action::TemporaryRevoke { role: role.clone() },
+                    "end of temporary grants",
+                );
+            }
         }
     }
 
@@ -1165,6 +1353,20 @@ fn refuse_system_schema(role: &DesiredRole, grant: &Grant) -> Result<(), PlanErr
 struct CatalogEntry<'a> {
     owner: Option<&'a str>,
     acl: Option<&'a [AclEntry]>,
+}
+
+/// Takes away what no role pgsr manages ever has: SUPERUSER, CREATEDB,
+/// CREATEROLE, REPLICATION and BYPASSRLS, where `actual` has them.
+fn never_declared(actual: Option<&crate::snapshot::Role>) -> RoleOptions {
+    let flag = |f: fn(&crate::snapshot::Role) -> bool| actual.is_some_and(f).then_some(false);
+    RoleOptions {
+        superuser: flag(|r| r.superuser),
+        createdb: flag(|r| r.createdb),
+        createrole: flag(|r| r.createrole),
+        replication: flag(|r| r.replication),
+        bypassrls: flag(|r| r.bypassrls),
+        ..RoleOptions::default()
+    }
 }
 
 /// Whether `object` lies in one of the role's preserved schemas.

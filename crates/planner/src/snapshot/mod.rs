@@ -73,8 +73,8 @@ pub enum Scope {
     /// Everything: every role, every object of the connected database and
     /// every shared object.
     Full,
-    /// Only what a desired file can touch: the listed roles (and the
-    /// intermediate roles that serve them), the objects where they hold
+    /// Only what a desired file can touch: the listed roles, pgsr's
+    /// intermediate roles (by name prefix), the objects where they hold
     /// privileges or ownership, the named objects, and every table-like in
     /// the schemas searched by a regex.
     Partial(PartialScope),
@@ -83,8 +83,14 @@ pub enum Scope {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialScope {
-    /// Roles read with their memberships and everything they hold.
+    /// Roles read with their memberships and everything they hold. The
+    /// memberships of every role these are members of, through any chain,
+    /// are read too: they decide whether a membership is power.
     pub roles: Vec<String>,
+    /// Roles whose name starts with one of these are read like `roles`
+    /// (pgsr's intermediate roles). Absent from snapshots that read none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_prefixes: Vec<String>,
     /// Databases named by the desired file.
     pub databases: Vec<String>,
     /// Schemas named by the desired file.
@@ -93,11 +99,6 @@ pub struct PartialScope {
     pub relations: Vec<QualifiedName>,
     /// Schemas whose every table-like was read (for regex selection).
     pub regex_schemas: Vec<String>,
-    /// Roles the scope's roles are declared members of. Their memberships
-    /// are read, as are those of every role above the scope's roles and
-    /// these, through any chain: what decides whether a membership is power.
-    #[serde(default)]
-    pub member_of: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -471,6 +472,7 @@ impl Snapshot {
         if let Scope::Partial(p) = &mut self.scope {
             for list in [
                 &mut p.roles,
+                &mut p.role_prefixes,
                 &mut p.databases,
                 &mut p.schemas,
                 &mut p.regex_schemas,

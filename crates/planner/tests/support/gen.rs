@@ -280,6 +280,9 @@ pub struct IntermediateSpec {
     members: Vec<Index>,
     orphan: bool,
     foreign_db: bool,
+    /// What was done to it by hand, if anything: 0 attributes (LOGIN,
+    /// SUPERUSER, CREATEROLE), 1 a membership, 2 ownership of a schema.
+    drift: Option<(u8, Index)>,
 }
 
 #[derive(Clone, Debug)]
@@ -397,14 +400,16 @@ fn snap_spec() -> impl Strategy<Value = SnapSpec> {
         vec(any::<Index>(), 0..3),
         prop::bool::weighted(0.2),
         prop::bool::weighted(0.1),
+        option::weighted(0.3, (0u8..3, any::<Index>())),
     )
         .prop_map(
-            |(kind, object, members, orphan, foreign_db)| IntermediateSpec {
+            |(kind, object, members, orphan, foreign_db, drift)| IntermediateSpec {
                 kind,
                 object,
                 members,
                 orphan,
                 foreign_db,
+                drift,
             },
         );
     let default = (
@@ -859,7 +864,26 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
         intermediates.push((name, target));
     }
     for (n, (name, _)) in intermediates.iter().enumerate() {
-        c.roles.push(role(name, 17000 + n as u32));
+        let mut r = role(name, 17000 + n as u32);
+        if let Some((0, _)) = s.intermediates[n].drift {
+            r.canlogin = true;
+            r.superuser = true;
+            r.createrole = true;
+        }
+        c.roles.push(r);
+    }
+    // Schemas given to intermediate roles by hand (never the one an
+    // intermediate role serves, which would hold its privilege from itself).
+    for (spec, (name, _)) in s.intermediates.iter().zip(&intermediates) {
+        let Some((2, i)) = &spec.drift else { continue };
+        if c.schemas.is_empty() {
+            continue;
+        }
+        let k = i.index(c.schemas.len());
+        let serves_a_schema = |t: &Option<(usize, usize)>| matches!(t, Some((1 | 2, j)) if *j == k);
+        if !intermediates.iter().any(|(_, t)| serves_a_schema(t)) {
+            c.schemas[k].owner = name.clone();
+        }
     }
 
     // Everyone who can appear in an ACL.
@@ -1013,6 +1037,24 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
             set_option: pg16.then_some(true),
         });
     }
+    // Memberships of intermediate roles granted by hand.
+    for (spec, (name, _)) in s.intermediates.iter().zip(&intermediates) {
+        let Some((1, i)) = &spec.drift else { continue };
+        let Some(role_name) = pick(&targets, i) else {
+            continue;
+        };
+        if has_path(&c.memberships, role_name, name) {
+            continue;
+        }
+        c.memberships.push(Membership {
+            role: role_name.clone(),
+            member: name.clone(),
+            grantor: Some(BOOTSTRAP.to_owned()),
+            admin_option: false,
+            inherit_option: pg16.then_some(true),
+            set_option: pg16.then_some(true),
+        });
+    }
     // Members of intermediate roles.
     for (spec, (name, _)) in s.intermediates.iter().zip(&intermediates) {
         for m in &spec.members {
@@ -1022,6 +1064,7 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
             if c.memberships
                 .iter()
                 .any(|x| &x.role == name && &x.member == member)
+                || has_path(&c.memberships, name, member)
             {
                 continue;
             }
@@ -1239,7 +1282,7 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
         let mut preserve: Vec<String> = r
             .preserve
             .iter()
-            .map(|i| p.schemas[i.index(p.schemas.len())].clone())
+            .filter_map(|i| pick(&p.schemas, i).cloned())
             .collect();
         preserve.sort();
         preserve.dedup();

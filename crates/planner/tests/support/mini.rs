@@ -6,8 +6,8 @@ use pgsr_planner::acl::{parse_aclitem, AclEntry};
 use pgsr_planner::desired::Desired;
 use pgsr_planner::plan::{plan, render, Plan, PlanOptions};
 use pgsr_planner::snapshot::{
-    Catalog, ConnectingRole, DatabaseIdent, Membership, Parameter, RelKind, Relation, Role, Schema,
-    Scope, SharedObject, Snapshot,
+    Catalog, ColumnAcl, ConnectingRole, DatabaseIdent, Membership, Parameter, RelKind, Relation,
+    Role, Schema, Scope, SharedObject, Snapshot,
 };
 
 use super::model;
@@ -89,6 +89,21 @@ pub fn table(s: &mut Snapshot, schema: &str, name: &str, owner: &str, items: &[&
         acl: acl(items),
         columns: Vec::new(),
         owned_by: None,
+    });
+    s.canonicalize();
+}
+
+/// A column ACL on an existing table.
+pub fn column(s: &mut Snapshot, schema: &str, table: &str, column: &str, items: &[&str]) {
+    let rel = s
+        .catalog
+        .relations
+        .iter_mut()
+        .find(|r| r.schema == schema && r.name == table)
+        .expect("the table exists");
+    rel.columns.push(ColumnAcl {
+        name: column.to_owned(),
+        acl: acl(items).unwrap_or_default(),
     });
     s.canonicalize();
 }

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::desired::{
     GrantKind, Login, PasswordSource, Pattern, Secret, TableName, DEFAULT_LOCK_KEY,
