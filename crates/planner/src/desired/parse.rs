@@ -15,7 +15,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::{
     parse_timestamp, Desired, DesiredError, DesiredRole, Grant, GrantKind, Login, PasswordSource,
-    Pattern, Secret, Span, TableName, DEFAULT_LOCK_KEY,
+    Pattern, RoleRef, Secret, Span, TableName, DEFAULT_LOCK_KEY,
 };
 
 /// PostgreSQL's NAMEDATALEN - 1: longer names are silently truncated by
@@ -618,7 +618,11 @@ fn desired(root: &Node) -> Result<Desired> {
             ),
         ));
     }
-    let top = Fields::of(root, "the top level", &["lock_key", "roles", "allow_power"])?;
+    let top = Fields::of(
+        root,
+        "the top level",
+        &["lock_key", "roles", "allow_power", "reassign_owned_to"],
+    )?;
     let lock_key = match top.get("lock_key") {
         Some(node) => integer(node, "lock_key")?,
         None => DEFAULT_LOCK_KEY,
@@ -654,11 +658,38 @@ fn desired(root: &Node) -> Result<Desired> {
         .iter()
         .map(|n| name(n, "role name"))
         .collect::<Result<Vec<_>>>()?;
+    let reassign_owned_to = top
+        .get("reassign_owned_to")
+        .map(reassign_target)
+        .transpose()?;
     Ok(Desired {
         lock_key,
         roles,
         allow_power,
+        reassign_owned_to,
     })
+}
+
+/// The role `reassign_owned_to` names: one that can own objects.
+fn reassign_target(node: &Node) -> Result<RoleRef> {
+    let name = name(node, "reassign_owned_to")?;
+    let reserved = if name.starts_with("_pgsr_") {
+        "names starting with _pgsr_ are pgsr's intermediate roles"
+    } else if name == "public" || name == "none" {
+        "PostgreSQL reserves it: no object can belong to it"
+    } else {
+        return Ok(RoleRef {
+            name,
+            span: node.span,
+        });
+    };
+    Err(error(
+        node.span,
+        format!(
+            "reassign_owned_to: {} cannot receive ownership: {reserved}",
+            quoted(&name)
+        ),
+    ))
 }
 
 /// A role, and where its name is.
@@ -680,6 +711,7 @@ fn role(node: &Node) -> Result<(DesiredRole, Span)> {
             "grants",
             "preserve_existing_grants_in_schemas",
             "allow_power",
+            "reassign_owned_to",
         ],
     )?;
     let name_node = fields.require("name")?;
@@ -715,6 +747,10 @@ fn role(node: &Node) -> Result<(DesiredRole, Span)> {
             Some(node) => boolean(node, "allow_power")?,
             None => false,
         },
+        reassign_owned_to: fields
+            .get("reassign_owned_to")
+            .map(reassign_target)
+            .transpose()?,
     };
     Ok((role, name_node.span))
 }
@@ -1342,6 +1378,7 @@ roles:                       # required
                 lock_key: DEFAULT_LOCK_KEY,
                 roles: vec![],
                 allow_power: vec![],
+                reassign_owned_to: None,
             }
         );
         let d = ok("roles:\n  - name: r\n    grants:\n    preserve_existing_grants_in_schemas:\n");
@@ -1351,6 +1388,54 @@ roles:                       # required
         assert!(ok("roles:\n  - name: r\n    grants: []\n").roles[0]
             .grants
             .is_empty());
+    }
+
+    #[test]
+    fn reassign_owned_to_top_level_and_per_role() {
+        let d = ok("reassign_owned_to: keeper\nroles:\n  - name: a\n  - name: b\n    reassign_owned_to: \"Other One\"\n");
+        let top = d.reassign_owned_to.as_ref().expect("top level");
+        assert_eq!(
+            (top.name.as_str(), top.span),
+            (
+                "keeper",
+                Span {
+                    line: 1,
+                    column: 20
+                }
+            )
+        );
+        assert_eq!(
+            d.reassign_target("a").map(|t| t.name.as_str()),
+            Some("keeper")
+        );
+        assert_eq!(
+            d.reassign_target("b").map(|t| t.name.as_str()),
+            Some("Other One")
+        );
+        assert!(ok("roles: []\n").reassign_owned_to.is_none());
+        let text = "reassign_owned_to: public\nroles: []\n";
+        fails_at(
+            text,
+            "public",
+            "reassign_owned_to: `public` cannot receive ownership",
+        );
+        let text = "roles:\n  - name: a\n    reassign_owned_to: _pgsr_x\n";
+        fails_at(text, "_pgsr_x", "intermediate roles");
+        fails_at(
+            "reassign_owned_to: none\nroles: []\n",
+            "none",
+            "PostgreSQL reserves it",
+        );
+        fails_at(
+            "reassign_owned_to: [a]\nroles: []\n",
+            "[a]",
+            "reassign_owned_to",
+        );
+        fails_at(
+            "reassign_owned_to: \"\"\nroles: []\n",
+            "\"\"",
+            "must not be empty",
+        );
     }
 
     #[test]

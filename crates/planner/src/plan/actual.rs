@@ -2,6 +2,7 @@
 //! the snapshot, keeping only what concerns a managed role.
 
 use super::object::ObjectRef;
+use super::ownership::managed_kind;
 use super::target::{preserved, Planner};
 use crate::acl::{AclEntry, Privilege};
 use crate::desired::DesiredRole;
@@ -28,7 +29,8 @@ pub(crate) struct HeldDefault<'a> {
 
 pub(crate) struct Actual<'a> {
     pub held: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), Held>>,
-    /// Objects each managed role owns (outside its preserved schemas).
+    /// Schemas and table-likes each managed role owns (outside its
+    /// preserved schemas): the ownership pgsr manages.
     pub owned: BTreeMap<&'a str, BTreeSet<ObjectRef>>,
     pub defaults: Vec<HeldDefault<'a>>,
 }
@@ -180,7 +182,7 @@ impl<'a> Scanner<'_, 'a> {
         if let Some(owner) = owner {
             if let Some((&name, role)) = self.managed.get_key_value(owner) {
                 let o = object();
-                if !preserved(role, &o) {
+                if managed_kind(&o) && !preserved(role, &o) {
                     self.actual.owned.entry(name).or_default().insert(o);
                 }
             }

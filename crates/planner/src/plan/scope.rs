@@ -5,9 +5,20 @@ use crate::snapshot::{PartialScope, QualifiedName};
 
 /// What must be read to plan `desired` exactly as from a full snapshot: its
 /// roles (with everything they hold), the databases, schemas and tables it
-/// names, and the schemas its regexes search.
+/// names, the schemas its regexes search, and the memberships of the roles
+/// it makes others members of or gives ownership to.
 pub fn scope_for(desired: &Desired) -> PartialScope {
     let mut scope = PartialScope::default();
+    // The roles that receive ownership taken away: whether that is power
+    // depends on what they are members of.
+    scope.member_of.extend(
+        desired
+            .roles
+            .iter()
+            .filter_map(|r| r.reassign_owned_to.as_ref())
+            .chain(desired.reassign_owned_to.as_ref())
+            .map(|t| t.name.clone()),
+    );
     for role in &desired.roles {
         scope.roles.push(role.name.clone());
         for grant in &role.grants {

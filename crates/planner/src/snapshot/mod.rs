@@ -93,9 +93,10 @@ pub struct PartialScope {
     pub relations: Vec<QualifiedName>,
     /// Schemas whose every table-like was read (for regex selection).
     pub regex_schemas: Vec<String>,
-    /// Roles the scope's roles are declared members of. Their memberships
-    /// are read, as are those of every role above the scope's roles and
-    /// these, through any chain: what decides whether a membership is power.
+    /// Roles the scope's roles are declared members of, and the roles
+    /// `reassign_owned_to` names. Their memberships are read, as are those
+    /// of every role above the scope's roles and these, through any chain:
+    /// what decides whether a membership or an ownership is power.
     #[serde(default)]
     pub member_of: Vec<String>,
 }
