@@ -1,11 +1,15 @@
-//! The plan-time power rule: a declared membership of a powerful role, or a
-//! declared ownership that is power, needs the desired file's opt-in for the
-//! role that receives it (see [`crate::power`]).
+//! The plan-time power rule: a declared membership of a powerful role, a
+//! declared ownership that is power, or ownership taken away and given by
+//! `reassign_owned_to` to a powerful role (or of a schema that is power),
+//! needs the desired file's opt-in for the role that receives it (see
+//! [`crate::power`]).
 //!
 //! Power is judged on the catalog as the plan leaves it: managed roles lose
 //! their attributes and hold exactly their declared memberships, so a
 //! managed role is powerful only through a declared membership — and a role
-//! that declares membership of it receives that power too.
+//! that declares membership of it receives that power too. A role that
+//! receives ownership taken away is judged as it is before the plan as
+//! well, as `apply` judges it.
 
 use super::action::Action;
 use super::target::Planner;
