@@ -38,8 +38,18 @@ fn header_counts(script: &str) -> BTreeMap<String, usize> {
 }
 
 fn check(case: &Case) -> Result<(), TestCaseError> {
-    let p = plan(&case.snapshot, &case.desired, &case.options)
-        .map_err(|e| TestCaseError::fail(format!("planning failed: {e}")))?;
+    let p = match plan(&case.snapshot, &case.desired, &case.options) {
+        Ok(p) => p,
+        // Refused: the desired file names no role to receive ownership
+        // that acts with its owner's rights (see the planner's properties).
+        Err(e)
+            if e.message
+                .contains("taking it away would give it to the connecting role") =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(TestCaseError::fail(format!("planning failed: {e}"))),
+    };
     let script = render(&p);
     let parsed = pgsr_planner::script::parse(&script).map_err(|e| {
         TestCaseError::fail(format!("script::parse refused the plan: {e}\n{script}"))

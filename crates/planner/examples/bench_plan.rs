@@ -309,12 +309,14 @@ fn build_desired(z: &Sizes, rng: &mut Rng) -> Desired {
                 Vec::new()
             },
             allow_power: false,
+            reassign_owned_to: None,
         });
     }
     Desired {
         lock_key: 1,
         roles,
         allow_power: Vec::new(),
+        reassign_owned_to: None,
     }
 }
 

@@ -3,8 +3,9 @@
 
 mod support;
 
+use pgsr_planner::snapshot::RelKind;
 use support::mini::{
-    column, database_acl, desired, member, parameter, run, schema, snapshot, table,
+    column, database_acl, desired, member, parameter, relation, run, schema, snapshot, table,
 };
 
 const PG15: u32 = 150018;
@@ -348,7 +349,8 @@ fn ordinary_case_converges() {
     schema(&mut s, "sales", "postgres", &["legacy=U/postgres"]);
     table(&mut s, "sales", "orders", "legacy", &["alice=r/legacy"]);
     let d = desired(
-        "roles:
+        "reassign_owned_to: postgres
+roles:
   - name: alice
     grants:
       - login: {}
@@ -363,6 +365,180 @@ fn ordinary_case_converges() {
     assert!(
         r.sql()
             .contains("ALTER TABLE sales.orders OWNER TO postgres"),
+        "{}",
+        r.sql()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Ownership, as pg-sync-roles manages it, and never handing out power
+
+const NONSUPER: &str = "admin";
+
+/// A non-superuser database owner, with `roles`, in database db it owns.
+fn nonsuper(roles: &[&str]) -> pgsr_planner::snapshot::Snapshot {
+    let mut s = snapshot(PG15, NONSUPER, false, roles);
+    database_acl(&mut s, NONSUPER, &[]);
+    s.catalog.databases[0].acl = None;
+    s.canonicalize();
+    s
+}
+
+/// Granting on a table in a schema another role owns needs USAGE on the
+/// schema, which the connecting role lost with the schema: it acts as the
+/// schema's owner too.
+#[test]
+fn granting_in_a_schema_another_role_owns_acts_as_its_owner() {
+    let mut s = nonsuper(&["a", "b"]);
+    schema(&mut s, "s", "a", &[]);
+    table(&mut s, "s", "t", NONSUPER, &[]);
+    let d = desired(
+        "roles:
+  - name: a
+    grants:
+      - schema_ownership: s
+  - name: b
+    grants:
+      - table_select: { schema: s, table: t, direct: true }
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+    assert!(r.sql().contains("GRANT a TO \"admin\""), "{}", r.sql());
+    assert!(r.sql().contains("REVOKE a FROM \"admin\""), "{}", r.sql());
+}
+
+/// A schema and a table in it given to a role in one plan: the table goes
+/// after the schema, when the role has CREATE there as its owner; nothing
+/// temporary is revoked from the schema's new owner.
+#[test]
+fn schema_and_table_given_together() {
+    let mut s = nonsuper(&["o"]);
+    schema(&mut s, "s", NONSUPER, &[]);
+    s.catalog.schemas[0].acl = None;
+    table(&mut s, "s", "t", NONSUPER, &[]);
+    let d = desired(
+        "roles:
+  - name: o
+    grants:
+      - schema_ownership: s
+      - table_ownership: { schema: s, table: t }
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+    let sql = r.sql();
+    assert!(!sql.contains("ON SCHEMA s"), "{sql}");
+    let schema_at = sql.find("ALTER SCHEMA s OWNER TO o").expect("schema given");
+    let table_at = sql.find("ALTER TABLE s.t OWNER TO o").expect("table given");
+    assert!(schema_at < table_at, "{sql}");
+}
+
+/// An object given to a schema's old owner goes before the schema changes
+/// hands: only then does its owner's CREATE there count.
+#[test]
+fn an_object_goes_to_a_schemas_old_owner_before_the_schema_moves() {
+    let mut s = nonsuper(&["keeper", "o"]);
+    schema(&mut s, "s", "keeper", &[]);
+    table(&mut s, "s", "t", "o", &[]);
+    let d = desired(
+        "reassign_owned_to: keeper
+roles:
+  - name: o
+    grants:
+      - schema_ownership: s
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+    let sql = r.sql();
+    let table_at = sql.find("ALTER TABLE s.t OWNER TO keeper").expect("{sql}");
+    let schema_at = sql.find("ALTER SCHEMA s OWNER TO o").expect("{sql}");
+    assert!(table_at < schema_at, "{sql}");
+}
+
+/// Only schemas and table-likes change hands: a standalone sequence stays.
+#[test]
+fn a_standalone_sequence_is_not_taken_away() {
+    let mut s = snapshot(PG15, "postgres", true, &["r"]);
+    schema(&mut s, "s", "postgres", &["r=UC/postgres"]);
+    relation(&mut s, "s", "q", RelKind::Sequence, "r", &[]);
+    relation(&mut s, "s", "t", RelKind::Table, "r", &[]);
+    let d = desired(
+        "roles:
+  - name: r
+    grants:
+      - schema_usage: { schema: s, direct: true }
+      - schema_create: { schema: s, direct: true }
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+    assert_eq!(
+        r.sql(),
+        "ALTER TABLE s.t OWNER TO postgres;",
+        "only the table changes hands"
+    );
+}
+
+/// A view, or a table other roles use, is not given to the connecting role
+/// unless the desired file names where ownership goes.
+#[test]
+fn views_and_used_tables_are_not_given_silently() {
+    let plan_error = |s: &pgsr_planner::snapshot::Snapshot, yaml: &str| {
+        pgsr_planner::plan::plan(s, &desired(yaml), &Default::default())
+            .err()
+            .map(|e| e.message)
+    };
+    let mut s = snapshot(PG15, "postgres", true, &["o", "u", "keeper"]);
+    schema(&mut s, "s", "postgres", &[]);
+    relation(&mut s, "s", "v", RelKind::View, "o", &[]);
+    let e = plan_error(
+        &s,
+        "roles:
+  - name: o
+",
+    )
+    .expect("refused");
+    assert!(
+        e.contains("view s.v") && e.contains("reassign_owned_to"),
+        "{e}"
+    );
+    assert!(plan_error(
+        &s,
+        "reassign_owned_to: keeper
+roles:
+  - name: o
+"
+    )
+    .is_none());
+
+    let mut s = snapshot(PG15, "postgres", true, &["o", "u", "keeper"]);
+    schema(&mut s, "s", "postgres", &[]);
+    table(&mut s, "s", "t", "o", &[]);
+    // Nobody else uses it: it goes to the connecting role, as in
+    // pg-sync-roles.
+    assert!(plan_error(
+        &s,
+        "roles:
+  - name: o
+"
+    )
+    .is_none());
+    // A role that is to select it through an intermediate role.
+    let using = "roles:
+  - name: o
+  - name: u
+    grants:
+      - table_select: { schema: s, table: t }
+";
+    let e = plan_error(&s, using).expect("refused");
+    assert!(e.contains("table s.t") && e.contains("_pgsr_local_"), "{e}");
+    let named = format!("reassign_owned_to: keeper\n{using}");
+    let r = run(&s, &desired(&named));
+    r.assert_converges();
+    assert!(
+        r.sql().contains("ALTER TABLE s.t OWNER TO keeper"),
         "{}",
         r.sql()
     );

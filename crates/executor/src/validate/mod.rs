@@ -23,7 +23,7 @@ use std::fmt;
 pub use cursor::show as shown;
 use cursor::{describe, show};
 use pgsr_planner::script::Script;
-pub use recognize::{Context, Effect};
+pub use recognize::Effect;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
@@ -65,7 +65,6 @@ impl std::error::Error for ValidationError {}
 pub fn validate_statements(
     body: &str,
     first_line: usize,
-    ctx: &Context,
 ) -> Result<Vec<ValidatedStatement>, ValidationError> {
     let line_of = |loc: Location| {
         let line = usize::try_from(loc.line).unwrap_or(usize::MAX);
@@ -115,8 +114,7 @@ pub fn validate_statements(
                     ));
                 };
                 let line = line_of(first.span.start);
-                let (kind, effect) =
-                    recognize::recognize(&current, ctx).map_err(|m| error(line, m))?;
+                let (kind, effect) = recognize::recognize(&current).map_err(|m| error(line, m))?;
                 let (start, end) = (lines.offset(first.span.start), lines.offset(last.span.end));
                 let sql = body.get(start..end).unwrap_or_default().to_string();
                 statements.push(ValidatedStatement {
@@ -180,10 +178,7 @@ impl<'a> LineIndex<'a> {
 /// naming the same role.
 pub fn validate_script(script: &Script) -> Result<Vec<ValidatedStatement>, ValidationError> {
     let header = &script.header;
-    let ctx = Context {
-        connecting_role: &header.connecting_role,
-    };
-    let statements = validate_statements(script.body, script.body_first_line, &ctx)?;
+    let statements = validate_statements(script.body, script.body_first_line)?;
     let error = |line: usize, message: String| ValidationError { line, message };
     let mut counts: BTreeMap<StatementKind, usize> = BTreeMap::new();
     for s in &statements {

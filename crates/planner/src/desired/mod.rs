@@ -51,6 +51,16 @@ pub struct Desired {
     /// Roles that may be given power (see [`crate::power`]): the top-level
     /// `allow_power` list.
     pub allow_power: Vec<String>,
+    /// Where ownership taken away from managed roles goes, unless a role
+    /// says otherwise; none: to the connecting role.
+    pub reassign_owned_to: Option<RoleRef>,
+}
+
+/// A role named in the desired file, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleRef {
+    pub name: String,
+    pub span: Span,
 }
 
 /// A managed role: after a plan is applied it holds exactly these grants.
@@ -68,9 +78,22 @@ pub struct DesiredRole {
     /// `allow_power: true`: this role may be given membership of a powerful
     /// role, or the ownership of a schema that is power.
     pub allow_power: bool,
+    /// Where ownership taken away from this role goes (before the
+    /// top-level `reassign_owned_to`).
+    pub reassign_owned_to: Option<RoleRef>,
 }
 
 impl Desired {
+    /// The `reassign_owned_to` that applies to `role`: its own, else the
+    /// top-level one; none means the connecting role.
+    pub fn reassign_target(&self, role: &str) -> Option<&RoleRef> {
+        self.roles
+            .iter()
+            .find(|r| r.name == role)
+            .and_then(|r| r.reassign_owned_to.as_ref())
+            .or(self.reassign_owned_to.as_ref())
+    }
+
     /// Whether the file opts in to giving `role` power.
     pub fn allows_power(&self, role: &str) -> bool {
         self.allow_power.iter().any(|r| r == role)

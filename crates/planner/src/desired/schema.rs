@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::parse::*;
 use super::{
     parse_timestamp, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, Pattern,
-    Secret, Span, TableName, DEFAULT_LOCK_KEY,
+    RoleRef, Secret, Span, TableName, DEFAULT_LOCK_KEY,
 };
 use crate::display::quoted;
 
@@ -23,7 +23,11 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
             ),
         ));
     }
-    let top = Fields::of(root, "the top level", &["lock_key", "roles", "allow_power"])?;
+    let top = Fields::of(
+        root,
+        "the top level",
+        &["lock_key", "roles", "allow_power", "reassign_owned_to"],
+    )?;
     let lock_key = match top.get("lock_key") {
         Some(node) => integer(node, "lock_key")?,
         None => DEFAULT_LOCK_KEY,
@@ -59,11 +63,38 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
         .iter()
         .map(|n| name(n, "role name"))
         .collect::<Result<Vec<_>>>()?;
+    let reassign_owned_to = top
+        .get("reassign_owned_to")
+        .map(reassign_target)
+        .transpose()?;
     Ok(Desired {
         lock_key,
         roles,
         allow_power,
+        reassign_owned_to,
     })
+}
+
+/// The role `reassign_owned_to` names: one that can own objects.
+fn reassign_target(node: &Node) -> Result<RoleRef> {
+    let name = name(node, "reassign_owned_to")?;
+    let reserved = if name.starts_with("_pgsr_") {
+        "names starting with _pgsr_ are pgsr's intermediate roles"
+    } else if name == "public" || name == "none" {
+        "PostgreSQL reserves it: no object can belong to it"
+    } else {
+        return Ok(RoleRef {
+            name,
+            span: node.span,
+        });
+    };
+    Err(error(
+        node.span,
+        format!(
+            "reassign_owned_to: {} cannot receive ownership: {reserved}",
+            quoted(&name)
+        ),
+    ))
 }
 
 /// A role, and where its name is.
@@ -85,6 +116,7 @@ fn role(node: &Node) -> Result<(DesiredRole, Span)> {
             "grants",
             "preserve_existing_grants_in_schemas",
             "allow_power",
+            "reassign_owned_to",
         ],
     )?;
     let name_node = fields.require("name")?;
@@ -120,6 +152,10 @@ fn role(node: &Node) -> Result<(DesiredRole, Span)> {
             Some(node) => boolean(node, "allow_power")?,
             None => false,
         },
+        reassign_owned_to: fields
+            .get("reassign_owned_to")
+            .map(reassign_target)
+            .transpose()?,
     };
     Ok((role, name_node.span))
 }

@@ -3,6 +3,7 @@
 
 use super::intermediate::is_intermediate;
 use super::object::ObjectRef;
+use super::ownership::managed_kind;
 use super::target::{preserved, Planner};
 use crate::acl::{AclEntry, Privilege};
 use crate::desired::DesiredRole;
@@ -31,8 +32,9 @@ pub(crate) struct HeldDefault<'a> {
 pub(crate) struct Actual<'a> {
     /// By role: managed roles and intermediate roles.
     pub held: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), Held>>,
-    /// Objects each managed role owns (outside its preserved schemas), and
-    /// each intermediate role.
+    /// Objects each intermediate role owns, and the schemas and table-likes
+    /// each managed role owns (outside its preserved schemas): the
+    /// ownership pgsr manages.
     pub owned: BTreeMap<&'a str, BTreeSet<ObjectRef>>,
     pub defaults: Vec<HeldDefault<'a>>,
 }
@@ -193,7 +195,13 @@ impl<'a> Scanner<'_, 'a> {
         if let Some(owner) = owner {
             if let Some(role) = self.tracked(owner) {
                 let o = object();
-                if !role.is_some_and(|r| preserved(r, &o)) {
+                // An intermediate role owns nothing; a managed role's
+                // ownership is managed for schemas and table-likes only.
+                let tracked = match role {
+                    None => true,
+                    Some(r) => managed_kind(&o) && !preserved(r, &o),
+                };
+                if tracked {
                     self.actual.owned.entry(owner).or_default().insert(o);
                 }
             }

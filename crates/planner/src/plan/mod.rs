@@ -10,6 +10,7 @@ mod actual;
 mod index;
 mod intermediate;
 mod object;
+mod ownership;
 pub mod power;
 pub(crate) mod render;
 mod scope;
@@ -130,6 +131,7 @@ pub fn plan(
         });
     }
     let mut planner = target::Planner::new(snapshot, desired, options)?;
+    planner.check_reassign_targets()?;
     planner.resolve_grants()?;
     planner.resolve_intermediates();
     let actual = actual::scan(&planner);

@@ -1,11 +1,15 @@
-//! The plan-time power rule: a declared membership of a powerful role, or a
-//! declared ownership that is power, needs the desired file's opt-in for the
-//! role that receives it (see [`crate::power`]).
+//! The plan-time power rule: a declared membership of a powerful role, a
+//! declared ownership that is power, or ownership taken away and given by
+//! `reassign_owned_to` to a powerful role (or of a schema that is power),
+//! needs the desired file's opt-in for the role that receives it (see
+//! [`crate::power`]).
 //!
 //! Power is judged on the catalog as the plan leaves it: managed roles lose
 //! their attributes and hold exactly their declared memberships, so a
 //! managed role is powerful only through a declared membership — and a role
-//! that declares membership of it receives that power too.
+//! that declares membership of it receives that power too. A role that
+//! receives ownership taken away is judged as it is before the plan as
+//! well, as `apply` judges it.
 
 use super::action::Action;
 use super::target::Planner;
@@ -65,6 +69,57 @@ pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
             allowed.insert((role.name.clone(), what), why);
         }
     }
+    // Ownership taken away and given to the role `reassign_owned_to` names
+    // (the connecting role's own power is not in question).
+    let before = powerful_roles(
+        &p.ix.snapshot.catalog.roles,
+        p.ix.snapshot
+            .catalog
+            .memberships
+            .iter()
+            .map(|m| (m.role.as_str(), m.member.as_str())),
+    );
+    let powerful_why = |role: &str| {
+        powerful
+            .get(role)
+            .or_else(|| before.get(role))
+            .map(|w| format!("{role} is powerful: {w}"))
+    };
+    for step in &p.steps {
+        let Action::AlterOwner { object, owner } = &step.action else {
+            continue;
+        };
+        if owner == p.conn || p.owners.contains_key(object) {
+            continue;
+        }
+        let (what, why) = match object {
+            super::ObjectRef::Schema(schema) => (
+                PowerWhat::SchemaOwner(schema.clone()),
+                schema_power(schema, owner, role_exists).or_else(|| powerful_why(owner)),
+            ),
+            super::ObjectRef::Relation { schema, name, .. } => (
+                PowerWhat::RelationOwner(format!("{}.{}", quote_ident(schema), quote_ident(name))),
+                powerful_why(owner),
+            ),
+            _ => continue,
+        };
+        let Some(why) = why else { continue };
+        if !p.desired.allows_power(owner) {
+            // Where the file names the receiver for the role it is taken from.
+            let span = p
+                .actual_owner(object)
+                .and_then(|from| p.reassign_target(from))
+                .map(|t| t.span);
+            return Err(PlanError {
+                span,
+                message: format!(
+                    "reassign_owned_to: {owner} would receive ownership of {}, which is power ({why}); if {owner} should have it, list it in the top-level `allow_power`",
+                    object.describe()
+                ),
+            });
+        }
+        allowed.insert((owner.clone(), what), why);
+    }
     // What the plan actually does: a membership it grants, an owner it sets.
     let mut grants = Vec::new();
     for step in &p.steps {
@@ -79,6 +134,13 @@ pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
                 object: super::ObjectRef::Schema(schema),
                 owner,
             } => (owner.clone(), PowerWhat::SchemaOwner(schema.clone())),
+            Action::AlterOwner {
+                object: super::ObjectRef::Relation { schema, name, .. },
+                owner,
+            } => (
+                owner.clone(),
+                PowerWhat::RelationOwner(format!("{}.{}", quote_ident(schema), quote_ident(name))),
+            ),
             _ => continue,
         };
         if let Some(why) = allowed.get(&(grantee.clone(), what.clone())) {

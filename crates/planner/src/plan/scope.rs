@@ -6,14 +6,25 @@ use crate::snapshot::{PartialScope, QualifiedName};
 
 /// What must be read to plan `desired` exactly as from a full snapshot, and
 /// to see every change that would make its plan mean something else: its
-/// roles and the roles they are to be members of (with everything they
-/// hold), pgsr's intermediate roles (likewise), the databases, schemas and
+/// roles, the roles they are to be members of and the roles that receive
+/// ownership taken away (with everything they hold), pgsr's intermediate
+/// roles (likewise), the databases, schemas and
 /// tables it names, and the schemas its regexes search.
 pub fn scope_for(desired: &Desired) -> PartialScope {
     let mut scope = PartialScope {
         role_prefixes: vec![GLOBAL_CONNECT_PREFIX.to_owned(), LOCAL_PREFIX.to_owned()],
         ..PartialScope::default()
     };
+    // The roles that receive ownership taken away: whether that is power
+    // depends on what they are members of.
+    scope.roles.extend(
+        desired
+            .roles
+            .iter()
+            .filter_map(|r| r.reassign_owned_to.as_ref())
+            .chain(desired.reassign_owned_to.as_ref())
+            .map(|t| t.name.clone()),
+    );
     for role in &desired.roles {
         scope.roles.push(role.name.clone());
         for grant in &role.grants {

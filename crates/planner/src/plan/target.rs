@@ -353,52 +353,45 @@ impl<'a> Planner<'a> {
     }
 
     /// The owner an object has once the plan has run.
-    pub fn final_owner(&self, object: &ObjectRef) -> Option<&str> {
+    pub fn final_owner(&self, object: &ObjectRef) -> Option<&'a str> {
         if let Some((role, _)) = self.owners.get(object) {
             return Some(role);
         }
-        // A column is its table's.
-        if let ObjectRef::Column { schema, table, .. } = object {
-            let rel = self.ix.relations.get(&(schema.as_str(), table.as_str()))?;
-            return self.final_owner(&ObjectRef::Relation {
-                schema: rel.schema.clone(),
-                name: rel.name.clone(),
-                kind: rel.kind,
-            });
-        }
-        // A sequence owned by a table column changes owner with its table.
-        if let ObjectRef::Relation {
-            schema,
-            name,
-            kind: RelKind::Sequence,
-        } = object
-        {
-            if let Some(table) = self
-                .ix
-                .relations
-                .get(&(schema.as_str(), name.as_str()))
-                .and_then(|r| r.owned_by.as_ref())
-            {
-                if let Some(rel) = self
+        match object {
+            // A column belongs to its table.
+            ObjectRef::Column { schema, table, .. } => {
+                let rel = self.ix.relations.get(&(schema.as_str(), table.as_str()))?;
+                return self.final_owner(&ObjectRef::Relation {
+                    schema: rel.schema.clone(),
+                    name: rel.name.clone(),
+                    kind: rel.kind,
+                });
+            }
+            // A sequence owned by a table column changes owner with its table.
+            ObjectRef::Relation {
+                schema,
+                name,
+                kind: RelKind::Sequence,
+            } => {
+                let owned_by = self
                     .ix
                     .relations
-                    .get(&(table.schema.as_str(), table.name.as_str()))
+                    .get(&(schema.as_str(), name.as_str()))
+                    .and_then(|r| r.owned_by.as_ref());
+                if let Some(rel) = owned_by
+                    .and_then(|t| self.ix.relations.get(&(t.schema.as_str(), t.name.as_str())))
                 {
-                    let table = ObjectRef::Relation {
+                    return self.final_owner(&ObjectRef::Relation {
                         schema: rel.schema.clone(),
                         name: rel.name.clone(),
                         kind: rel.kind,
-                    };
-                    return self.final_owner(&table);
+                    });
                 }
             }
+            _ => {}
         }
         let actual = self.actual_owner(object)?;
-        match self.managed.get(actual) {
-            Some(role) if !preserved(role, object) => Some(self.conn),
-            None if intermediate::is_intermediate(actual) => Some(self.conn),
-            _ => Some(actual),
-        }
+        Some(self.taken_to(actual, object).unwrap_or(actual))
     }
 
     /// The object's owner in the snapshot (or in this plan, for a schema it
@@ -416,7 +409,7 @@ impl<'a> Planner<'a> {
     /// the difference.
     pub fn diff(&mut self, actual: &Actual<'a>) -> Result<(), PlanError> {
         self.plan_role_creation();
-        self.plan_ownership(actual);
+        self.plan_ownership(actual)?;
         self.plan_privileges(actual);
         self.plan_default_privileges(actual);
         self.plan_memberships();
@@ -449,51 +442,6 @@ impl<'a> Planner<'a> {
                 },
                 format!("{owner}: schema_ownership {schema}: schema does not exist"),
             );
-        }
-    }
-
-    fn plan_ownership(&mut self, actual: &Actual<'a>) {
-        for (object, (role, reason)) in self.owners.clone() {
-            if let ObjectRef::Schema(s) = &object {
-                if self.create_schemas.contains_key(s) {
-                    continue;
-                }
-            }
-            if self.actual_owner(&object) != Some(role) {
-                self.push(
-                    Action::AlterOwner {
-                        object,
-                        owner: role.to_owned(),
-                    },
-                    reason,
-                );
-            }
-        }
-        for (role, owned) in &actual.owned {
-            for object in owned {
-                if !self.owners.contains_key(object) {
-                    let reason = if intermediate::is_intermediate(role) {
-                        format!(
-                            "{role}: an intermediate role owns nothing; {} goes to {}",
-                            object.describe(),
-                            self.conn
-                        )
-                    } else {
-                        format!(
-                            "{role}: ownership of {} not declared; it goes to {}",
-                            object.describe(),
-                            self.conn
-                        )
-                    };
-                    self.push(
-                        Action::AlterOwner {
-                            object: object.clone(),
-                            owner: self.conn.to_owned(),
-                        },
-                        reason,
-                    );
-                }
-            }
         }
     }
 
@@ -1175,6 +1123,25 @@ impl<'a> Planner<'a> {
                 _ => {}
             }
         }
+        // Naming an object in a schema needs USAGE on the schema: without
+        // USAGE of its own, the connecting role acts as the schema's owner
+        // (as pg-sync-roles does), before and after the schema changes hands.
+        let mut schemas: BTreeSet<&str> = BTreeSet::new();
+        for step in &self.steps {
+            if let Action::AlterOwner { object, .. }
+            | Action::Grant { object, .. }
+            | Action::Revoke { object, .. } = &step.action
+            {
+                schemas.extend(object.schema());
+            }
+        }
+        for schema in schemas {
+            let schema = ObjectRef::Schema(schema.to_owned());
+            if !self.connecting_role_uses(&schema) {
+                needed.extend(self.actual_owner(&schema).map(str::to_owned));
+                needed.extend(self.final_owner(&schema).map(str::to_owned));
+            }
+        }
         // A new owner must be able to create the object where it lives.
         let mut creates: BTreeSet<(ObjectRef, String)> = BTreeSet::new();
         for step in &self.steps {
@@ -1192,6 +1159,8 @@ impl<'a> Planner<'a> {
             }
         }
         for (container, owner) in &creates {
+            // Granted before anything changes hands, revoked at the end.
+            needed.extend(self.actual_owner(container).map(str::to_owned));
             needed.extend(self.final_owner(container).map(str::to_owned));
             let reason = format!(
                 "temporary: {owner} may own objects in {} only with CREATE there",
@@ -1217,6 +1186,11 @@ impl<'a> Planner<'a> {
                     grantee: owner.clone(),
                 };
                 self.steps.retain(|s| s.action != early);
+            } else if self.final_owner(container) == Some(owner.as_str())
+                || self.actual_owner(container) == Some(owner.as_str())
+            {
+                // It owns the container in the end, and the privilege is its
+                // own; or it owned it, and the privilege went to the new owner.
             } else {
                 self.push(
                     Action::TemporaryPrivilegeRevoke {
@@ -1229,6 +1203,9 @@ impl<'a> Planner<'a> {
             }
         }
         needed.remove(self.conn);
+        // No role can be granted pg_database_owner; the database's owner
+        // (the usual connecting role) has its privileges anyway.
+        needed.remove("pg_database_owner");
         needed.retain(|role| {
             !connecting
                 .memberships
@@ -1268,16 +1245,42 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Whether `role` holds CREATE on a schema or database directly (or owns
-    /// it) in the snapshot.
+    /// Whether `role` holds CREATE on a schema or database (directly, as its
+    /// owner, or through PUBLIC) when objects in it are given to `role`.
+    /// The container's owner holds what the old owner's entries give: its
+    /// objects are given to it while it owns the container (before it
+    /// changes hands, for the old owner; after, for the new one).
     fn holds_create(&self, container: &ObjectRef, role: &str) -> bool {
-        if self.actual_owner(container) == Some(role) {
-            return true;
+        let acl = self.object_acl(container);
+        let before = self.actual_owner(container);
+        if before == Some(role) || self.final_owner(container) == Some(role) {
+            return acl.is_none_or(|acl| {
+                acl.iter().any(|e| {
+                    e.privilege == Privilege::Create
+                        && (Some(e.grantee.as_str()) == before || e.grantee == role)
+                })
+            });
         }
-        self.object_acl(container)
-            .unwrap_or_default()
+        acl.unwrap_or_default()
             .iter()
-            .any(|e| e.grantee == role && e.privilege == Privilege::Create)
+            .any(|e| e.privilege == Privilege::Create && (e.grantee == role || e.is_public()))
+    }
+
+    /// Whether the connecting role has USAGE on a schema other than as its
+    /// owner: granted to it, to PUBLIC, or to a role whose privileges it has.
+    fn connecting_role_uses(&self, schema: &ObjectRef) -> bool {
+        let owners = [self.actual_owner(schema), self.final_owner(schema)];
+        let Some(acl) = self.object_acl(schema) else {
+            return false;
+        };
+        let memberships = &self.ix.snapshot.connecting_role.memberships;
+        acl.iter().any(|e| {
+            e.privilege == Privilege::Usage
+                && !owners.contains(&Some(e.grantee.as_str()))
+                && (e.is_public()
+                    || e.grantee == self.conn
+                    || memberships.iter().any(|m| m.role == e.grantee && m.usage))
+        })
     }
 
     /// Every role that is a member of `role`, directly or through others.

@@ -16,7 +16,8 @@ use std::fmt;
 
 use pgsr_planner::acl::{default_acl, AclEntry, AclObjectType, Privilege, PUBLIC};
 use pgsr_planner::desired::{
-    Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, Pattern, Span, TableName,
+    Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, Pattern, RoleRef, Span,
+    TableName,
 };
 use pgsr_planner::plan::PlanOptions;
 use pgsr_planner::snapshot::{
@@ -324,6 +325,9 @@ pub struct DesiredRoleSpec {
     login: Option<Index>,
     grants: Vec<GrantSpec>,
     preserve: Vec<Index>,
+    /// `reassign_owned_to`: the role itself (it keeps what it owns), or a
+    /// role the file does not manage.
+    reassign: Option<(bool, Index)>,
 }
 
 #[derive(Clone, Debug)]
@@ -331,6 +335,8 @@ pub struct DesiredSpec {
     lock_key: i64,
     roles: Vec<DesiredRoleSpec>,
     drop_unused: bool,
+    /// The top-level `reassign_owned_to`: a role the file does not manage.
+    reassign: Option<Index>,
 }
 
 fn acl_spec() -> impl Strategy<Value = AclSpec> {
@@ -488,20 +494,29 @@ fn desired_spec() -> impl Strategy<Value = DesiredSpec> {
         option::of(any::<Index>()),
         vec(grant, 0..7),
         vec(any::<Index>(), 0..2),
+        option::weighted(0.2, (any::<bool>(), any::<Index>())),
     )
-        .prop_map(|(name, login, grants, preserve)| DesiredRoleSpec {
-            name,
-            login,
-            grants,
-            preserve,
-        });
-    (0i64..3, vec(role, 1..5), prop::bool::weighted(0.3)).prop_map(
-        |(lock_key, roles, drop_unused)| DesiredSpec {
+        .prop_map(
+            |(name, login, grants, preserve, reassign)| DesiredRoleSpec {
+                name,
+                login,
+                grants,
+                preserve,
+                reassign,
+            },
+        );
+    (
+        0i64..3,
+        vec(role, 1..5),
+        prop::bool::weighted(0.3),
+        option::weighted(0.6, any::<Index>()),
+    )
+        .prop_map(|(lock_key, roles, drop_unused, reassign)| DesiredSpec {
             lock_key,
             roles,
             drop_unused,
-        },
-    )
+            reassign,
+        })
 }
 
 // ---------------------------------------------------------------------------
@@ -1204,6 +1219,20 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
         .cloned()
         .collect();
     let mut owned: BTreeSet<(String, String)> = BTreeSet::new();
+    // Roles that may receive ownership taken away: existing roles the file
+    // does not manage (the connecting and bootstrap roles among them).
+    let receivers: Vec<String> = c
+        .roles
+        .iter()
+        .map(|r| r.name.clone())
+        .filter(|r| !names.contains(r) && !r.starts_with("pg_") && !r.starts_with("_pgsr_"))
+        .collect();
+    let receiver = |i: &Index| {
+        pick(&receivers, i).map(|name| RoleRef {
+            name: name.clone(),
+            span: Span::default(),
+        })
+    };
     let mut out = Vec::new();
     let mut done = BTreeSet::new();
     for r in &d.roles {
@@ -1287,7 +1316,7 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
         preserve.sort();
         preserve.dedup();
         out.push(DesiredRole {
-            name,
+            name: name.clone(),
             span: Span::default(),
             login,
             grants,
@@ -1295,12 +1324,30 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
             // Memberships of superusers and predefined roles are generated:
             // the power rule (tested on its own) is opted out of here.
             allow_power: true,
+            reassign_owned_to: match &r.reassign {
+                Some((true, _)) => Some(RoleRef {
+                    name: name.clone(),
+                    span: Span::default(),
+                }),
+                Some((false, i)) => receiver(i),
+                None => None,
+            },
         });
     }
+    let reassign_owned_to = d.reassign.as_ref().and_then(receiver);
+    // Receivers may be powerful (superusers): the power rule is tested on
+    // its own, so it is opted out of here too.
+    let allow_power = out
+        .iter()
+        .filter_map(|r| r.reassign_owned_to.as_ref())
+        .chain(reassign_owned_to.as_ref())
+        .map(|t| t.name.clone())
+        .collect();
     Desired {
         lock_key: d.lock_key,
         roles: out,
-        allow_power: Vec::new(),
+        allow_power,
+        reassign_owned_to,
     }
 }
 
@@ -1317,14 +1364,20 @@ impl fmt::Debug for Case {
         let json = pgsr_planner::snapshot::to_json(&self.snapshot);
         writeln!(f, "snapshot: {}", String::from_utf8_lossy(&json))?;
         writeln!(f, "options: {:?}", self.options)?;
-        writeln!(f, "desired (lock_key {}):", self.desired.lock_key)?;
+        writeln!(
+            f,
+            "desired (lock_key {}, reassign_owned_to {:?}):",
+            self.desired.lock_key,
+            self.desired.reassign_owned_to.as_ref().map(|t| &t.name)
+        )?;
         for r in &self.desired.roles {
             writeln!(
                 f,
-                "  - {:?} login={:?} preserve={:?}",
+                "  - {:?} login={:?} preserve={:?} reassign_owned_to={:?}",
                 r.name,
                 r.login.as_ref().map(|l| &l.valid_until),
-                r.preserve_existing_grants_in_schemas
+                r.preserve_existing_grants_in_schemas,
+                r.reassign_owned_to.as_ref().map(|t| &t.name)
             )?;
             for g in &r.grants {
                 writeln!(f, "      {:?}", g.kind)?;

@@ -80,11 +80,22 @@ pub fn schema(s: &mut Snapshot, name: &str, owner: &str, items: &[&str]) {
 }
 
 pub fn table(s: &mut Snapshot, schema: &str, name: &str, owner: &str, items: &[&str]) {
+    relation(s, schema, name, RelKind::Table, owner, items);
+}
+
+pub fn relation(
+    s: &mut Snapshot,
+    schema: &str,
+    name: &str,
+    kind: RelKind,
+    owner: &str,
+    items: &[&str],
+) {
     s.catalog.relations.push(Relation {
         schema: schema.to_owned(),
         name: name.to_owned(),
         oid: 30000 + s.catalog.relations.len() as u32,
-        kind: RelKind::Table,
+        kind,
         owner: owner.to_owned(),
         acl: acl(items),
         columns: Vec::new(),

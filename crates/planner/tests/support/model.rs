@@ -15,7 +15,11 @@
 //!   unless the grantee still holds the grant option from elsewhere.
 //! - `ALTER … OWNER TO` rewrites the ACL as `aclnewowner` does; a table
 //!   takes its column ACLs and owned sequences along. An owned sequence
-//!   cannot be given away on its own.
+//!   cannot be given away on its own. Without SUPERUSER, the new owner must
+//!   hold CREATE on the object's schema (on the database, for a schema), as
+//!   ALTER … OWNER TO checks.
+//! - The end of a temporary privilege never takes from an object's owner a
+//!   privilege of its own (pgsr's rule, not the server's).
 //! - Role grants: since PostgreSQL 16 each grantor's grant is its own row and
 //!   a superuser's grants (and plain REVOKEs) are recorded as made by the
 //!   bootstrap superuser; before 16 there is one row per pair. Revoking a
@@ -352,7 +356,16 @@ impl Model {
                 object,
                 privilege,
                 grantee,
-            } => self.revoke(object, *privilege, grantee, false, false)?,
+            } => {
+                let (owner, _) = slot(&mut self.s.catalog, object)?;
+                if owner.is_some_and(|o| o == grantee) {
+                    return Err(format!(
+                        "the temporary {privilege} on {} is revoked from its owner {grantee}",
+                        object.describe()
+                    ));
+                }
+                self.revoke(object, *privilege, grantee, false, false)?
+            }
             Action::Grant {
                 object,
                 privilege,
@@ -550,8 +563,47 @@ impl Model {
         Ok(())
     }
 
+    /// Whether `role` holds `privilege` on `object`: granted to it, to
+    /// PUBLIC or to a role it is a member of, or as the owner when the ACL
+    /// is NULL.
+    fn holds(
+        &mut self,
+        object: &ObjectRef,
+        role: &str,
+        privilege: Privilege,
+    ) -> Result<bool, String> {
+        let version = self.version();
+        let ty = object.acl_object_type();
+        let (owner, acl) = slot(&mut self.s.catalog, object)?;
+        let owner = owner.map(|o| o.clone());
+        let acl = match acl {
+            Some(acl) => acl.clone(),
+            None => default_acl(ty, owner.as_deref(), version),
+        };
+        Ok(acl.iter().any(|e| {
+            e.privilege == privilege
+                && (e.is_public() || e.grantee == role || self.member_of(role, &e.grantee))
+        }))
+    }
+
     fn alter_owner(&mut self, object: &ObjectRef, owner: &str) -> Result<(), String> {
         self.need_role(owner)?;
+        if !self.s.connecting_role.superuser {
+            let container = match object {
+                ObjectRef::Schema(_) => ObjectRef::Database(self.s.database.name.clone()),
+                other => match other.schema() {
+                    Some(schema) => ObjectRef::Schema(schema.to_owned()),
+                    None => return Err(format!("{} has no owner pgsr changes", other.describe())),
+                },
+            };
+            if !self.holds(&container, owner, Privilege::Create)? {
+                return Err(format!(
+                    "permission denied for {}: {owner} lacks CREATE there to own {}",
+                    container.describe(),
+                    object.describe()
+                ));
+            }
+        }
         if let ObjectRef::Relation {
             schema,
             name,

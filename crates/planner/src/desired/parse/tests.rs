@@ -268,6 +268,7 @@ fn defaults_and_empty_lists() {
             lock_key: DEFAULT_LOCK_KEY,
             roles: vec![],
             allow_power: vec![],
+            reassign_owned_to: None,
         }
     );
     let d = ok("roles:\n  - name: r\n    grants:\n    preserve_existing_grants_in_schemas:\n");
@@ -277,6 +278,54 @@ fn defaults_and_empty_lists() {
     assert!(ok("roles:\n  - name: r\n    grants: []\n").roles[0]
         .grants
         .is_empty());
+}
+
+#[test]
+fn reassign_owned_to_top_level_and_per_role() {
+    let d = ok("reassign_owned_to: keeper\nroles:\n  - name: a\n  - name: b\n    reassign_owned_to: \"Other One\"\n");
+    let top = d.reassign_owned_to.as_ref().expect("top level");
+    assert_eq!(
+        (top.name.as_str(), top.span),
+        (
+            "keeper",
+            Span {
+                line: 1,
+                column: 20
+            }
+        )
+    );
+    assert_eq!(
+        d.reassign_target("a").map(|t| t.name.as_str()),
+        Some("keeper")
+    );
+    assert_eq!(
+        d.reassign_target("b").map(|t| t.name.as_str()),
+        Some("Other One")
+    );
+    assert!(ok("roles: []\n").reassign_owned_to.is_none());
+    let text = "reassign_owned_to: public\nroles: []\n";
+    fails_at(
+        text,
+        "public",
+        "reassign_owned_to: `public` cannot receive ownership",
+    );
+    let text = "roles:\n  - name: a\n    reassign_owned_to: _pgsr_x\n";
+    fails_at(text, "_pgsr_x", "intermediate roles");
+    fails_at(
+        "reassign_owned_to: none\nroles: []\n",
+        "none",
+        "PostgreSQL reserves it",
+    );
+    fails_at(
+        "reassign_owned_to: [a]\nroles: []\n",
+        "[a]",
+        "reassign_owned_to",
+    );
+    fails_at(
+        "reassign_owned_to: \"\"\nroles: []\n",
+        "\"\"",
+        "must not be empty",
+    );
 }
 
 #[test]
