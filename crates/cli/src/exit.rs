@@ -14,6 +14,9 @@ pub enum Code {
     Changes = 2,
     /// The catalog changed since the plan was made.
     Stale = 3,
+    /// A bad command line (BSD's `EX_USAGE`): an unknown flag, a missing
+    /// argument, a bad value.
+    Usage = 64,
 }
 
 impl From<Code> for ExitCode {
