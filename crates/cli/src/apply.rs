@@ -56,6 +56,7 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
         strict: args.strict,
         drop_unused: args.drop_unused,
         passwords: Default::default(),
+        now: Some(crate::plan::now()),
     };
     let options = SyncOptions {
         plan: options,

@@ -15,6 +15,7 @@ pub fn run(args: PlanArgs) -> Result<Code> {
         strict: args.strict,
         drop_unused: args.drop_unused,
         passwords: Passwords::Unknown,
+        now: Some(now()),
     };
     let snapshot = match (&args.snapshot, &args.db.db) {
         (Some(path), _) => read_snapshot(path)?,
@@ -50,6 +51,18 @@ pub fn run(args: PlanArgs) -> Result<Code> {
     } else {
         Code::Ok
     })
+}
+
+/// The time now, for the planner (which reads no clock): a `valid_until`
+/// before it is a warning.
+pub fn now() -> String {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    desired::timestamp_from_unix(
+        i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
+        since_epoch.subsec_micros(),
+    )
 }
 
 /// Reads and parses a desired file. The password files it names are

@@ -8,7 +8,7 @@ mod parse;
 mod timestamp;
 
 pub use parse::parse;
-pub use timestamp::parse_timestamp;
+pub use timestamp::{parse_timestamp, timestamp_from_unix};
 
 use std::fmt;
 
