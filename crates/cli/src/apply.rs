@@ -6,7 +6,8 @@ use crate::files::{read_text, write_output, SCRIPT};
 use crate::plan::{located, read_desired, read_desired_with_passwords, read_snapshot};
 use pgsr_executor::apply::{apply, prepare, Trust};
 use pgsr_executor::sync::{SyncError, SyncOptions};
-use pgsr_planner::plan::PlanOptions;
+use pgsr_planner::display::escape;
+use pgsr_planner::plan::{Action, Plan, PlanOptions};
 use std::io::{IsTerminal, Write};
 
 pub fn run_apply(args: ApplyArgs) -> Result<Code> {
@@ -75,6 +76,7 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
                 SyncError::Exec(e) => Failure::from(e),
             })?;
     finish_progress();
+    report(&outcome.plan, if outcome.applied { "created" } else { "would create" });
     if args.dry_run {
         write_output(None, outcome.script.as_bytes())?;
         return Ok(Code::Ok);
@@ -90,6 +92,35 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
     }
     Ok(Code::Ok)
 }
+
+/// What `plan` writes in the header that is not a statement, on standard
+/// error: warnings, skipped grants, notes, and the roles `sync` creates
+/// (`created`, or `would create` for a dry run) other than intermediate
+/// ones.
+fn report(plan: &Plan, created: &str) {
+    let line = |kind: &str, text: &str| eprintln!("pgsr: {kind}: {}", escape(text));
+    crate::plan::warn(plan);
+    for s in &plan.skipped {
+        line("skipped", s);
+    }
+    for n in &plan.notes {
+        line("note", n);
+    }
+    for step in &plan.steps {
+        if let Action::CreateRole { role } = &step.action {
+            if !role.starts_with(INTERMEDIATE_PREFIX) {
+                eprintln!(
+                    "pgsr: {created} role {} ({})",
+                    escape(role),
+                    escape(&step.reason)
+                );
+            }
+        }
+    }
+}
+
+/// How pgsr's intermediate role names start.
+const INTERMEDIATE_PREFIX: &str = "_pgsr_";
 
 /// A progress line on a terminal; nothing in logs.
 fn progress() -> impl FnMut(usize, usize) {

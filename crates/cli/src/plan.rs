@@ -4,7 +4,7 @@ use crate::cli::PlanArgs;
 use crate::exit::{Code, Failure, Result};
 use crate::files::{read_input, write_output, DESIRED_FILE, SNAPSHOT};
 use pgsr_planner::desired::{self, Desired, PasswordRef};
-use pgsr_planner::plan::{plan, render_signed, Passwords, PlanOptions};
+use pgsr_planner::plan::{plan, render_signed, Passwords, Plan, PlanOptions};
 use pgsr_planner::snapshot::{self, Snapshot};
 use std::path::Path;
 
@@ -41,6 +41,7 @@ pub fn run(args: PlanArgs) -> Result<Code> {
         args.output.as_deref(),
         render_signed(&plan, key.as_deref()).as_bytes(),
     )?;
+    warn(&plan);
     let changes = if args.reset_passwords {
         !plan.is_empty()
     } else {
@@ -51,6 +52,14 @@ pub fn run(args: PlanArgs) -> Result<Code> {
     } else {
         Code::Ok
     })
+}
+
+/// The plan's warnings on standard error too: the header, written to a
+/// file, may not be read.
+pub fn warn(plan: &Plan) {
+    for w in &plan.warnings {
+        eprintln!("pgsr: warning: {}", pgsr_planner::display::escape(w));
+    }
 }
 
 /// The time now, for the planner (which reads no clock): a `valid_until`
