@@ -411,3 +411,36 @@ pg_test!(fn exit_codes(pg) {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("-- skipped: r: schema_usage nowhere: schema nowhere does not exist"), "{}", out.stdout);
 });
+
+// ---------------------------------------------------------------------------
+// 18. What a failure is called
+
+// The server parses a whole batch before it runs any of it: a statement it
+// cannot parse fails the batch before its savepoint exists. That is a
+// syntax error at a line of the plan, not a lost connection.
+pg_test!(fn a_syntax_error_is_reported_as_one_with_its_line(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE ROLE r;");
+    let f = Files::new();
+    let file = f.write("d.yaml", &doc(&[role("r", &["schema_usage: s"])]));
+    let plan = f.path("p.sql");
+    pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file), "-o", path_str(&plan)])
+        .expect_code(0);
+    // The validator lets an argument list through as the server's parser
+    // reads it; `(.)` is not one.
+    let bad = "REVOKE EXECUTE ON FUNCTION s.f(.) FROM r";
+    let text = reseal(&f.read("p.sql"), &["GRANT USAGE ON SCHEMA s TO r", bad]);
+    let line = text.lines().position(|l| l.starts_with(bad)).unwrap() + 1;
+    let path = f.write("bad.sql", &text);
+    let before = inspect_text(pg, "postgres", "postgres");
+    let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&path)]);
+    assert_one_line_error(
+        "syntax error",
+        &out,
+        1,
+        &format!("syntax error in the statement at line {line}: ERROR: syntax error at or near \".\": {bad}; nothing was applied"),
+    );
+    for wrong in ["savepoint", "connection was lost"] {
+        assert!(!out.stderr.contains(wrong), "{}", out.stderr);
+    }
+    assert_eq!(inspect_text(pg, "postgres", "postgres"), before);
+});

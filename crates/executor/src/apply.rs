@@ -223,16 +223,39 @@ pub(crate) fn run(
             }
         }
         let mut sql = String::from("SAVEPOINT pgsr_batch;\n");
+        // Where each statement starts, in characters (as the server counts
+        // an error's position).
+        let mut starts = Vec::with_capacity(batch.len());
+        let mut chars = sql.chars().count();
         for s in batch {
+            starts.push(chars);
             sql.push_str(&s.sql);
             sql.push_str(";\n");
+            chars += s.sql.chars().count() + 2;
         }
         if let Err(e) = tx.batch_execute(&sql) {
             if e.is_closed() || e.as_db_error().is_none() {
                 return Err(lost(&e));
             }
+            if let Some(s) = syntax_error_at(&e, &starts).map(|i| &batch[i]) {
+                // The server parses the whole batch before it runs any of
+                // it: nothing ran, not even the savepoint.
+                return Err(Error::database(format!(
+                    "syntax error in the statement at line {}: {}: {}; nothing was applied",
+                    s.line,
+                    describe(&e),
+                    s.sql
+                )));
+            }
             tx.batch_execute("ROLLBACK TO SAVEPOINT pgsr_batch")
-                .map_err(|e| lost(&e))?;
+                .map_err(|r| {
+                    if r.as_db_error().is_some() {
+                        // The batch failed before its savepoint was made.
+                        failed(&e, format!("a batch failed: {}", describe(&e)))
+                    } else {
+                        lost(&r)
+                    }
+                })?;
             for s in batch {
                 if let Err(e) = tx.batch_execute(&s.sql) {
                     return Err(failed(
@@ -252,6 +275,22 @@ pub(crate) fn run(
         progress(done, statements.len());
     }
     Ok(round_trips)
+}
+
+/// The statement of a batch (by index; `starts` holds where each begins,
+/// in characters) that a syntax error points at.
+fn syntax_error_at(e: &postgres::Error, starts: &[usize]) -> Option<usize> {
+    let db = e.as_db_error()?;
+    if *db.code() != postgres::error::SqlState::SYNTAX_ERROR {
+        return None;
+    }
+    let postgres::error::ErrorPosition::Original(at) = db.position()? else {
+        return None;
+    };
+    // 1-based; a position in the savepoint before the first statement is
+    // none of them.
+    let at = (*at as usize).checked_sub(1)?;
+    starts.partition_point(|&start| start <= at).checked_sub(1)
 }
 
 pub(crate) fn commit(tx: Transaction) -> Result<(), Error> {
