@@ -100,8 +100,8 @@ pub struct ApplyArgs {
     pub script: PathBuf,
     #[command(flatten)]
     pub db: DbArgs,
-    /// The snapshot the plan was made from: shows what changed when the
-    /// plan is stale.
+    /// The snapshot the plan was made from: when the plan is stale, says
+    /// what changed, one line per kind of object.
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
     /// Apply only if the plan's checksum is this one (`sha256:…`, from the

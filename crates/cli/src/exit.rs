@@ -25,11 +25,13 @@ impl From<Code> for ExitCode {
     }
 }
 
-/// A failure: the message is printed as one line on standard error.
+/// A failure: the message is printed as one line on standard error, the
+/// details (if any) each on a line of their own after it.
 #[derive(Debug)]
 pub struct Failure {
     pub code: Code,
     pub message: String,
+    pub details: Vec<String>,
 }
 
 impl Failure {
@@ -38,6 +40,7 @@ impl Failure {
         Failure {
             code: Code::Error,
             message: message.replace('\n', " "),
+            details: Vec::new(),
         }
     }
 }
@@ -48,6 +51,7 @@ impl From<ExecError> for Failure {
         if e.kind == ErrorKind::Stale {
             f.code = Code::Stale;
         }
+        f.details = e.details.iter().map(|d| d.replace('\n', " ")).collect();
         f
     }
 }

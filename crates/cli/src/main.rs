@@ -40,6 +40,9 @@ fn main() -> ExitCode {
             // Whatever a message holds (names, paths, server messages), a
             // terminal gets no control character from it.
             eprintln!("pgsr: error: {}", pgsr_planner::display::escape(&e.message));
+            for detail in &e.details {
+                eprintln!("pgsr: {}", pgsr_planner::display::escape(detail));
+            }
             e.code.into()
         }
     }

@@ -137,50 +137,49 @@ fn check_fresh(
     live: &Snapshot,
     planned_from: Option<&Snapshot>,
 ) -> Result<(), Error> {
+    // Another role or another database is no change of the catalog:
+    // planning again would plan for this one, which is not what was
+    // reviewed.
     if live.connecting_role.name != header.connecting_role {
-        return Err(Error {
-            kind: ErrorKind::Usage,
-            message: format!(
-                "the plan was made for connecting role {:?} but this connection is {:?}: connect as that role, or plan again",
-                header.connecting_role, live.connecting_role.name
-            ),
-        });
+        return Err(Error::usage(format!(
+            "the plan was made for connecting role {:?} but this connection is {:?}: connect as that role, or plan again",
+            header.connecting_role, live.connecting_role.name
+        )));
     }
-    if live.database.name != header.database {
-        return Err(Error {
-            kind: ErrorKind::Usage,
-            message: format!(
-                "the plan was made for database {:?} but this connection is to {:?}",
-                header.database, live.database.name
-            ),
-        });
+    if live.database.name != header.database || live.database.oid != header.database_oid {
+        return Err(Error::usage(format!(
+            "the plan was made for database {:?} (oid {}) but this connection is to {:?} (oid {}): connect to that database, or plan for this one",
+            header.database, header.database_oid, live.database.name, live.database.oid
+        )));
     }
     if live.fingerprint != header.fingerprint {
         let mut message = format!(
             "the catalog changed since the plan was made (planned from {}, now {}): nothing was applied; plan again",
             header.fingerprint, live.fingerprint
         );
-        if let Some(old) = planned_from.filter(|o| o.fingerprint == header.fingerprint) {
-            message.push('\n');
-            message.push_str(&snapshot_diff(old, live));
+        let mut details = Vec::new();
+        match planned_from {
+            Some(old) if old.fingerprint == header.fingerprint => {
+                details = snapshot::summarize(old, live)
+                    .into_iter()
+                    .map(|line| format!("changed since the plan: {line}"))
+                    .collect();
+            }
+            Some(old) => details.push(format!(
+                "the snapshot given is not the one the plan was made from (its fingerprint is {}): it cannot show what changed",
+                old.fingerprint
+            )),
+            None => message.push_str(
+                " (with --snapshot and the snapshot the plan was made from, apply shows what changed)",
+            ),
         }
         return Err(Error {
             kind: ErrorKind::Stale,
             message,
+            details,
         });
     }
     Ok(())
-}
-
-/// A unified diff of two snapshots' JSON: one line per changed object.
-pub fn snapshot_diff(old: &Snapshot, new: &Snapshot) -> String {
-    let old = String::from_utf8(snapshot::to_json(old)).expect("JSON is UTF-8");
-    let new = String::from_utf8(snapshot::to_json(new)).expect("JSON is UTF-8");
-    similar::TextDiff::from_lines(&old, &new)
-        .unified_diff()
-        .context_radius(1)
-        .header("snapshot the plan was made from", "catalog now")
-        .to_string()
 }
 
 /// Runs statements in batches of a few hundred kilobytes. When a batch
@@ -315,6 +314,7 @@ fn failed(e: &postgres::Error, what: String) -> Error {
             message: format!(
                 "{what}: the catalog changed while the plan was applied; nothing was applied; plan again"
             ),
+            details: Vec::new(),
         }
     } else {
         Error::database(format!("{what}; nothing was applied"))
