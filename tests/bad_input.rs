@@ -503,6 +503,9 @@ const COMMAND_LINES: &[(&str, i32, &str)] = &[
     ("apply", 64, "the following required arguments were not provided:\n  <SCRIPT>"),
     ("plan --snapshot {snapshot} --db {db} -f {desired}", 64, "the argument '--snapshot <FILE>' cannot be used with '--db <CONNINFO>'"),
     ("sync -f {desired} --lock-key abc", 64, "invalid value 'abc' for '--lock-key <KEY>'"),
+    ("sync -f {desired} --lock-timeout 5m", 64, "invalid value '5m' for '--lock-timeout <DURATION>': `m` is ambiguous: use `min` for minutes or `ms` for milliseconds"),
+    ("apply {desired} --object-lock-timeout soon", 64, "invalid value 'soon' for '--object-lock-timeout <DURATION>'"),
+    ("sync -f {desired} --statement-timeout 1.5.0s", 64, "invalid value '1.5.0s' for '--statement-timeout <DURATION>'"),
     ("plan --snapshot {snapshot} -f {desired} --exit-code --exit-code", 64, "the argument '--exit-code' cannot be used multiple times"),
     ("plan --snapshot {snapshot} -f {dir}", 1, "cannot read {dir}: Is a directory"),
     ("plan --snapshot {dir} -f {desired}", 1, "cannot read {dir}: Is a directory"),
@@ -590,7 +593,8 @@ once!(
         // What was asked for is no error: --help and --version exit 0.
         for (args, says) in [
             (&["--help"][..], "Usage: pgsr <COMMAND>"),
-            (&["sync", "--help"][..], "--dry-run"),
+            (&["sync", "--help"][..], "--lock-timeout <DURATION>"),
+            (&["apply", "--help"][..], "[default: 10s]"),
             (&["help", "apply"][..], "Usage: pgsr apply"),
             (&["--version"][..], "pgsr "),
         ] {

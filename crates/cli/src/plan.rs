@@ -20,7 +20,7 @@ pub fn run(args: PlanArgs) -> Result<Code> {
     let snapshot = match (&args.snapshot, &args.db.db) {
         (Some(path), _) => read_snapshot(path)?,
         (None, _) => {
-            let mut client = crate::inspect::connect(&args.db)?;
+            let mut client = crate::inspect::connect(&args.db, &Default::default())?;
             let scope = pgsr_executor::sync::scope(&desired, &options, args.full_scope);
             let snapshot = pgsr_executor::inspect::inspect_scope(&mut client, &scope)?;
             if !args.reset_passwords {

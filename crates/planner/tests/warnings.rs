@@ -55,7 +55,11 @@ fn a_managed_role_differing_only_by_case_is_a_warning() {
         ]
     );
     // Exactly the same name, or no look-alike: no warning.
-    let p = plan_with(&s, "roles:\n  - name: alice\n  - name: bob\n", &PlanOptions::default());
+    let p = plan_with(
+        &s,
+        "roles:\n  - name: alice\n  - name: bob\n",
+        &PlanOptions::default(),
+    );
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
 
@@ -91,7 +95,9 @@ fn strict_refuses_a_missing_membership_target() {
 fn a_valid_until_in_the_past_is_a_warning() {
     let s = snapshot(PG15, "postgres", true, &["alice"]);
     let yaml = |when: &str| {
-        format!("roles:\n  - name: alice\n    grants:\n      - login: {{ valid_until: {when:?} }}\n")
+        format!(
+            "roles:\n  - name: alice\n    grants:\n      - login: {{ valid_until: {when:?} }}\n"
+        )
     };
     let now = "2026-06-01T12:00:00.000000Z";
     let warning = "alice: valid_until 2026-06-01T11:59:59.000000Z is in the past: alice could not log in after this sync";

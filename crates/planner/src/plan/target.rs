@@ -455,10 +455,11 @@ impl<'a> Planner<'a> {
             .copied()
             .filter(|r| !self.ix.role_exists(r))
             .collect();
-        let created = managed
-            .iter()
-            .map(|r| (*r, "managed role"))
-            .chain(self.create_roles.keys().map(|r| (r.as_str(), "role_membership target")));
+        let created = managed.iter().map(|r| (*r, "managed role")).chain(
+            self.create_roles
+                .keys()
+                .map(|r| (r.as_str(), "role_membership target")),
+        );
         let mut warnings = Vec::new();
         let mut by_lower: Option<HashMap<String, Vec<&str>>> = None;
         for (role, what) in created {
@@ -964,7 +965,10 @@ impl<'a> Planner<'a> {
                 None if can_login => {
                     o.login = Some(false);
                     o.remove_password = true;
-                    loses_login = format!("no login declared: {} loses LOGIN and its password", role.name);
+                    loses_login = format!(
+                        "no login declared: {} loses LOGIN and its password",
+                        role.name
+                    );
                     why.push(&loses_login);
                 }
                 None => {}

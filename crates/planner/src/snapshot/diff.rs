@@ -54,7 +54,10 @@ pub fn summarize(old: &Snapshot, new: &Snapshot) -> Vec<String> {
         lines.push("scope: the part of the catalog read differs".to_owned());
     }
     if old.connecting_role != new.connecting_role {
-        let (o, n) = (to_value(&old.connecting_role), to_value(&new.connecting_role));
+        let (o, n) = (
+            to_value(&old.connecting_role),
+            to_value(&new.connecting_role),
+        );
         lines.push(format!(
             "connecting role: changed {} ({})",
             escape(&new.connecting_role.name),
@@ -106,7 +109,10 @@ pub fn summarize(old: &Snapshot, new: &Snapshot) -> Vec<String> {
                 let (o, n) = if o.get("acl") == n.get("acl") {
                     (o.clone(), n.clone())
                 } else {
-                    (with_acl(kind, o, old_version), with_acl(kind, n, new_version))
+                    (
+                        with_acl(kind, o, old_version),
+                        with_acl(kind, n, new_version),
+                    )
                 };
                 let what = if o == n {
                     "acl default → the same, written out".to_owned()
@@ -117,11 +123,7 @@ pub fn summarize(old: &Snapshot, new: &Snapshot) -> Vec<String> {
             })
             .collect();
         let mut parts = Vec::new();
-        for (what, names) in [
-            ("added", added),
-            ("removed", removed),
-            ("changed", changed),
-        ] {
+        for (what, names) in [("added", added), ("removed", removed), ("changed", changed)] {
             if !names.is_empty() {
                 parts.push(format!("{what} {}", list(&names)));
             }
@@ -157,7 +159,11 @@ fn with_acl(kind: &str, item: &Value, server_version_num: u32) -> Value {
     let mut item = item.clone();
     let owner = item.get("owner").and_then(Value::as_str).map(str::to_owned);
     if let Some(acl) = item.get_mut("acl").filter(|a| a.is_null()) {
-        *acl = to_value(&default_acl(object_type, owner.as_deref(), server_version_num));
+        *acl = to_value(&default_acl(
+            object_type,
+            owner.as_deref(),
+            server_version_num,
+        ));
     }
     item
 }
@@ -308,11 +314,13 @@ fn cut(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::acl::{AclEntry, Privilege};
-    use crate::snapshot::{Membership, Relation, RelKind, Role};
+    use crate::snapshot::{Membership, RelKind, Relation, Role};
 
     fn snapshot() -> Snapshot {
-        crate::snapshot::from_json(include_bytes!("../../../../fixtures/warehouse/snapshot.json"))
-            .expect("the fixture reads")
+        crate::snapshot::from_json(include_bytes!(
+            "../../../../fixtures/warehouse/snapshot.json"
+        ))
+        .expect("the fixture reads")
     }
 
     #[test]
@@ -387,7 +395,9 @@ mod tests {
         let old = snapshot();
         let mut new = old.clone();
         for i in 0..5000 {
-            new.catalog.roles.push(Role::new(&format!("user_{i:05}"), 100000 + i));
+            new.catalog
+                .roles
+                .push(Role::new(format!("user_{i:05}"), 100000 + i));
         }
         new.canonicalize();
         let lines = summarize(&old, &new);
