@@ -915,3 +915,29 @@ pg_test!(fn sync_reports_warnings_skips_notes_and_created_roles(pg) {
         out.stderr
     );
 });
+
+// A role listed without `login` that can log in today: the plan says, in
+// words, that it loses LOGIN and its password; after the sync it cannot
+// log in.
+pg_test!(fn a_role_losing_login_is_said_in_words(pg) {
+    pg.execute("postgres", &format!("CREATE ROLE bob LOGIN PASSWORD {}", literal(PW)));
+    assert_login(pg, "bob", PW, "postgres");
+    let f = Files::new();
+    let file = f.write("bob.yaml", &doc(&[role("bob", &[])]));
+    let out = plan_as(pg, "postgres", "postgres", &file, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "\n-- bob: no login declared: bob loses LOGIN and its password\nALTER ROLE bob WITH NOLOGIN PASSWORD NULL;\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    sync_converged(pg, "postgres", &file);
+    // Its password is gone: the password is refused before LOGIN is checked.
+    assert_no_login(pg, "bob", PW, "postgres", "password authentication failed");
+    assert_eq!(
+        query_one(pg, "postgres", "SELECT rolcanlogin::text || ' ' || (rolpassword IS NULL)::text FROM pg_authid WHERE rolname = 'bob'").as_deref(),
+        Some("false true")
+    );
+});
