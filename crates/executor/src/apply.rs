@@ -367,9 +367,12 @@ fn timed_out(
         )));
     }
     if is_cancelled(e) {
+        let by_timeout = e
+            .as_db_error()
+            .is_some_and(|db| db.message().contains("statement timeout"));
         let why = match watch.timeouts.statement {
-            Some(d) => format!(" (--statement-timeout {})", crate::wait::shown(d)),
-            None => String::new(),
+            Some(d) if by_timeout => format!(" (--statement-timeout {})", crate::wait::shown(d)),
+            _ => String::new(),
         };
         return Some(Error::database(format!(
             "{which} {} cancelled: {}{why}; nothing was applied",
