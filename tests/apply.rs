@@ -150,7 +150,10 @@ pg_test!(fn stale_plans_are_refused_and_change_nothing(pg) {
     assert_eq!(inspect_text(pg, "postgres", "postgres"), before, "a stale apply changed the catalog");
     assert_cannot(pg, "postgres", "r", "SELECT * FROM s.t", "schema s");
 
-    // With the snapshot the plan was made from, the message shows the diff.
+    assert!(out.stderr.contains("with --snapshot and the snapshot the plan was made from"), "{}", out.stderr);
+
+    // With the snapshot the plan was made from, what changed follows the
+    // error's line: one short line per kind of object, names first.
     let out = pg.pgsr(
         "postgres",
         "postgres",
@@ -158,12 +161,30 @@ pg_test!(fn stale_plans_are_refused_and_change_nothing(pg) {
     );
     no_panic(&out);
     assert_eq!(out.code, 3, "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
     assert!(
-        out.stderr.contains("\"name\":\"t\"") && out.stderr.contains("INSERT"),
-        "the stale message should show the changed table and privilege:\n{}",
+        lines[0].starts_with("pgsr: error: ") && lines[0].contains("the catalog changed since the plan was made"),
+        "{}",
         out.stderr
     );
+    assert_eq!(lines[1], "pgsr: changed since the plan: relations: changed s.t (acl +INSERT to r)");
     assert_eq!(inspect_text(pg, "postgres", "postgres"), before);
+
+    // Another snapshot cannot say what changed, and says so.
+    let other = f.path("other.json");
+    pg.pgsr("postgres", "postgres", &["inspect", "-o", path_str(&other)]).expect_code(0);
+    let out = pg.pgsr(
+        "postgres",
+        "postgres",
+        &["apply", path_str(&plan), "--snapshot", path_str(&other)],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.lines().nth(1).is_some_and(|l| l.starts_with("pgsr: the snapshot given is not the one the plan was made from")),
+        "{}",
+        out.stderr
+    );
 
     // A fresh plan applies once; the same plan again is stale.
     let fresh = f.path("fresh.sql");
@@ -178,6 +199,62 @@ pg_test!(fn stale_plans_are_refused_and_change_nothing(pg) {
     let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&fresh)]);
     assert_one_line_error("second apply", &out, 3, "the catalog changed since the plan was made");
     assert_eq!(inspect_text(pg, "postgres", "postgres"), after_first);
+});
+
+// A plan made for another database, or as another role, is an error (1),
+// not stale (3): planning again here would not give the plan that was
+// reviewed. Only a change of the catalog itself is stale.
+pg_test!(fn a_plan_for_another_database_or_role_is_an_error_not_stale(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE ROLE admin LOGIN SUPERUSER;");
+    pg.execute("postgres", "CREATE DATABASE other");
+    pg.execute("postgres", "CREATE DATABASE app");
+    pg.execute("other", "CREATE SCHEMA s;");
+    pg.execute("app", "CREATE SCHEMA s;");
+    let f = Files::new();
+    let file = f.write("d.yaml", &doc(&[role("r", &["schema_usage: s"])]));
+    let plan_in = |db: &str, name: &str| {
+        let plan = f.path(name);
+        pg.pgsr("postgres", db, &["plan", "-f", path_str(&file), "-o", path_str(&plan)])
+            .expect_code(0);
+        plan
+    };
+    let plan = plan_in("postgres", "p.sql");
+    let oid = database_oid(pg, "postgres");
+
+    let out = pg.pgsr("postgres", "other", &["apply", path_str(&plan)]);
+    assert_one_line_error(
+        "another database",
+        &out,
+        1,
+        &format!("the plan was made for database \"postgres\" (oid {oid}) but this connection is to \"other\""),
+    );
+    let out = pg.pgsr("admin", "postgres", &["apply", path_str(&plan)]);
+    assert_one_line_error(
+        "another role",
+        &out,
+        1,
+        "the plan was made for connecting role \"postgres\" but this connection is \"admin\"",
+    );
+    // A database of the same name made again is another database.
+    let app = plan_in("app", "app.sql");
+    let old_oid = database_oid(pg, "app");
+    pg.execute("postgres", "DROP DATABASE app");
+    pg.execute("postgres", "CREATE DATABASE app");
+    pg.execute("app", "CREATE SCHEMA s;");
+    let out = pg.pgsr("postgres", "app", &["apply", path_str(&app)]);
+    assert_one_line_error(
+        "the same name, made again",
+        &out,
+        1,
+        &format!("the plan was made for database \"app\" (oid {old_oid}) but this connection is to \"app\" (oid {})", database_oid(pg, "app")),
+    );
+    assert!(!role_exists(pg, "r"), "nothing was applied");
+
+    // The catalog the plan read changed: stale.
+    pg.execute("postgres", "ALTER SCHEMA s OWNER TO admin");
+    let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&plan)]);
+    assert_one_line_error("a catalog change", &out, 3, "the catalog changed since the plan was made");
+    assert!(!role_exists(pg, "r"), "nothing was applied");
 });
 
 // ---------------------------------------------------------------------------
@@ -410,4 +487,37 @@ pg_test!(fn exit_codes(pg) {
     let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&absent)]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("-- skipped: r: schema_usage nowhere: schema nowhere does not exist"), "{}", out.stdout);
+});
+
+// ---------------------------------------------------------------------------
+// 18. What a failure is called
+
+// The server parses a whole batch before it runs any of it: a statement it
+// cannot parse fails the batch before its savepoint exists. That is a
+// syntax error at a line of the plan, not a lost connection.
+pg_test!(fn a_syntax_error_is_reported_as_one_with_its_line(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE ROLE r;");
+    let f = Files::new();
+    let file = f.write("d.yaml", &doc(&[role("r", &["schema_usage: s"])]));
+    let plan = f.path("p.sql");
+    pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file), "-o", path_str(&plan)])
+        .expect_code(0);
+    // The validator lets an argument list through as the server's parser
+    // reads it; `(.)` is not one.
+    let bad = "REVOKE EXECUTE ON FUNCTION s.f(.) FROM r";
+    let text = reseal(&f.read("p.sql"), &["GRANT USAGE ON SCHEMA s TO r", bad]);
+    let line = text.lines().position(|l| l.starts_with(bad)).unwrap() + 1;
+    let path = f.write("bad.sql", &text);
+    let before = inspect_text(pg, "postgres", "postgres");
+    let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&path)]);
+    assert_one_line_error(
+        "syntax error",
+        &out,
+        1,
+        &format!("syntax error in the statement at line {line}: ERROR: syntax error at or near \".\": {bad}; nothing was applied"),
+    );
+    for wrong in ["savepoint", "connection was lost"] {
+        assert!(!out.stderr.contains(wrong), "{}", out.stderr);
+    }
+    assert_eq!(inspect_text(pg, "postgres", "postgres"), before);
 });

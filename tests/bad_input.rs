@@ -2,8 +2,8 @@
 //! binary with exit code 1 and exactly one line on standard error, which
 //! names the file, says where the problem is (`line:column` in a desired
 //! file or a snapshot, `line N` in a plan script) and what it is — and
-//! never with a panic. Command lines that clap refuses exit 2 with clap's
-//! own (multi-line) usage message.
+//! never with a panic. Command lines that clap refuses exit 64 (a usage
+//! error; 2 means "changes") with clap's own (multi-line) usage message.
 //!
 //! Inputs that reach `pgsr sync` or `pgsr apply` are refused before pgsr
 //! connects: run with `--db` naming a closed port, the error is still the
@@ -490,19 +490,23 @@ once!(
 /// Arguments are split at spaces, then `{snapshot}` (a valid snapshot),
 /// `{desired}` (a valid desired file), `{dir}` (a directory), `{missing}` (a
 /// directory that does not exist) and `{db}` (a closed port) are replaced,
-/// in the arguments and in the message. Exit code 2 is a usage error from
-/// clap, in clap's own multi-line format; 1 is pgsr's one-line error.
+/// in the arguments and in the message. Exit code 64 is a usage error from
+/// clap, in clap's own multi-line format; 1 is pgsr's one-line error; 0 is
+/// `--help` and `--version`, on standard output.
 #[rustfmt::skip]
 const COMMAND_LINES: &[(&str, i32, &str)] = &[
-    ("", 2, "Usage: pgsr <COMMAND>"),
-    ("frobnicate", 2, "unrecognized subcommand 'frobnicate'"),
-    ("plan --bogus -f {desired}", 2, "unexpected argument '--bogus'"),
-    ("plan --snapshot {snapshot}", 2, "the following required arguments were not provided:\n  --file <FILE>"),
-    ("sync --db {db}", 2, "the following required arguments were not provided:\n  --file <FILE>"),
-    ("apply", 2, "the following required arguments were not provided:\n  <SCRIPT>"),
-    ("plan --snapshot {snapshot} --db {db} -f {desired}", 2, "the argument '--snapshot <FILE>' cannot be used with '--db <CONNINFO>'"),
-    ("sync -f {desired} --lock-key abc", 2, "invalid value 'abc' for '--lock-key <KEY>'"),
-    ("plan --snapshot {snapshot} -f {desired} --exit-code --exit-code", 2, "the argument '--exit-code' cannot be used multiple times"),
+    ("", 64, "Usage: pgsr <COMMAND>"),
+    ("frobnicate", 64, "unrecognized subcommand 'frobnicate'"),
+    ("plan --bogus -f {desired}", 64, "unexpected argument '--bogus'"),
+    ("plan --snapshot {snapshot}", 64, "the following required arguments were not provided:\n  --file <FILE>"),
+    ("sync --db {db}", 64, "the following required arguments were not provided:\n  --file <FILE>"),
+    ("apply", 64, "the following required arguments were not provided:\n  <SCRIPT>"),
+    ("plan --snapshot {snapshot} --db {db} -f {desired}", 64, "the argument '--snapshot <FILE>' cannot be used with '--db <CONNINFO>'"),
+    ("sync -f {desired} --lock-key abc", 64, "invalid value 'abc' for '--lock-key <KEY>'"),
+    ("sync -f {desired} --lock-timeout 5m", 64, "invalid value '5m' for '--lock-timeout <DURATION>': `m` is ambiguous: use `min` for minutes or `ms` for milliseconds"),
+    ("apply {desired} --object-lock-timeout soon", 64, "invalid value 'soon' for '--object-lock-timeout <DURATION>'"),
+    ("sync -f {desired} --statement-timeout 1.5.0s", 64, "invalid value '1.5.0s' for '--statement-timeout <DURATION>'"),
+    ("plan --snapshot {snapshot} -f {desired} --exit-code --exit-code", 64, "the argument '--exit-code' cannot be used multiple times"),
     ("plan --snapshot {snapshot} -f {dir}", 1, "cannot read {dir}: Is a directory"),
     ("plan --snapshot {dir} -f {desired}", 1, "cannot read {dir}: Is a directory"),
     ("apply {dir} --db {db}", 1, "cannot read {dir}: Is a directory"),
@@ -529,7 +533,7 @@ const COMMAND_LINES: &[(&str, i32, &str)] = &[
 ];
 
 once!(
-    /// Bad command lines: clap's usage errors exit 2 with clap's message;
+    /// Bad command lines: clap's usage errors exit 64 with clap's message;
     /// everything else exits 1 with one line.
     fn command_lines() {
         let dir = workdir();
@@ -565,7 +569,7 @@ once!(
         // An argument that is not UTF-8.
         let mut args: Vec<OsString> = ["plan", "-f", "x.yaml", "--db"].map(OsString::from).into();
         args.push(OsString::from_vec(b"host=\xff".to_vec()));
-        cases.push((args, 2, "invalid UTF-8 was detected".to_owned()));
+        cases.push((args, 64, "invalid UTF-8 was detected".to_owned()));
         for (args, code, says) in cases {
             let out = pgsr(dir.path(), &args);
             if code == 1 {
@@ -585,6 +589,21 @@ once!(
                 out.stderr
             );
             assert!(out.stdout.is_empty(), "{shown}: {}", out.stdout);
+        }
+        // What was asked for is no error: --help and --version exit 0.
+        for (args, says) in [
+            (&["--help"][..], "Usage: pgsr <COMMAND>"),
+            (&["sync", "--help"][..], "--lock-timeout <DURATION>"),
+            (&["apply", "--help"][..], "[default: 10s]"),
+            (&["help", "apply"][..], "Usage: pgsr apply"),
+            (&["--version"][..], "pgsr "),
+        ] {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            let out = pgsr(dir.path(), &args);
+            assert_no_panic(&out, &args);
+            let shown = command_line(&args);
+            assert_eq!(out.code, 0, "{shown}: exit {}\n{}", out.code, out.stderr);
+            assert!(out.stdout.contains(says), "{shown}: {}", out.stdout);
         }
         // A closed port: the connection error is one line too.
         let desired = s(&fixture("warehouse/analysts.yaml"));

@@ -841,3 +841,103 @@ pg_test!(fn syncing_one_database_keeps_the_other_databases_grants(pg) {
     assert_converged_as(pg, "postgres", "da", &file, &[]);
     assert_converged_as(pg, "postgres", "dbb", &file, &[]);
 });
+
+// ---------------------------------------------------------------------------
+// 13. What sync says: what a plan's header says, on standard error
+
+pg_test!(fn sync_reports_warnings_skips_notes_and_created_roles(pg) {
+    pg.execute("postgres", "CREATE ROLE analysts; CREATE ROLE admin LOGIN CREATEROLE;");
+    let f = Files::new();
+    let env = [("ALICE_PW", PW)];
+    let alice = |membership: &str| {
+        doc(&[role(
+            "alice",
+            &[
+                "login: { password_env: ALICE_PW, valid_until: \"2001-01-01T00:00:00Z\" }",
+                &format!("role_membership: {membership}"),
+                "role_membership: team",
+                "schema_usage: nowhere",
+            ],
+        )])
+    };
+    let typo = f.write("typo.yaml", &alice("Analysts"));
+
+    // --strict: a missing role_membership target is an error, with the
+    // role it likely means; nothing is created.
+    let out = pg.pgsr_with_env("admin", "postgres", &["sync", "--strict", "-f", path_str(&typo)], &env);
+    assert_one_line_error(
+        "strict sync",
+        &out,
+        1,
+        "alice: role_membership Analysts: role Analysts does not exist (--strict); did you mean \"analysts\"?",
+    );
+    assert!(!role_exists(pg, "alice") && !role_exists(pg, "Analysts") && !role_exists(pg, "team"));
+
+    // plan says it too, on standard error as well as in the header.
+    let out = pg.pgsr_with_env("admin", "postgres", &["plan", "-f", path_str(&typo)], &env);
+    no_panic(&out);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let near_miss = "role_membership target \"Analysts\" does not exist and would be created, but role \"analysts\" does: did you mean \"analysts\"? (role names are case-sensitive)";
+    let expired = "alice: valid_until 2001-01-01T00:00:00.000000Z is in the past: alice could not log in after this sync";
+    assert!(out.stdout.contains(&format!("\n-- warning: {near_miss}\n")), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("\n-- warning: {expired}\n")), "{}", out.stdout);
+    assert!(out.stderr.contains(&format!("pgsr: warning: {near_miss}\n")), "{}", out.stderr);
+
+    // Without --strict the sync applies, and says what plan's header says.
+    let out = sync_as_env(pg, "admin", "postgres", &typo, &env);
+    let said: Vec<&str> = out.stderr.lines().collect();
+    for line in [
+        format!("pgsr: warning: {near_miss}"),
+        format!("pgsr: warning: {expired}"),
+        "pgsr: skipped: alice: schema_usage nowhere: schema nowhere does not exist".to_owned(),
+        "pgsr: note: the password of alice is set on every run: only a superuser can compare it with the stored one, so `plan --exit-code` does not count it as a change".to_owned(),
+        "pgsr: created role alice (alice: managed role does not exist)".to_owned(),
+        "pgsr: created role Analysts (alice: role_membership Analysts: role does not exist)".to_owned(),
+        "pgsr: created role team (alice: role_membership team: role does not exist)".to_owned(),
+    ] {
+        assert!(said.contains(&line.as_str()), "missing {line:?} in:\n{}", out.stderr);
+    }
+    assert!(said.last().unwrap().starts_with("pgsr: applied "), "{}", out.stderr);
+    assert!(role_exists(pg, "Analysts") && role_exists(pg, "team"));
+    assert!(!out.stderr.contains("_pgsr_"), "intermediate roles are not listed:\n{}", out.stderr);
+
+    // With nothing to change, what still holds is said again.
+    let out = sync_as_env(pg, "postgres", "postgres", &typo, &env);
+    let said: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        said,
+        vec![
+            format!("pgsr: warning: {expired}").as_str(),
+            "pgsr: skipped: alice: schema_usage nowhere: schema nowhere does not exist",
+            "pgsr: no changes",
+        ],
+        "{}",
+        out.stderr
+    );
+});
+
+// A role listed without `login` that can log in today: the plan says, in
+// words, that it loses LOGIN and its password; after the sync it cannot
+// log in.
+pg_test!(fn a_role_losing_login_is_said_in_words(pg) {
+    pg.execute("postgres", &format!("CREATE ROLE bob LOGIN PASSWORD {}", literal(PW)));
+    assert_login(pg, "bob", PW, "postgres");
+    let f = Files::new();
+    let file = f.write("bob.yaml", &doc(&[role("bob", &[])]));
+    let out = plan_as(pg, "postgres", "postgres", &file, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "\n-- bob: no login declared: bob loses LOGIN and its password\nALTER ROLE bob WITH NOLOGIN PASSWORD NULL;\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    sync_converged(pg, "postgres", &file);
+    // Its password is gone: the password is refused before LOGIN is checked.
+    assert_no_login(pg, "bob", PW, "postgres", "password authentication failed");
+    assert_eq!(
+        query_one(pg, "postgres", "SELECT rolcanlogin::text || ' ' || (rolpassword IS NULL)::text FROM pg_authid WHERE rolname = 'bob'").as_deref(),
+        Some("false true")
+    );
+});

@@ -221,14 +221,21 @@ pub fn no_panic(context: &str, out: &PgsrOutput) {
     );
 }
 
-/// A failure is reported as exactly one line, `pgsr: error: ...`.
+/// A failure is reported as exactly one line, `pgsr: error: ...` (after
+/// the lines that said what pgsr waited for, if it waited a second or more
+/// for a lock; before the lines saying what changed, when a stale apply was
+/// given the snapshot the plan was made from).
 #[track_caller]
 pub fn assert_one_error_line(context: &str, out: &PgsrOutput) {
     no_panic(context, out);
     let lines: Vec<&str> = out
         .stderr
         .lines()
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| {
+            !l.trim().is_empty()
+                && !l.starts_with("pgsr: waiting for ")
+                && !l.starts_with("pgsr: changed since the plan: ")
+        })
         .collect();
     assert!(
         lines.len() == 1 && lines[0].starts_with("pgsr: error: "),

@@ -127,7 +127,12 @@ impl Outcomes {
                 self.no_changes += 1;
             }
         } else {
-            let line = out.stderr.lines().next().unwrap_or("").to_owned();
+            let line = out
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("pgsr: error: "))
+                .unwrap_or("")
+                .to_owned();
             // The kind of failure: names and numbers left out.
             let mut kind = String::new();
             let mut quoted = false;

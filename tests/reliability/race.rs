@@ -297,7 +297,8 @@ pg_test!(fn change_between_plan_and_apply_is_detected(pg) {
         };
         assert_eq!(out.code, 2, "the plan has no changes:\n{}", out.stderr);
         let mut args = vec!["apply", p(&plan_file)];
-        if from_snapshot && rng.chance(50) {
+        let shows_changes = from_snapshot && rng.chance(50);
+        if shows_changes {
             args.extend(["--snapshot", p(&snap_file)]);
         }
         let context = format!(
@@ -338,6 +339,12 @@ pg_test!(fn change_between_plan_and_apply_is_detected(pg) {
         no_panic(&context, &out);
         assert_eq!(out.code, 3, "{context}: the change was not detected (exit {}):\n{}", out.code, out.stderr);
         assert_one_error_line(&context, &out);
+        assert_eq!(
+            out.stderr.contains("\npgsr: changed since the plan: "),
+            shows_changes,
+            "{context}: with the plan's snapshot, and only then, what changed is said:\n{}",
+            out.stderr
+        );
         assert!(
             out.stderr.contains("the catalog changed since the plan was made")
                 && out.stderr.contains("nothing was applied"),

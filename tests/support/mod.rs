@@ -679,3 +679,96 @@ pub fn usable_roles_of(pg: &Pg, member: &str) -> Vec<String> {
         ),
     )
 }
+
+// ---------------------------------------------------------------------------
+// Watching a run as it goes
+
+/// A pgsr run in the background whose standard error is read line by line
+/// as it comes, to see what pgsr says while it waits.
+pub struct Live {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every line of standard error read so far.
+    pub seen: Vec<String>,
+}
+
+impl Live {
+    pub fn spawn(mut cmd: Command) -> Live {
+        let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn pgsr");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Live {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next line of standard error, waiting up to `limit` for it.
+    pub fn next_line(&mut self, limit: Duration) -> Option<String> {
+        let line = self.lines.recv_timeout(limit).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Waits up to `limit` for it to exit (kills it and fails otherwise);
+    /// the output's stderr is every line it wrote.
+    #[track_caller]
+    pub fn finish(mut self, limit: Duration) -> PgsrOutput {
+        let deadline = Instant::now() + limit;
+        while self.running() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "pgsr did not finish within {limit:?} (killed)\nstderr so far:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The reader ends with the pipe.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            use std::io::Read;
+            let _ = out.read_to_string(&mut stdout);
+        }
+        let status = self.child.wait().expect("wait");
+        let mut stderr = self.seen.join("\n");
+        if !stderr.is_empty() {
+            stderr.push('\n');
+        }
+        PgsrOutput {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // Only our own child, through its handle, and only if still running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

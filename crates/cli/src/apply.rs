@@ -5,9 +5,13 @@ use crate::exit::{Code, Failure, Result};
 use crate::files::{read_text, write_output, SCRIPT};
 use crate::plan::{located, read_desired, read_desired_with_passwords, read_snapshot};
 use pgsr_executor::apply::{apply, prepare, Trust};
+use pgsr_executor::conninfo::ConnInfo;
 use pgsr_executor::sync::{SyncError, SyncOptions};
-use pgsr_planner::plan::PlanOptions;
+use pgsr_executor::wait::{shown, Timeouts, Wait, Watch};
+use pgsr_planner::display::escape;
+use pgsr_planner::plan::{Action, Plan, PlanOptions};
 use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 pub fn run_apply(args: ApplyArgs) -> Result<Code> {
     let text = read_text(&args.script, &SCRIPT)
@@ -26,13 +30,23 @@ pub fn run_apply(args: ApplyArgs) -> Result<Code> {
     let planned_from = args.snapshot.as_deref().map(read_snapshot).transpose()?;
     let desired = args.file.as_deref().map(read_desired).transpose()?;
     let passwords = crate::secrets::password(desired.as_ref());
-    let mut client = crate::inspect::connect(&args.db)?;
+    let timeouts = args.timeouts.timeouts();
+    let info = crate::inspect::conninfo(&args.db)?;
+    let mut client = pgsr_executor::connect::connect(&info, &timeouts)?;
+    let mut progress = progress();
+    let look = watch_connection(info);
+    let mut watch = Watch {
+        progress: &mut progress,
+        waiting: &waiting,
+        connect: &look,
+        timeouts,
+    };
     let report = apply(
         &mut client,
         &prepared,
         planned_from.as_ref(),
         &passwords,
-        &mut progress(),
+        &mut watch,
     )
     .map_err(|e| {
         let mut f = Failure::from(e);
@@ -51,11 +65,14 @@ pub fn run_apply(args: ApplyArgs) -> Result<Code> {
 
 pub fn run_sync(args: SyncArgs) -> Result<Code> {
     let desired = read_desired_with_passwords(&args.file)?;
-    let mut client = crate::inspect::connect(&args.db)?;
+    let timeouts = args.timeouts.timeouts();
+    let info = crate::inspect::conninfo(&args.db)?;
+    let mut client = pgsr_executor::connect::connect(&info, &timeouts)?;
     let options = PlanOptions {
         strict: args.strict,
         drop_unused: args.drop_unused,
         passwords: Default::default(),
+        now: Some(crate::plan::now()),
     };
     let options = SyncOptions {
         plan: options,
@@ -65,8 +82,16 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
         reset_passwords: args.reset_passwords,
     };
     let passwords = crate::secrets::password(Some(&desired));
+    let mut progress = progress();
+    let look = watch_connection(info);
+    let mut watch = Watch {
+        progress: &mut progress,
+        waiting: &waiting,
+        connect: &look,
+        timeouts,
+    };
     let outcome =
-        pgsr_executor::sync::sync(&mut client, &desired, &options, &passwords, &mut progress())
+        pgsr_executor::sync::sync(&mut client, &desired, &options, &passwords, &mut watch)
             .map_err(|e| match e {
                 SyncError::Plan(e) => {
                     located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message)
@@ -74,6 +99,14 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
                 SyncError::Exec(e) => Failure::from(e),
             })?;
     finish_progress();
+    report(
+        &outcome.plan,
+        if outcome.applied {
+            "created"
+        } else {
+            "would create"
+        },
+    );
     if args.dry_run {
         write_output(None, outcome.script.as_bytes())?;
         return Ok(Code::Ok);
@@ -89,6 +122,56 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
     }
     Ok(Code::Ok)
 }
+
+/// What `plan` writes in the header that is not a statement, on standard
+/// error: warnings, skipped grants, notes, and the roles `sync` creates
+/// (`created`, or `would create` for a dry run) other than intermediate
+/// ones.
+fn report(plan: &Plan, created: &str) {
+    let line = |kind: &str, text: &str| eprintln!("pgsr: {kind}: {}", escape(text));
+    crate::plan::warn(plan);
+    for s in &plan.skipped {
+        line("skipped", s);
+    }
+    for n in &plan.notes {
+        line("note", n);
+    }
+    for step in &plan.steps {
+        if let Action::CreateRole { role } = &step.action {
+            if !role.starts_with(INTERMEDIATE_PREFIX) {
+                eprintln!(
+                    "pgsr: {created} role {} ({})",
+                    escape(role),
+                    escape(&step.reason)
+                );
+            }
+        }
+    }
+}
+
+/// A wait of a second or more, said while it lasts.
+fn waiting(wait: &Wait, waited: Duration, limit: Option<Duration>) {
+    let limit = limit
+        .map(|l| format!("; gives up after {}", shown(l)))
+        .unwrap_or_default();
+    let line = format!("waiting for {wait} ({} so far{limit})", shown(waited));
+    // After a progress line, on a line of its own.
+    finish_progress();
+    eprintln!("pgsr: {}", escape(&line));
+}
+
+/// Opens the second connection that looks at what pgsr waits for, named
+/// so that it is told apart from the one that applies.
+fn watch_connection(
+    mut info: ConnInfo,
+) -> impl Fn() -> std::result::Result<postgres::Client, pgsr_executor::Error> + Sync {
+    info.params
+        .insert("application_name".into(), "pgsr (watching a wait)".into());
+    move || pgsr_executor::connect::connect(&info, &Timeouts::default())
+}
+
+/// How pgsr's intermediate role names start.
+const INTERMEDIATE_PREFIX: &str = "_pgsr_";
 
 /// A progress line on a terminal; nothing in logs.
 fn progress() -> impl FnMut(usize, usize) {

@@ -1,7 +1,9 @@
 //! Command-line arguments.
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
+use pgsr_executor::wait::Timeouts;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -48,6 +50,74 @@ pub struct KeyArgs {
     /// PGSR_PLAN_KEY holds the key, if set.
     #[arg(long, value_name = "FILE")]
     pub plan_key_file: Option<PathBuf>,
+}
+
+/// How long `apply` and `sync` wait. A DURATION is a number with a unit,
+/// `ms`, `s`, `min` or `h` (`500ms`, `60s`, `2min`), or plain seconds;
+/// 0 is no limit.
+#[derive(ClapArgs, Debug, Clone)]
+pub struct TimeoutArgs {
+    /// Give up when the advisory lock (held by another pgsr or
+    /// pg-sync-roles run) is not free within DURATION.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// Give up when a statement waits longer than DURATION for a lock on an
+    /// object it changes (PostgreSQL's lock_timeout): `ALTER … OWNER`
+    /// behind a long transaction would otherwise block every new reader of
+    /// that table.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub object_lock_timeout: Duration,
+    /// Cancel a statement that runs longer than DURATION (PostgreSQL's
+    /// statement_timeout). Without it, the server's setting holds.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub statement_timeout: Option<Duration>,
+}
+
+impl TimeoutArgs {
+    pub fn timeouts(&self) -> Timeouts {
+        let limit = |d: Duration| (!d.is_zero()).then_some(d);
+        Timeouts {
+            advisory_lock: limit(self.lock_timeout),
+            lock: limit(self.object_lock_timeout),
+            statement: self.statement_timeout,
+        }
+    }
+}
+
+/// The longest timeout PostgreSQL takes: `i32::MAX` milliseconds.
+const MAX_TIMEOUT_MS: u128 = i32::MAX as u128;
+
+/// `60s`, `500ms`, `2min`, `1h`, `1.5s`, or plain seconds (`60`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "min" => 60.0,
+        "h" => 3600.0,
+        "m" => {
+            return Err("`m` is ambiguous: use `min` for minutes or `ms` for milliseconds".into())
+        }
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`: use ms, s, min or h (e.g. 500ms, 60s, 2min)"
+            ))
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("expected a duration such as 60s, 500ms or 2min, found `{text}`"))?;
+    let duration = Duration::from_secs_f64(value * scale);
+    if duration.as_millis() > MAX_TIMEOUT_MS {
+        return Err("too long: at most 596h (PostgreSQL's limit)".into());
+    }
+    Ok(duration)
 }
 
 #[derive(ClapArgs, Debug)]
@@ -100,8 +170,8 @@ pub struct ApplyArgs {
     pub script: PathBuf,
     #[command(flatten)]
     pub db: DbArgs,
-    /// The snapshot the plan was made from: shows what changed when the
-    /// plan is stale.
+    /// The snapshot the plan was made from: when the plan is stale, says
+    /// what changed, one line per kind of object.
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
     /// Apply only if the plan's checksum is this one (`sha256:…`, from the
@@ -114,6 +184,8 @@ pub struct ApplyArgs {
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub key: KeyArgs,
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -141,4 +213,43 @@ pub struct SyncArgs {
     /// Set every declared password, even one known to be current.
     #[arg(long)]
     pub reset_passwords: bool,
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let ok = |t: &str| parse_duration(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert_eq!(ok("60s"), Duration::from_secs(60));
+        assert_eq!(ok("60"), Duration::from_secs(60));
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("2min"), Duration::from_secs(120));
+        assert_eq!(ok("1h"), Duration::from_secs(3600));
+        assert_eq!(ok("1.5s"), Duration::from_millis(1500));
+        assert_eq!(ok(" 10 s "), Duration::from_secs(10));
+        assert_eq!(ok("0"), Duration::ZERO);
+        for bad in [
+            "",
+            "s",
+            "-1s",
+            "1m",
+            "1d",
+            "1.2.3s",
+            "ten seconds",
+            "1e3s",
+            "600h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn the_arguments_are_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
 }

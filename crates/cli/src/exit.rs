@@ -14,6 +14,9 @@ pub enum Code {
     Changes = 2,
     /// The catalog changed since the plan was made.
     Stale = 3,
+    /// A bad command line (BSD's `EX_USAGE`): an unknown flag, a missing
+    /// argument, a bad value.
+    Usage = 64,
 }
 
 impl From<Code> for ExitCode {
@@ -22,11 +25,13 @@ impl From<Code> for ExitCode {
     }
 }
 
-/// A failure: the message is printed as one line on standard error.
+/// A failure: the message is printed as one line on standard error, the
+/// details (if any) each on a line of their own after it.
 #[derive(Debug)]
 pub struct Failure {
     pub code: Code,
     pub message: String,
+    pub details: Vec<String>,
 }
 
 impl Failure {
@@ -35,6 +40,7 @@ impl Failure {
         Failure {
             code: Code::Error,
             message: message.replace('\n', " "),
+            details: Vec::new(),
         }
     }
 }
@@ -45,6 +51,7 @@ impl From<ExecError> for Failure {
         if e.kind == ErrorKind::Stale {
             f.code = Code::Stale;
         }
+        f.details = e.details.iter().map(|d| d.replace('\n', " ")).collect();
         f
     }
 }

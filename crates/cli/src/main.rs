@@ -15,7 +15,19 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    let args = match cli::Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            // clap's own message: the usage, or what `--help` and
+            // `--version` asked for.
+            let _ = e.print();
+            return if e.exit_code() == 0 {
+                exit::Code::Ok.into()
+            } else {
+                exit::Code::Usage.into()
+            };
+        }
+    };
     let result = match args.command {
         cli::Command::Inspect(a) => inspect::run(a),
         cli::Command::Plan(a) => plan::run(a),
@@ -28,6 +40,9 @@ fn main() -> ExitCode {
             // Whatever a message holds (names, paths, server messages), a
             // terminal gets no control character from it.
             eprintln!("pgsr: error: {}", pgsr_planner::display::escape(&e.message));
+            for detail in &e.details {
+                eprintln!("pgsr: {}", pgsr_planner::display::escape(detail));
+            }
             e.code.into()
         }
     }

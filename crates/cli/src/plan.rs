@@ -4,7 +4,7 @@ use crate::cli::PlanArgs;
 use crate::exit::{Code, Failure, Result};
 use crate::files::{read_input, write_output, DESIRED_FILE, SNAPSHOT};
 use pgsr_planner::desired::{self, Desired, PasswordRef};
-use pgsr_planner::plan::{plan, render_signed, Passwords, PlanOptions};
+use pgsr_planner::plan::{plan, render_signed, Passwords, Plan, PlanOptions};
 use pgsr_planner::snapshot::{self, Snapshot};
 use std::path::Path;
 
@@ -15,11 +15,12 @@ pub fn run(args: PlanArgs) -> Result<Code> {
         strict: args.strict,
         drop_unused: args.drop_unused,
         passwords: Passwords::Unknown,
+        now: Some(now()),
     };
     let snapshot = match (&args.snapshot, &args.db.db) {
         (Some(path), _) => read_snapshot(path)?,
         (None, _) => {
-            let mut client = crate::inspect::connect(&args.db)?;
+            let mut client = crate::inspect::connect(&args.db, &Default::default())?;
             let scope = pgsr_executor::sync::scope(&desired, &options, args.full_scope);
             let snapshot = pgsr_executor::inspect::inspect_scope(&mut client, &scope)?;
             if !args.reset_passwords {
@@ -40,6 +41,7 @@ pub fn run(args: PlanArgs) -> Result<Code> {
         args.output.as_deref(),
         render_signed(&plan, key.as_deref()).as_bytes(),
     )?;
+    warn(&plan);
     let changes = if args.reset_passwords {
         !plan.is_empty()
     } else {
@@ -50,6 +52,26 @@ pub fn run(args: PlanArgs) -> Result<Code> {
     } else {
         Code::Ok
     })
+}
+
+/// The plan's warnings on standard error too: the header, written to a
+/// file, may not be read.
+pub fn warn(plan: &Plan) {
+    for w in &plan.warnings {
+        eprintln!("pgsr: warning: {}", pgsr_planner::display::escape(w));
+    }
+}
+
+/// The time now, for the planner (which reads no clock): a `valid_until`
+/// before it is a warning.
+pub fn now() -> String {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    desired::timestamp_from_unix(
+        i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
+        since_epoch.subsec_micros(),
+    )
 }
 
 /// Reads and parses a desired file. The password files it names are

@@ -6,6 +6,7 @@ use crate::connect::describe;
 use crate::inspect::read_snapshot_in;
 use crate::password::{self, Resolver};
 use crate::validate::{validate_script, Effect, ValidatedStatement};
+use crate::wait::{watched, Wait, Watch};
 use crate::{Error, ErrorKind};
 use pgsr_planner::script::{self, Header};
 use pgsr_planner::snapshot::{self, Snapshot};
@@ -76,9 +77,6 @@ pub fn prepare(text: &str, trust: &Trust) -> Result<Prepared, Error> {
     })
 }
 
-/// Where progress goes: called with (statements done, total).
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
-
 /// Applies a prepared script: BEGIN, lock, check freshness, run, COMMIT.
 /// `planned_from`, when given, is the snapshot the plan was made from; a
 /// stale plan then reports what changed.
@@ -87,7 +85,7 @@ pub fn apply(
     prepared: &Prepared,
     planned_from: Option<&Snapshot>,
     passwords: Resolver,
-    progress: Progress,
+    watch: &mut Watch,
 ) -> Result<ApplyReport, Error> {
     let started = Instant::now();
     let header = &prepared.header;
@@ -96,7 +94,7 @@ pub fn apply(
     let mut tx = client
         .transaction()
         .map_err(|e| Error::database(format!("cannot begin: {}", describe(&e))))?;
-    lock(&mut tx, header.lock_key)?;
+    let pid = lock(&mut tx, header.lock_key, watch)?;
     let live = read_snapshot_in(&mut tx, &header.scope)?;
     check_fresh(header, &live, planned_from)?;
     crate::power::check(
@@ -112,24 +110,80 @@ pub fn apply(
         &header.passwords,
         &secrets,
     )?;
-    let round_trips = run(&mut tx, &prepared.statements, &filled, progress)?;
+    let round_trips = run(&mut tx, pid, &prepared.statements, &filled, watch)?;
     commit(tx)?;
     Ok(ApplyReport {
         statements: prepared.statements.len(),
-        round_trips: round_trips + 4,
+        round_trips: round_trips + 5,
         elapsed: started.elapsed(),
     })
 }
 
-/// `pg_advisory_xact_lock(key)`: held until the transaction ends.
-pub(crate) fn lock(tx: &mut Transaction, key: i64) -> Result<(), Error> {
-    // One round trip: typed parameters need no prepared statement.
-    tx.query_typed(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[(&key, postgres::types::Type::INT8)],
-    )
-    .map(|_| ())
-    .map_err(|e| Error::database(format!("cannot take advisory lock {key}: {}", describe(&e))))
+/// `pg_advisory_xact_lock(key)`, held until the transaction ends, waited
+/// for at most `--lock-timeout`: `lock_timeout` is set for that statement
+/// alone (and `statement_timeout` lifted), then put back as it was. Returns
+/// the backend's pid, for the watcher.
+pub(crate) fn lock(tx: &mut Transaction, key: i64, watch: &Watch) -> Result<i32, Error> {
+    use postgres::types::Type;
+    let limit = watch.timeouts.advisory_lock;
+    let fail = |e: postgres::Error| {
+        Error::database(format!("cannot take advisory lock {key}: {}", describe(&e)))
+    };
+    // A materialized CTE runs first: the settings are read before they
+    // are changed.
+    let before = tx
+        .query_typed_one(
+            "WITH before AS MATERIALIZED ( \
+                 SELECT pg_catalog.pg_backend_pid() AS pid, \
+                        pg_catalog.current_setting('lock_timeout') AS lock_timeout, \
+                        pg_catalog.current_setting('statement_timeout') AS statement_timeout) \
+             SELECT pid, lock_timeout, statement_timeout, \
+                    pg_catalog.set_config('lock_timeout', $1, true), \
+                    pg_catalog.set_config('statement_timeout', '0', true) \
+             FROM before",
+            &[(&crate::wait::millis(limit), Type::TEXT)],
+        )
+        .map_err(fail)?;
+    let (pid, lock_timeout, statement_timeout): (i32, String, String) =
+        (before.get(0), before.get(1), before.get(2));
+    let (taken, wait) = watched(watch, pid, limit, || {
+        tx.query_typed(
+            "WITH taken AS MATERIALIZED (SELECT pg_catalog.pg_advisory_xact_lock($1)) \
+             SELECT pg_catalog.set_config('lock_timeout', $2, true), \
+                    pg_catalog.set_config('statement_timeout', $3, true) \
+             FROM taken",
+            &[
+                (&key, Type::INT8),
+                (&lock_timeout, Type::TEXT),
+                (&statement_timeout, Type::TEXT),
+            ],
+        )
+    });
+    match taken {
+        Ok(_) => Ok(pid),
+        Err(e) if is_lock_timeout(&e) => {
+            let held = wait
+                .map(|w| w.holders.join(", "))
+                .filter(|h| !h.is_empty())
+                .map(|h| format!(", held by {h}"))
+                .unwrap_or_default();
+            Err(Error::database(format!(
+                "timed out after {} waiting for advisory lock {key}{held} (--lock-timeout): another pgsr or pg-sync-roles run holds it; nothing was applied",
+                limit.map(crate::wait::shown).unwrap_or_default()
+            )))
+        }
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// `lock_timeout` ran out.
+fn is_lock_timeout(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+}
+
+/// `statement_timeout` ran out (or the statement was cancelled).
+fn is_cancelled(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED)
 }
 
 fn check_fresh(
@@ -137,50 +191,49 @@ fn check_fresh(
     live: &Snapshot,
     planned_from: Option<&Snapshot>,
 ) -> Result<(), Error> {
+    // Another role or another database is no change of the catalog:
+    // planning again would plan for this one, which is not what was
+    // reviewed.
     if live.connecting_role.name != header.connecting_role {
-        return Err(Error {
-            kind: ErrorKind::Usage,
-            message: format!(
-                "the plan was made for connecting role {:?} but this connection is {:?}: connect as that role, or plan again",
-                header.connecting_role, live.connecting_role.name
-            ),
-        });
+        return Err(Error::usage(format!(
+            "the plan was made for connecting role {:?} but this connection is {:?}: connect as that role, or plan again",
+            header.connecting_role, live.connecting_role.name
+        )));
     }
-    if live.database.name != header.database {
-        return Err(Error {
-            kind: ErrorKind::Usage,
-            message: format!(
-                "the plan was made for database {:?} but this connection is to {:?}",
-                header.database, live.database.name
-            ),
-        });
+    if live.database.name != header.database || live.database.oid != header.database_oid {
+        return Err(Error::usage(format!(
+            "the plan was made for database {:?} (oid {}) but this connection is to {:?} (oid {}): connect to that database, or plan for this one",
+            header.database, header.database_oid, live.database.name, live.database.oid
+        )));
     }
     if live.fingerprint != header.fingerprint {
         let mut message = format!(
             "the catalog changed since the plan was made (planned from {}, now {}): nothing was applied; plan again",
             header.fingerprint, live.fingerprint
         );
-        if let Some(old) = planned_from.filter(|o| o.fingerprint == header.fingerprint) {
-            message.push('\n');
-            message.push_str(&snapshot_diff(old, live));
+        let mut details = Vec::new();
+        match planned_from {
+            Some(old) if old.fingerprint == header.fingerprint => {
+                details = snapshot::summarize(old, live)
+                    .into_iter()
+                    .map(|line| format!("changed since the plan: {line}"))
+                    .collect();
+            }
+            Some(old) => details.push(format!(
+                "the snapshot given is not the one the plan was made from (its fingerprint is {}): it cannot show what changed",
+                old.fingerprint
+            )),
+            None => message.push_str(
+                " (with --snapshot and the snapshot the plan was made from, apply shows what changed)",
+            ),
         }
         return Err(Error {
             kind: ErrorKind::Stale,
             message,
+            details,
         });
     }
     Ok(())
-}
-
-/// A unified diff of two snapshots' JSON: one line per changed object.
-pub fn snapshot_diff(old: &Snapshot, new: &Snapshot) -> String {
-    let old = String::from_utf8(snapshot::to_json(old)).expect("JSON is UTF-8");
-    let new = String::from_utf8(snapshot::to_json(new)).expect("JSON is UTF-8");
-    similar::TextDiff::from_lines(&old, &new)
-        .unified_diff()
-        .context_radius(1)
-        .header("snapshot the plan was made from", "catalog now")
-        .to_string()
 }
 
 /// Runs statements in batches of a few hundred kilobytes. When a batch
@@ -193,9 +246,10 @@ pub fn snapshot_diff(old: &Snapshot, new: &Snapshot) -> String {
 /// text (`:'password_N'`), never the verifier.
 pub(crate) fn run(
     tx: &mut Transaction,
+    pid: i32,
     statements: &[ValidatedStatement],
     filled: &BTreeMap<String, String>,
-    progress: Progress,
+    watch: &mut Watch,
 ) -> Result<usize, Error> {
     let mut round_trips = 0;
     let mut done = 0;
@@ -206,33 +260,73 @@ pub(crate) fn run(
                 let sql = filled.get(variable).ok_or_else(|| {
                     Error::usage(format!("line {}: no password for :'{variable}'", one.line))
                 })?;
-                tx.batch_execute(sql).map_err(|e| {
-                    failed(
-                        &e,
-                        format!(
-                            "statement at line {} failed: {}: {}",
-                            one.line,
-                            describe(&e),
-                            one.sql
-                        ),
-                    )
+                let (result, wait) =
+                    watched(watch, pid, watch.timeouts.lock, || tx.batch_execute(sql));
+                result.map_err(|e| {
+                    let which = format!("the statement at line {}", one.line);
+                    timed_out(&e, wait.as_ref(), watch, &which).unwrap_or_else(|| {
+                        failed(
+                            &e,
+                            format!(
+                                "statement at line {} failed: {}: {}",
+                                one.line,
+                                describe(&e),
+                                one.sql
+                            ),
+                        )
+                    })
                 })?;
                 done += 1;
-                progress(done, statements.len());
+                (watch.progress)(done, statements.len());
                 continue;
             }
         }
         let mut sql = String::from("SAVEPOINT pgsr_batch;\n");
+        // Where each statement starts, in characters (as the server counts
+        // an error's position).
+        let mut starts = Vec::with_capacity(batch.len());
+        let mut chars = sql.chars().count();
         for s in batch {
+            starts.push(chars);
             sql.push_str(&s.sql);
             sql.push_str(";\n");
+            chars += s.sql.chars().count() + 2;
         }
-        if let Err(e) = tx.batch_execute(&sql) {
+        let (result, wait) = watched(watch, pid, watch.timeouts.lock, || tx.batch_execute(&sql));
+        if let Err(e) = result {
             if e.is_closed() || e.as_db_error().is_none() {
                 return Err(lost(&e));
             }
+            let which = match (batch.first(), batch.last()) {
+                (Some(a), Some(b)) if a.line != b.line => {
+                    format!("the statements at lines {} to {}", a.line, b.line)
+                }
+                (Some(a), _) => format!("the statement at line {}", a.line),
+                _ => "a statement".to_owned(),
+            };
+            // Replaying would wait as long again: say what was waited for.
+            if let Some(error) = timed_out(&e, wait.as_ref(), watch, &which) {
+                return Err(error);
+            }
+            if let Some(s) = syntax_error_at(&e, &starts).map(|i| &batch[i]) {
+                // The server parses the whole batch before it runs any of
+                // it: nothing ran, not even the savepoint.
+                return Err(Error::database(format!(
+                    "syntax error in the statement at line {}: {}: {}; nothing was applied",
+                    s.line,
+                    describe(&e),
+                    s.sql
+                )));
+            }
             tx.batch_execute("ROLLBACK TO SAVEPOINT pgsr_batch")
-                .map_err(|e| lost(&e))?;
+                .map_err(|r| {
+                    if r.as_db_error().is_some() {
+                        // The batch failed before its savepoint was made.
+                        failed(&e, format!("a batch failed: {}", describe(&e)))
+                    } else {
+                        lost(&r)
+                    }
+                })?;
             for s in batch {
                 if let Err(e) = tx.batch_execute(&s.sql) {
                     return Err(failed(
@@ -249,9 +343,64 @@ pub(crate) fn run(
             return Err(failed(&e, format!("a batch failed: {}", describe(&e))));
         }
         done += batch.len();
-        progress(done, statements.len());
+        (watch.progress)(done, statements.len());
     }
     Ok(round_trips)
+}
+
+/// A timeout, named: `lock_timeout` with what was waited for (when the
+/// watcher saw it; otherwise the statements are replayed to find the one
+/// that waits), or `statement_timeout`. `which` says which statements of
+/// the plan ran.
+fn timed_out(
+    e: &postgres::Error,
+    wait: Option<&Wait>,
+    watch: &Watch,
+    which: &str,
+) -> Option<Error> {
+    let limit = |d: Option<Duration>| d.map(crate::wait::shown).unwrap_or_default();
+    if is_lock_timeout(e) {
+        let wait = wait?;
+        return Some(Error::database(format!(
+            "{which} timed out after {} waiting for {wait} (--object-lock-timeout): nothing was applied",
+            limit(watch.timeouts.lock)
+        )));
+    }
+    if is_cancelled(e) {
+        let by_timeout = e
+            .as_db_error()
+            .is_some_and(|db| db.message().contains("statement timeout"));
+        let why = match watch.timeouts.statement {
+            Some(d) if by_timeout => format!(" (--statement-timeout {})", crate::wait::shown(d)),
+            _ => String::new(),
+        };
+        return Some(Error::database(format!(
+            "{which} {} cancelled: {}{why}; nothing was applied",
+            if which.starts_with("the statements") {
+                "were"
+            } else {
+                "was"
+            },
+            describe(e)
+        )));
+    }
+    None
+}
+
+/// The statement of a batch (by index; `starts` holds where each begins,
+/// in characters) that a syntax error points at.
+fn syntax_error_at(e: &postgres::Error, starts: &[usize]) -> Option<usize> {
+    let db = e.as_db_error()?;
+    if *db.code() != postgres::error::SqlState::SYNTAX_ERROR {
+        return None;
+    }
+    let postgres::error::ErrorPosition::Original(at) = db.position()? else {
+        return None;
+    };
+    // 1-based; a position in the savepoint before the first statement is
+    // none of them.
+    let at = (*at as usize).checked_sub(1)?;
+    starts.partition_point(|&start| start <= at).checked_sub(1)
 }
 
 pub(crate) fn commit(tx: Transaction) -> Result<(), Error> {
@@ -276,6 +425,7 @@ fn failed(e: &postgres::Error, what: String) -> Error {
             message: format!(
                 "{what}: the catalog changed while the plan was applied; nothing was applied; plan again"
             ),
+            details: Vec::new(),
         }
     } else {
         Error::database(format!("{what}; nothing was applied"))

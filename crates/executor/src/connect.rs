@@ -1,6 +1,7 @@
 //! Opening a connection: conninfo to `postgres::Config`, and TLS.
 
 use crate::conninfo::ConnInfo;
+use crate::wait::Timeouts;
 use crate::Error;
 use postgres::config::{SslMode, TargetSessionAttrs};
 use postgres::{Client, Config};
@@ -17,30 +18,89 @@ enum TlsMode {
     VerifyFull,
 }
 
-/// Connects as the connection string says.
-pub fn connect(info: &ConnInfo) -> Result<Client, Error> {
+/// How long a connection's start-up may take when the connection string
+/// says nothing (libpq would wait forever).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects as the connection string says, and sets the session up: an
+/// empty `search_path`, and `timeouts`' lock and statement timeouts.
+///
+/// `connect_timeout` bounds the whole start-up, not only the TCP connect as
+/// the driver's does: TLS, authentication, and the set-up query too, so a
+/// server that accepts the connection and never answers cannot hang pgsr.
+/// The driver offers no way to interrupt its start-up, so it runs on a
+/// thread of its own; past the deadline the caller gets an error and the
+/// thread is left to end with the connection, which it then closes (its
+/// result has nowhere to go), or with the process.
+pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Client, Error> {
     let (config, tls) = config(info)?;
-    let fail = |e: postgres::Error| {
-        Error::connection(format!(
-            "cannot connect to {}: {}",
-            info.target(),
-            describe(&e)
-        ))
-    };
-    let mut client = match tls {
-        Some(tls) => config.connect(tls),
-        None => config.connect(postgres::NoTls),
-    }
-    .map_err(fail)?;
+    let deadline = connect_timeout(info, &config)?;
+    let target = info.target();
     // An empty search_path leaves only pg_catalog (and pg_temp for
     // relations): pgsr's unqualified catalog names must not resolve to
     // look-alikes that a database or role owner put first in the
     // search_path (ALTER DATABASE/ROLE … SET search_path), which would run
     // with pgsr's privileges and could forge what it reads.
-    client
-        .batch_execute("SELECT pg_catalog.set_config('search_path', '', false)")
-        .map_err(fail)?;
-    Ok(client)
+    let setup = format!(
+        "SELECT pg_catalog.set_config('search_path', '', false){}",
+        timeouts.session_settings()
+    );
+    let start = move || -> Result<Client, postgres::Error> {
+        let mut client = match tls {
+            Some(tls) => config.connect(tls),
+            None => config.connect(postgres::NoTls),
+        }?;
+        client.batch_execute(&setup)?;
+        Ok(client)
+    };
+    let fail = |e: postgres::Error| {
+        Error::connection(format!("cannot connect to {target}: {}", describe(&e)))
+    };
+    let Some(deadline) = deadline else {
+        return start().map_err(fail);
+    };
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("pgsr-connect".into())
+        .spawn(move || {
+            // Past the deadline nobody receives: the client is dropped,
+            // which closes the connection.
+            let _ = sender.send(start());
+        })
+        .map_err(|e| Error::connection(format!("cannot connect to {target}: {e}")))?;
+    match receiver.recv_timeout(deadline) {
+        Ok(result) => result.map_err(fail),
+        Err(_) => Err(Error::connection(format!(
+            "cannot connect to {target}: timed out after {} (connect_timeout): the server did not complete the connection start-up (TLS, authentication) in time",
+            crate::wait::shown(deadline)
+        ))),
+    }
+}
+
+/// The limit on a connection's whole start-up: `connect_timeout` seconds
+/// (at least 2, as libpq) per host to try, [`DEFAULT_CONNECT_TIMEOUT`]
+/// when not given, none when 0.
+fn connect_timeout(info: &ConnInfo, config: &Config) -> Result<Option<Duration>, Error> {
+    let per_host = match info.get("connect_timeout") {
+        None => DEFAULT_CONNECT_TIMEOUT,
+        Some(value) => {
+            let secs: u64 = value.trim().parse().map_err(|_| {
+                Error::usage(format!(
+                    "invalid connection string: bad connect_timeout {value:?}"
+                ))
+            })?;
+            if secs == 0 {
+                return Ok(None);
+            }
+            Duration::from_secs(secs.clamp(2, 86_400))
+        }
+    };
+    let hosts = config
+        .get_hosts()
+        .len()
+        .max(config.get_hostaddrs().len())
+        .max(1);
+    Ok(Some(per_host * hosts as u32))
 }
 
 /// The driver's configuration, and the TLS connector when TLS can happen:
@@ -91,10 +151,11 @@ fn config(info: &ConnInfo) -> Result<(Config, Option<MakeTlsConnector>), Error> 
             }
             "connect_timeout" => {
                 let secs: u64 = value
+                    .trim()
                     .parse()
                     .map_err(|_| bad(format!("bad connect_timeout {value:?}")))?;
                 if secs > 0 {
-                    config.connect_timeout(Duration::from_secs(secs.max(2)));
+                    config.connect_timeout(Duration::from_secs(secs.clamp(2, 86_400)));
                 }
             }
             "target_session_attrs" => {
@@ -133,6 +194,9 @@ fn config(info: &ConnInfo) -> Result<(Config, Option<MakeTlsConnector>), Error> 
     }
     if config.get_application_name().is_none() {
         config.application_name("pgsr");
+    }
+    if info.get("connect_timeout").is_none() {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
     }
     let mode = match info.get("sslmode").unwrap_or("prefer") {
         "disable" => TlsMode::Disable,

@@ -18,6 +18,9 @@ pub enum ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// Lines that say more, shown after the error's line (such as what
+    /// changed in the catalog since a plan was made).
+    pub details: Vec<String>,
 }
 
 impl Error {
@@ -25,18 +28,21 @@ impl Error {
         Error {
             kind: ErrorKind::Usage,
             message: message.into(),
+            details: Vec::new(),
         }
     }
     pub fn connection(message: impl Into<String>) -> Error {
         Error {
             kind: ErrorKind::Connection,
             message: message.into(),
+            details: Vec::new(),
         }
     }
     pub fn database(message: impl Into<String>) -> Error {
         Error {
             kind: ErrorKind::Database,
             message: message.into(),
+            details: Vec::new(),
         }
     }
 }

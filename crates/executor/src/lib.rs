@@ -13,5 +13,6 @@ pub mod password;
 pub mod power;
 pub mod sync;
 pub mod validate;
+pub mod wait;
 
 pub use error::{Error, ErrorKind};

@@ -1,10 +1,11 @@
 //! `sync`: inspect and plan without a lock; when there are changes, plan
 //! again under the lock and apply, in one transaction.
 
-use crate::apply::{commit, lock, run, Progress};
+use crate::apply::{commit, lock, run};
 use crate::inspect::{inspect_scope, read_snapshot_in};
 use crate::password::{self, Resolver};
 use crate::validate::{Effect, ValidatedStatement};
+use crate::wait::Watch;
 use crate::{Error, ErrorKind};
 use pgsr_planner::desired::Desired;
 use pgsr_planner::plan::{
@@ -70,12 +71,12 @@ pub fn sync(
     desired: &Desired,
     options: &SyncOptions,
     passwords: Resolver,
-    progress: Progress,
+    watch: &mut Watch,
 ) -> Result<SyncOutcome, SyncError> {
     let started = Instant::now();
     let mut attempt = 1;
     loop {
-        match sync_once(client, desired, options, passwords, progress) {
+        match sync_once(client, desired, options, passwords, watch) {
             Err(SyncError::Exec(e)) if e.kind == ErrorKind::Stale => {
                 if attempt == ATTEMPTS {
                     return Err(SyncError::Exec(Error::database(format!(
@@ -105,7 +106,7 @@ fn sync_once(
     desired: &Desired,
     sync_options: &SyncOptions,
     passwords: Resolver,
-    progress: Progress,
+    watch: &mut Watch,
 ) -> Result<SyncOutcome, SyncError> {
     let started = Instant::now();
     let mut options = sync_options.plan.clone();
@@ -132,7 +133,7 @@ fn sync_once(
     let mut tx = client
         .transaction()
         .map_err(|e| Error::database(format!("cannot begin: {}", crate::connect::describe(&e))))?;
-    lock(&mut tx, key)?;
+    let pid = lock(&mut tx, key, watch)?;
     // Others may have changed the catalog while we waited: plan again.
     let fresh = with_key(
         plan(&read_snapshot_in(&mut tx, &scope)?, desired, options).map_err(SyncError::Plan)?,
@@ -143,7 +144,7 @@ fn sync_once(
     let slots = password_slots(&fresh);
     let secrets = password::resolve(&slots, passwords)?;
     let filled = password::statements(&mut tx, fresh.server_version_num, &slots, &secrets)?;
-    run(&mut tx, &statements, &filled, progress)?;
+    run(&mut tx, pid, &statements, &filled, watch)?;
     commit(tx)?;
     Ok(SyncOutcome {
         statements: statements.len(),

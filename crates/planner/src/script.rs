@@ -14,6 +14,7 @@
 //! -- power: {"grantee":"ops","membership":"pg_signal_backend","why":"…"}
 //! -- skipped: …            (any number)
 //! -- note: …               (any number)
+//! -- warning: …            (any number)
 //! -- checksum: sha256:…
 //! -- signature: hmac-sha256:…   (when planned with a key)
 //!
@@ -215,6 +216,9 @@ pub(crate) fn write(plan: &Plan, statements: &[Statement], key: Option<&[u8]>) -
     for n in &plan.notes {
         head.push_str(&format!("-- note: {}\n", comment_text(n)));
     }
+    for w in &plan.warnings {
+        head.push_str(&format!("-- warning: {}\n", comment_text(w)));
+    }
     let mut body = String::new();
     for s in statements {
         body.push('\n');
@@ -349,7 +353,7 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
             "checksum" if checksum_line.is_none() => {
                 checksum_line = Some((line_no, start, offset, value));
             }
-            "skipped" | "note" | "password" | "power" if checksum_line.is_none() => {
+            "skipped" | "note" | "warning" | "password" | "power" if checksum_line.is_none() => {
                 repeated.push((line_no, key, value));
             }
             _ if checksum_line.is_some() && key != "signature" => {

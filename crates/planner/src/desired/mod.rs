@@ -9,7 +9,7 @@ mod schema;
 mod timestamp;
 
 pub use parse::parse;
-pub use timestamp::parse_timestamp;
+pub use timestamp::{parse_timestamp, timestamp_from_unix};
 
 use std::fmt;
 

@@ -19,6 +19,24 @@ pub fn parse_timestamp(text: &str) -> Result<String, String> {
     local.to_utc()
 }
 
+/// A time given as seconds and microseconds since 1970-01-01 UTC, in the
+/// form [`parse_timestamp`] gives (so that the two compare as text).
+/// Times outside years 0001-9999 are clamped to them.
+pub fn timestamp_from_unix(seconds: i64, micros: u32) -> String {
+    const FIRST: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let seconds = seconds.clamp(FIRST, LAST);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let time = seconds.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        time / 3_600,
+        time % 3_600 / 60,
+        time % 60,
+        micros.min(999_999)
+    )
+}
+
 /// The fields of a timestamp as written, before conversion to UTC.
 #[derive(Debug)]
 struct Local {
@@ -260,6 +278,24 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_times_read_as_parsed_timestamps() {
+        assert_eq!(timestamp_from_unix(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            timestamp_from_unix(1_798_156_800, 5),
+            ok("2026-12-25T00:00:00.000005Z")
+        );
+        assert_eq!(
+            timestamp_from_unix(i64::MIN, 0),
+            "0001-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            timestamp_from_unix(i64::MAX, 0),
+            "9999-12-31T23:59:59.000000Z"
+        );
+        assert!(timestamp_from_unix(1_798_156_799, 0) < ok("2026-12-25T00:00:00Z"));
+    }
 
     fn ok(text: &str) -> String {
         parse_timestamp(text).unwrap_or_else(|e| panic!("{text}: {e}"))

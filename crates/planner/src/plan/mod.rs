@@ -38,6 +38,12 @@ pub struct PlanOptions {
     pub drop_unused: bool,
     /// What is known of the passwords the desired file declares.
     pub passwords: Passwords,
+    /// The time the plan is made, as [`timestamp_from_unix`] writes it:
+    /// a declared `valid_until` before it is a warning. The planner reads no
+    /// clock; the caller passes it, and without it nothing is compared.
+    ///
+    /// [`timestamp_from_unix`]: crate::desired::timestamp_from_unix
+    pub now: Option<String>,
 }
 
 /// What is known of declared passwords. Only a superuser can read the
@@ -77,6 +83,9 @@ pub struct Plan {
     pub skipped: Vec<String>,
     /// Things a reviewer should know that are not statements.
     pub notes: Vec<String>,
+    /// Declarations that are likely mistakes: a name that differs from an
+    /// existing role's only by case, a `valid_until` in the past.
+    pub warnings: Vec<String>,
     /// Grants of power the plan contains, each opted in by the desired file.
     pub power: Vec<PowerGrant>,
     /// Whether declared passwords were compared with the stored ones.

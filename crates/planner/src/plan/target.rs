@@ -10,7 +10,7 @@ use super::{Plan, PlanError, PlanOptions};
 use crate::acl::{AclEntry, Privilege};
 use crate::desired::{Desired, DesiredRole, Grant, GrantKind, PasswordRef, TableName};
 use crate::snapshot::{RelKind, Snapshot};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub(crate) struct Planner<'a> {
     pub ix: Index<'a>,
@@ -42,6 +42,7 @@ pub(crate) struct Planner<'a> {
     pub steps: Vec<Step>,
     pub skipped: Vec<String>,
     pub notes: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 impl<'a> Planner<'a> {
@@ -102,6 +103,7 @@ impl<'a> Planner<'a> {
             steps: Vec::new(),
             skipped: Vec::new(),
             notes: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 
@@ -122,6 +124,28 @@ impl<'a> Planner<'a> {
         }
         self.skipped.push(message);
         Ok(())
+    }
+
+    /// A role that exists or is managed, whose name differs from `name`
+    /// only by case (the first in name order, when there are several).
+    fn same_but_case(&self, name: &str) -> Option<&'a str> {
+        let lower = name.to_lowercase();
+        self.ix
+            .roles
+            .keys()
+            .copied()
+            .chain(self.managed.keys().copied())
+            .filter(|r| *r != name && r.to_lowercase() == lower)
+            .min()
+    }
+
+    /// Every role that exists or is managed, by its name in lower case.
+    fn roles_by_lower_case(&self) -> HashMap<String, Vec<&'a str>> {
+        let mut out: HashMap<String, Vec<&'a str>> = HashMap::new();
+        for role in self.ix.roles.keys().chain(self.managed.keys()).copied() {
+            out.entry(role.to_lowercase()).or_default().push(role);
+        }
+        out
     }
 
     fn schema_will_exist(&self, schema: &str) -> bool {
@@ -302,6 +326,18 @@ impl<'a> Planner<'a> {
             }
             GrantKind::RoleMembership { role: target } => {
                 if !self.ix.role_exists(target) && !self.managed.contains_key(target.as_str()) {
+                    if self.options.strict {
+                        let hint = self
+                            .same_but_case(target)
+                            .map(|r| format!("; did you mean {r:?}?"))
+                            .unwrap_or_default();
+                        return Err(PlanError {
+                            span: Some(grant.span),
+                            message: format!(
+                                "{name}: {reason}: role {target} does not exist (--strict){hint}"
+                            ),
+                        });
+                    }
                     // As pg-sync-roles: a missing role is created (NOLOGIN).
                     self.create_roles
                         .entry(target.clone())
@@ -423,6 +459,25 @@ impl<'a> Planner<'a> {
             .copied()
             .filter(|r| !self.ix.role_exists(r))
             .collect();
+        let created = managed.iter().map(|r| (*r, "managed role")).chain(
+            self.create_roles
+                .keys()
+                .map(|r| (r.as_str(), "role_membership target")),
+        );
+        let mut warnings = Vec::new();
+        let mut by_lower: Option<HashMap<String, Vec<&str>>> = None;
+        for (role, what) in created {
+            let by_lower = by_lower.get_or_insert_with(|| self.roles_by_lower_case());
+            let existing = by_lower
+                .get(&role.to_lowercase())
+                .and_then(|names| names.iter().copied().filter(|e| *e != role).min());
+            if let Some(existing) = existing {
+                warnings.push(format!(
+                    "{what} {role:?} does not exist and would be created, but role {existing:?} does: did you mean {existing:?}? (role names are case-sensitive)"
+                ));
+            }
+        }
+        self.warnings.extend(warnings);
         for role in managed {
             self.push(
                 Action::CreateRole {
@@ -970,7 +1025,8 @@ impl<'a> Planner<'a> {
             let actual = self.ix.roles.get(role.name.as_str()).copied();
             let mut o = never_declared(actual);
             let can_login = actual.is_some_and(|r| r.canlogin);
-            let mut why = Vec::new();
+            let loses_login: String;
+            let mut why: Vec<&str> = Vec::new();
             if !o.is_empty() {
                 why.push(
                     "SUPERUSER, CREATEDB, CREATEROLE, REPLICATION and BYPASSRLS are never declared",
@@ -982,6 +1038,14 @@ impl<'a> Planner<'a> {
                         o.login = Some(true);
                     }
                     let wanted = login.valid_until.as_deref().unwrap_or("infinity");
+                    if let Some(now) = &self.options.now {
+                        if wanted != "infinity" && wanted <= now.as_str() {
+                            self.warnings.push(format!(
+                                "{}: valid_until {wanted} is in the past: {} could not log in after this sync",
+                                role.name, role.name
+                            ));
+                        }
+                    }
                     let current = actual
                         .and_then(|r| r.valid_until.as_deref())
                         .unwrap_or("infinity");
@@ -1000,7 +1064,11 @@ impl<'a> Planner<'a> {
                 None if can_login => {
                     o.login = Some(false);
                     o.remove_password = true;
-                    why.push("no login declared");
+                    loses_login = format!(
+                        "no login declared: {} loses LOGIN and its password",
+                        role.name
+                    );
+                    why.push(&loses_login);
                 }
                 None => {}
             }
@@ -1313,6 +1381,8 @@ impl<'a> Planner<'a> {
         self.skipped.dedup();
         self.notes.sort();
         self.notes.dedup();
+        self.warnings.sort();
+        self.warnings.dedup();
         Plan {
             server_version_num: snapshot.server_version_num,
             database: snapshot.database.clone(),
@@ -1323,6 +1393,7 @@ impl<'a> Planner<'a> {
             steps: self.steps,
             skipped: self.skipped,
             notes: self.notes,
+            warnings: self.warnings,
             power: Vec::new(),
             passwords_compared: matches!(self.options.passwords, super::Passwords::Compared { .. }),
         }

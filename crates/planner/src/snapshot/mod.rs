@@ -5,8 +5,10 @@
 //! a stable key, so the same catalog always gives the same bytes, and the
 //! [`fingerprint`](Snapshot::fingerprint) identifies the catalog state.
 
+mod diff;
 mod json;
 
+pub use diff::summarize;
 pub use json::{from_json, to_json, ReadError};
 
 use crate::acl::{AclEntry, AclObjectType};

@@ -1399,6 +1399,7 @@ pub fn case(pools: impl Strategy<Value = Pools>) -> impl Strategy<Value = Case> 
                 strict: false,
                 drop_unused: d.drop_unused,
                 passwords: Default::default(),
+                now: None,
             },
         }
     })
