@@ -7,11 +7,15 @@
 
 mod action;
 mod actual;
+mod attributes;
+mod brackets;
 mod index;
 mod intermediate;
+mod memberships;
 mod object;
 mod ownership;
 pub mod power;
+mod privileges;
 pub(crate) mod render;
 mod scope;
 mod target;
