@@ -1234,3 +1234,103 @@ pg_test!(fn tls(pg) {
     let out = inspect_db(pg, &format!("{ip} sslmode=verify-full sslrootcert=/nonexistent/ca.pem"));
     assert_one_line_error("missing sslrootcert", &out, "/nonexistent/ca.pem");
 });
+
+/// Runs `pgsr inspect --db <conninfo>` with extra environment, killing it
+/// (our own child, by its handle) if it has not finished within 30 s.
+fn inspect_db_env(pg: &Pg, conninfo: &str, env: &[(&str, &str)]) -> PgsrOutput {
+    let mut cmd = pg.pgsr_command("postgres", "postgres", &["inspect", "--db", conninfo]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // Standard output to a file: a snapshot fills a pipe nobody reads yet.
+    let stdout = tempfile::tempfile().unwrap();
+    cmd.stdout(stdout.try_clone().unwrap());
+    let mut child = cmd.spawn().expect("spawn pgsr");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "pgsr inspect --db {conninfo:?} did not finish in 30 s: it is reading trust roots"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("wait");
+    let mut stdout = stdout;
+    let mut text = String::new();
+    use std::io::{Read, Seek};
+    stdout.rewind().unwrap();
+    stdout.read_to_string(&mut text).unwrap();
+    PgsrOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: text,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+// `prefer` and `require` encrypt without authenticating the server, so they
+// read no trust root: neither the system's bundle nor `sslrootcert` (which
+// only `require` reads, to verify, as libpq does). `SSL_CERT_FILE` names
+// the bundle OpenSSL loads for the system's roots; a FIFO that nobody
+// writes to makes that load block forever.
+pg_test!(fn prefer_and_require_load_no_trust_roots(pg) {
+    let certs = Certs::new();
+    let cert = pg.server_file("server.crt", &certs.read("server.crt"));
+    let key = pg.server_file("server.key", &certs.read("server.key"));
+    pg.set_setting("ssl", "on");
+    pg.set_setting("ssl_cert_file", cert.to_str().unwrap());
+    pg.set_setting("ssl_key_file", key.to_str().unwrap());
+    pg.set_setting("log_connections", "on");
+    pg.restart();
+
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("roots.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+    assert!(made.success());
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let no_dir = dir.path().join("no-such-dir");
+    let blocking = [
+        ("SSL_CERT_FILE", fifo.to_str().unwrap()),
+        ("SSL_CERT_DIR", no_dir.to_str().unwrap()),
+        // The default mode, for the connection string without sslmode (the
+        // harness sets disable).
+        ("PGSSLMODE", "prefer"),
+    ];
+    let ip = pg.tcp_conninfo("postgres", "postgres");
+    let garbage = garbage.display();
+
+    let before = pg.server_log().matches("SSL enabled").count();
+    for conninfo in [
+        format!("{ip} sslmode=prefer"),
+        format!("{ip} sslmode=require"),
+        ip.clone(),
+        format!("{ip} sslmode=prefer sslrootcert={garbage}"),
+    ] {
+        let out = inspect_db_env(pg, &conninfo, &blocking);
+        assert_eq!(out.code, 0, "{conninfo}: {}", out.stderr);
+        out.snapshot();
+    }
+    assert_eq!(
+        pg.server_log().matches("SSL enabled").count() - before,
+        4,
+        "every connection used TLS; server log:\n{}",
+        pg.server_log()
+    );
+
+    // The modes that verify do read the roots.
+    let localhost = format!("host=localhost port={} user=postgres dbname=postgres", pg.port);
+    let ca = certs.ca();
+    let out = inspect_db_env(pg, &format!("{localhost} sslmode=verify-full"), &[("SSL_CERT_FILE", ca.as_str())]);
+    assert_eq!(out.code, 0, "verify-full with the CA as the system bundle: {}", out.stderr);
+    let nowhere = [
+        ("SSL_CERT_FILE", no_dir.to_str().unwrap()),
+        ("SSL_CERT_DIR", no_dir.to_str().unwrap()),
+    ];
+    let out = inspect_db_env(pg, &format!("{localhost} sslmode=verify-full"), &nowhere);
+    assert_one_line_error("verify-full without roots", &out, "certificate");
+    let out = inspect_db_env(pg, &format!("{ip} sslmode=require sslrootcert={garbage}"), &nowhere);
+    assert_one_line_error("require with a root certificate verifies", &out, "holds no PEM certificate");
+});

@@ -28,8 +28,9 @@ pub fn connect(info: &ConnInfo) -> Result<Client, Error> {
         ))
     };
     let mut client = match tls {
-        Some(tls) => config.connect(tls),
-        None => config.connect(postgres::NoTls),
+        Tls::None => config.connect(postgres::NoTls),
+        Tls::Unverified(tls) => config.connect(tls),
+        Tls::Verified(tls) => config.connect(tls),
     }
     .map_err(fail)?;
     // An empty search_path leaves only pg_catalog (and pg_temp for
@@ -43,11 +44,22 @@ pub fn connect(info: &ConnInfo) -> Result<Client, Error> {
     Ok(client)
 }
 
-/// The driver's configuration, and the TLS connector when TLS can happen:
-/// building one loads the system's root certificates, which is most of the
-/// cost of a short run, so it is skipped for `sslmode=disable` and for unix
-/// sockets (which never use TLS).
-fn config(info: &ConnInfo) -> Result<(Config, Option<MakeTlsConnector>), Error> {
+/// How a connection is encrypted.
+enum Tls {
+    /// `sslmode=disable`, or unix sockets only (which never use TLS).
+    None,
+    /// `prefer` and `require`: encrypted, the server not authenticated, so
+    /// no trust roots are loaded.
+    Unverified(crate::tls::Unverified),
+    /// `verify-ca` and `verify-full` (and `require` with `sslrootcert`):
+    /// the server's chain is checked against the roots, which are loaded.
+    Verified(MakeTlsConnector),
+}
+
+/// The driver's configuration, and how TLS is done. Loading the system's
+/// root certificates is most of the cost of a short run, so only the modes
+/// that verify the server load them.
+fn config(info: &ConnInfo) -> Result<(Config, Tls), Error> {
     let bad = |msg: String| Error::usage(format!("invalid connection string: {msg}"));
     let mut config = Config::new();
     for (key, value) in &info.params {
@@ -154,43 +166,38 @@ fn config(info: &ConnInfo) -> Result<(Config, Option<MakeTlsConnector>), Error> 
             .get_hosts()
             .iter()
             .all(|h| !matches!(h, postgres::config::Host::Tcp(_)));
-    let tls = if mode == TlsMode::Disable || sockets_only {
-        None
-    } else {
-        Some(tls_connector(mode, info.get("sslrootcert"))?)
+    let tls = match mode {
+        _ if mode == TlsMode::Disable || sockets_only => Tls::None,
+        // libpq encrypts but does not authenticate the server in these modes.
+        TlsMode::Prefer | TlsMode::Require => Tls::Unverified(
+            crate::tls::Unverified::new()
+                .map_err(|e| Error::connection(format!("cannot set up TLS: {e}")))?,
+        ),
+        _ => Tls::Verified(verifying_connector(mode, info.get("sslrootcert"))?),
     };
     Ok((config, tls))
 }
 
-fn tls_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnector, Error> {
+/// A connector that checks the server's chain (and, for `verify-full`, its
+/// name) against `sslrootcert`, or the system's roots.
+fn verifying_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnector, Error> {
     let mut builder = native_tls::TlsConnector::builder();
-    match mode {
-        TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => {
-            // libpq encrypts but does not authenticate the server in these modes.
-            builder.danger_accept_invalid_certs(true);
-            builder.danger_accept_invalid_hostnames(true);
-        }
-        TlsMode::VerifyCa => {
-            builder.danger_accept_invalid_hostnames(true);
-        }
-        TlsMode::VerifyFull => {}
+    if mode == TlsMode::VerifyCa {
+        builder.danger_accept_invalid_hostnames(true);
     }
-    if matches!(mode, TlsMode::VerifyCa | TlsMode::VerifyFull) {
-        if let Some(path) = root_cert.filter(|p| *p != "system") {
-            let pem = read_root_certificates(path)?;
-            let certs = split_pem(&pem);
-            if certs.is_empty() {
-                return Err(Error::usage(format!(
-                    "sslrootcert {path} holds no PEM certificate"
-                )));
-            }
-            builder.disable_built_in_roots(true);
-            for cert in certs {
-                let cert = native_tls::Certificate::from_pem(&cert).map_err(|e| {
-                    Error::usage(format!("bad certificate in sslrootcert {path}: {e}"))
-                })?;
-                builder.add_root_certificate(cert);
-            }
+    if let Some(path) = root_cert.filter(|p| *p != "system") {
+        let pem = read_root_certificates(path)?;
+        let certs = split_pem(&pem);
+        if certs.is_empty() {
+            return Err(Error::usage(format!(
+                "sslrootcert {path} holds no PEM certificate"
+            )));
+        }
+        builder.disable_built_in_roots(true);
+        for cert in certs {
+            let cert = native_tls::Certificate::from_pem(&cert)
+                .map_err(|e| Error::usage(format!("bad certificate in sslrootcert {path}: {e}")))?;
+            builder.add_root_certificate(cert);
         }
     }
     let connector = builder
@@ -265,6 +272,42 @@ mod tests {
         let info = ConnInfo::parse("host=/tmp sslmode=sometimes").unwrap();
         let err = config(&info).err().unwrap();
         assert!(err.to_string().contains("bad sslmode"), "{err}");
+    }
+
+    fn tls(conninfo: &str) -> Tls {
+        config(&ConnInfo::parse(conninfo).unwrap()).ok().unwrap().1
+    }
+
+    /// Only the modes that verify the server load trust roots: `prefer` and
+    /// `require` never read `sslrootcert` nor the system's bundle.
+    #[test]
+    fn only_verifying_modes_load_roots() {
+        for mode in ["prefer", "allow", "require"] {
+            let t = tls(&format!("host=localhost sslmode={mode}"));
+            assert!(matches!(t, Tls::Unverified(_)), "{mode}");
+        }
+        // prefer ignores sslrootcert; a file that cannot be a bundle is not read.
+        let t = tls("host=localhost sslmode=prefer sslrootcert=/dev/zero");
+        assert!(matches!(t, Tls::Unverified(_)));
+        assert!(matches!(tls("host=localhost"), Tls::Unverified(_)));
+        for conninfo in [
+            "host=localhost sslmode=verify-ca",
+            "host=localhost sslmode=verify-full",
+            "host=localhost sslmode=verify-full sslrootcert=system",
+        ] {
+            assert!(matches!(tls(conninfo), Tls::Verified(_)), "{conninfo}");
+        }
+        assert!(matches!(tls("host=/tmp sslmode=require"), Tls::None));
+        assert!(matches!(tls("host=localhost sslmode=disable"), Tls::None));
+    }
+
+    /// As libpq: `require` with a root certificate verifies the chain, so
+    /// it reads the file.
+    #[test]
+    fn require_with_a_root_certificate_verifies() {
+        let info = ConnInfo::parse("host=localhost sslmode=require sslrootcert=/dev/zero").unwrap();
+        let err = config(&info).err().unwrap();
+        assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
     }
 
     #[test]
