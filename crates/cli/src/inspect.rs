@@ -14,7 +14,7 @@ pub fn run(args: InspectArgs) -> Result<Code> {
 }
 
 /// Resolves the connection settings and connects.
-pub fn connect(db: &DbArgs) -> Result<postgres::Client> {
+pub fn connect(db: &DbArgs) -> Result<pgsr_executor::connect::Session> {
     let info = ConnInfo::parse(db.db.as_deref().unwrap_or(""))
         .map_err(|e| crate::exit::Failure::new(e.to_string()))?
         .with_defaults(|k| std::env::var(k).ok());

@@ -2,14 +2,14 @@
 //! lock, refused when the catalog changed since planning, all in one
 //! transaction.
 
-use crate::connect::describe;
-use crate::inspect::read_snapshot_in;
+use crate::connect::{describe, Session};
+use crate::inspect::read;
 use crate::password::{self, Resolver};
 use crate::validate::{validate_script, Effect, ValidatedStatement};
 use crate::{Error, ErrorKind};
 use pgsr_planner::script::{self, Header};
 use pgsr_planner::snapshot::{self, Snapshot};
-use postgres::{Client, Transaction};
+use postgres::{GenericClient, Transaction};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -83,7 +83,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 /// `planned_from`, when given, is the snapshot the plan was made from; a
 /// stale plan then reports what changed.
 pub fn apply(
-    client: &mut Client,
+    session: &mut Session,
     prepared: &Prepared,
     planned_from: Option<&Snapshot>,
     passwords: Resolver,
@@ -93,11 +93,13 @@ pub fn apply(
     let header = &prepared.header;
     // Secrets are read before the lock is taken: a missing one fails fast.
     let secrets = password::resolve(&header.passwords, passwords)?;
-    let mut tx = client
+    let version = session.server_version_num();
+    let mut tx = session
         .transaction()
         .map_err(|e| Error::database(format!("cannot begin: {}", describe(&e))))?;
-    lock(&mut tx, header.lock_key)?;
-    let live = read_snapshot_in(&mut tx, &header.scope)?;
+    // The lock, then the catalog as it is under the lock: one round trip.
+    let lock = format!("SELECT pg_advisory_xact_lock({})", header.lock_key);
+    let live = read(&mut tx, version, &header.scope, &[&lock], &[])?.snapshot;
     check_fresh(header, &live, planned_from)?;
     crate::power::check(
         &mut tx,
@@ -116,20 +118,11 @@ pub fn apply(
     commit(tx)?;
     Ok(ApplyReport {
         statements: prepared.statements.len(),
-        round_trips: round_trips + 4,
+        // BEGIN, the lock with the catalog, and COMMIT (the power check
+        // and passwords add theirs only when the plan has such statements).
+        round_trips: round_trips + 3,
         elapsed: started.elapsed(),
     })
-}
-
-/// `pg_advisory_xact_lock(key)`: held until the transaction ends.
-pub(crate) fn lock(tx: &mut Transaction, key: i64) -> Result<(), Error> {
-    // One round trip: typed parameters need no prepared statement.
-    tx.query_typed(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[(&key, postgres::types::Type::INT8)],
-    )
-    .map(|_| ())
-    .map_err(|e| Error::database(format!("cannot take advisory lock {key}: {}", describe(&e))))
 }
 
 fn check_fresh(
@@ -192,7 +185,7 @@ pub fn snapshot_diff(old: &Snapshot, new: &Snapshot) -> String {
 /// with the whole batch, can carry the verifier; errors show the plan's
 /// text (`:'password_N'`), never the verifier.
 pub(crate) fn run(
-    tx: &mut Transaction,
+    tx: &mut impl GenericClient,
     statements: &[ValidatedStatement],
     filled: &BTreeMap<String, String>,
     progress: Progress,
@@ -255,16 +248,21 @@ pub(crate) fn run(
 }
 
 pub(crate) fn commit(tx: Transaction) -> Result<(), Error> {
-    tx.commit().map_err(|e| {
-        if e.as_db_error().is_some() {
-            Error::database(format!("COMMIT failed: {}; nothing was applied", describe(&e)))
-        } else {
-            Error::database(format!(
-                "the connection was lost during COMMIT ({}): the plan may or may not have been applied; run `pgsr plan` to see",
-                describe(&e)
-            ))
-        }
-    })
+    tx.commit().map_err(|e| commit_failed(&e))
+}
+
+pub(crate) fn commit_failed(e: &postgres::Error) -> Error {
+    if e.as_db_error().is_some() {
+        Error::database(format!(
+            "COMMIT failed: {}; nothing was applied",
+            describe(e)
+        ))
+    } else {
+        Error::database(format!(
+            "the connection was lost during COMMIT ({}): the plan may or may not have been applied; run `pgsr plan` to see",
+            describe(e)
+        ))
+    }
 }
 
 /// A statement failed: stale when the catalog changed under the apply

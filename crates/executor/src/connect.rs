@@ -17,8 +17,36 @@ enum TlsMode {
     VerifyFull,
 }
 
+/// A connection, and the version of the server it is to: the catalog is
+/// read with one statement written for that version.
+pub struct Session {
+    client: Client,
+    server_version_num: u32,
+    pub(crate) prepared: crate::inspect::PreparedStatements,
+}
+
+impl Session {
+    /// `server_version_num`, such as 150004.
+    pub fn server_version_num(&self) -> u32 {
+        self.server_version_num
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
 /// Connects as the connection string says.
-pub fn connect(info: &ConnInfo) -> Result<Client, Error> {
+pub fn connect(info: &ConnInfo) -> Result<Session, Error> {
     let (config, tls) = config(info)?;
     let fail = |e: postgres::Error| {
         Error::connection(format!(
@@ -37,11 +65,32 @@ pub fn connect(info: &ConnInfo) -> Result<Client, Error> {
     // relations): pgsr's unqualified catalog names must not resolve to
     // look-alikes that a database or role owner put first in the
     // search_path (ALTER DATABASE/ROLE … SET search_path), which would run
-    // with pgsr's privileges and could forge what it reads.
-    client
-        .batch_execute("SELECT pg_catalog.set_config('search_path', '', false)")
+    // with pgsr's privileges and could forge what it reads. Prepared
+    // statements (the catalog statement, when a session syncs many times)
+    // are planned once: their plans do not depend on the lists they are
+    // given. The same round trip reads the server's version.
+    let messages = client
+        .simple_query(
+            "SELECT pg_catalog.set_config('search_path', '', false), \
+                    pg_catalog.current_setting('server_version_num'), \
+                    pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
+        )
         .map_err(fail)?;
-    Ok(client)
+    let version = messages.iter().find_map(|m| match m {
+        postgres::SimpleQueryMessage::Row(row) => row.get(1).and_then(|v| v.parse().ok()),
+        _ => None,
+    });
+    let Some(server_version_num) = version else {
+        return Err(Error::connection(format!(
+            "cannot connect to {}: the server did not say its version",
+            info.target()
+        )));
+    };
+    Ok(Session {
+        client,
+        server_version_num,
+        prepared: Default::default(),
+    })
 }
 
 /// How a connection is encrypted.
