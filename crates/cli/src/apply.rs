@@ -50,27 +50,18 @@ pub fn run_apply(args: ApplyArgs) -> Result<Code> {
 }
 
 pub fn run_sync(args: SyncArgs) -> Result<Code> {
-    let desired = read_desired_with_passwords(&args.file)?;
+    if args.stdin_batch {
+        return crate::batch::run(&args);
+    }
+    let file = args.file.as_deref().expect("clap requires --file");
+    let desired = read_desired_with_passwords(file)?;
     let mut client = crate::inspect::connect(&args.db)?;
-    let options = PlanOptions {
-        strict: args.strict,
-        drop_unused: args.drop_unused,
-        passwords: Default::default(),
-    };
-    let options = SyncOptions {
-        plan: options,
-        lock_key: args.lock_key,
-        dry_run: args.dry_run,
-        full_scope: args.full_scope,
-        reset_passwords: args.reset_passwords,
-    };
+    let options = sync_options(&args);
     let passwords = crate::secrets::password(Some(&desired));
     let outcome =
         pgsr_executor::sync::sync(&mut client, &desired, &options, &passwords, &mut progress())
             .map_err(|e| match e {
-                SyncError::Plan(e) => {
-                    located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message)
-                }
+                SyncError::Plan(e) => located(file, e.span.map(|s| (s.line, s.column)), &e.message),
                 SyncError::Exec(e) => Failure::from(e),
             })?;
     finish_progress();
@@ -88,6 +79,21 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
         eprintln!("pgsr: no changes");
     }
     Ok(Code::Ok)
+}
+
+/// What `sync` is asked to do, from its arguments.
+pub fn sync_options(args: &SyncArgs) -> SyncOptions {
+    SyncOptions {
+        plan: PlanOptions {
+            strict: args.strict,
+            drop_unused: args.drop_unused,
+            passwords: Default::default(),
+        },
+        lock_key: args.lock_key,
+        dry_run: args.dry_run,
+        full_scope: args.full_scope,
+        reset_passwords: args.reset_passwords,
+    }
 }
 
 /// A progress line on a terminal; nothing in logs.
