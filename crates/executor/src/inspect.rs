@@ -301,10 +301,13 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args) -> String {
         &arrays
     {
         // The named roles, and every role they are members of, through any
-        // chain: what decides their power.
+        // chain: what decides their power. Each step looks the members up
+        // in pg_auth_members' index (OFFSET 0 keeps the planner from
+        // turning the lookup into a scan of every membership).
         ctes.push(format!(
             "up(oid) AS (SELECT oid FROM pg_roles WHERE rolname = ANY({members}) \
-             UNION SELECT am.roleid FROM pg_auth_members am JOIN up ON am.member = up.oid)"
+             UNION SELECT x.roleid FROM up, LATERAL ( \
+               SELECT am.roleid FROM pg_auth_members am WHERE am.member = up.oid OFFSET 0) x)"
         ));
         memberships_filter = " WHERE am.member = ANY(ARRAY(SELECT oid FROM up))".to_owned();
         // Every branch an index scan (pg_roles' rows are pg_authid's, and
