@@ -144,12 +144,9 @@ fn pgsr_queries(pg: &Pg, from: usize) -> Vec<String> {
     entries
 }
 
-/// How many times the queries read the catalog.
-fn catalog_reads(queries: &[String]) -> usize {
-    queries
-        .iter()
-        .map(|q| q.matches("EXECUTE pgsr_catalog_").count())
-        .sum()
+/// The queries that contain `text`.
+fn with(queries: &[String], text: &str) -> usize {
+    queries.iter().filter(|q| q.contains(text)).count()
 }
 
 pg_test!(fn sync_reads_the_catalog_once_when_the_lock_is_free(pg) {
@@ -159,17 +156,20 @@ pg_test!(fn sync_reads_the_catalog_once_when_the_lock_is_free(pg) {
     pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.t (i int);");
     let f = Files::new();
     let file = f.write("d.yaml", &doc(&[role("r", &["schema_usage: s", "table_select: { schema: s, table: t }"])]));
+    const TRY: &str = "BEGIN;\nSELECT pg_try_advisory_xact_lock(1);\nEXECUTE pgsr_catalog_";
 
     // Changes: the settings of the connection; BEGIN, the lock tried and
-    // the catalog read; the statements; COMMIT.
+    // the roles and schemas read; the objects (a table is named); the
+    // statements; COMMIT. No second read under the lock.
     let from = pg.server_log().len();
     sync(pg, "postgres", &file);
     let queries = pgsr_queries(pg, from);
-    assert_eq!(queries.len(), 4, "{queries:#?}");
-    assert_eq!(catalog_reads(&queries), 1, "{queries:#?}");
-    // (The first read of a session prepares the catalog statement first.)
-    assert!(queries[1].contains("\nBEGIN;\nSELECT pg_try_advisory_xact_lock(1);\nEXECUTE pgsr_catalog_"), "{}", queries[1]);
-    assert_eq!(queries[3], "COMMIT");
+    assert_eq!(queries.len(), 5, "{queries:#?}");
+    // (The first read of a session prepares its statements first.)
+    assert!(queries[1].contains(TRY), "{}", queries[1]);
+    assert!(queries[2].contains("EXECUTE pgsr_catalog_") && queries[2].contains("pg_attribute"), "{}", queries[2]);
+    assert_eq!(with(&queries, "pg_advisory_xact_lock("), 0, "{queries:#?}");
+    assert_eq!(queries[4], "COMMIT");
     assert_can(pg, "postgres", "r", "SELECT * FROM s.t");
 
     // No changes: the read, and the end of its transaction.
@@ -177,8 +177,19 @@ pg_test!(fn sync_reads_the_catalog_once_when_the_lock_is_free(pg) {
     let out = sync(pg, "postgres", &file);
     assert!(out.stderr.contains("no changes"), "{}", out.stderr);
     let queries = pgsr_queries(pg, from);
-    assert_eq!(queries.len(), 3, "{queries:#?}");
-    assert_eq!(catalog_reads(&queries), 1, "{queries:#?}");
+    assert_eq!(queries.len(), 4, "{queries:#?}");
+    assert_eq!(with(&queries, TRY), 1, "{queries:#?}");
+    assert_eq!(queries[3], "ROLLBACK");
+
+    // A role that holds no object and is granted none by name: no object
+    // catalog is read at all.
+    let file = f.write("c.yaml", &doc(&[role("c", &["database_connect: postgres"])]));
+    let from = pg.server_log().len();
+    sync(pg, "postgres", &file);
+    let queries = pgsr_queries(pg, from);
+    assert_eq!(queries.len(), 4, "{queries:#?}");
+    assert_eq!(with(&queries, TRY), 1, "{queries:#?}");
+    assert_eq!(with(&queries, "pg_attribute"), 0, "{queries:#?}");
 });
 
 // When another run holds the lock, sync waits for it and plans from what
@@ -212,8 +223,12 @@ pg_test!(fn sync_reads_again_after_waiting_for_the_lock(pg) {
         Some("t")
     );
     let queries = pgsr_queries(pg, from);
-    assert_eq!(catalog_reads(&queries), 2, "read again under the lock: {queries:#?}");
-    assert!(queries.iter().any(|q| q.starts_with("SELECT pg_advisory_xact_lock(1);\nEXECUTE pgsr_catalog_")), "{queries:#?}");
+    assert_eq!(with(&queries, "SELECT pg_try_advisory_xact_lock(1);"), 1, "{queries:#?}");
+    assert_eq!(
+        with(&queries, "SELECT pg_advisory_xact_lock(1);\nEXECUTE pgsr_catalog_"),
+        1,
+        "read again under the lock: {queries:#?}"
+    );
     assert_converged_as(pg, "postgres", "postgres", &file, &[]);
 });
 

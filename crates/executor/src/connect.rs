@@ -89,7 +89,7 @@ pub fn connect(info: &ConnInfo) -> Result<Session, Error> {
     Ok(Session {
         client,
         server_version_num,
-        prepared: Default::default(),
+        prepared: crate::inspect::PreparedStatements::new(server_version_num),
     })
 }
 

@@ -50,6 +50,8 @@ pub fn inspect_scope(session: &mut Session, scope: &Scope) -> Result<Snapshot, E
 pub(crate) struct Read {
     pub before: Vec<Vec<SimpleQueryRow>>,
     pub snapshot: Snapshot,
+    /// Queries sent.
+    pub round_trips: usize,
 }
 
 /// Sends `before`, the catalog statement and `after` as one simple query
@@ -72,94 +74,143 @@ pub(crate) fn read(
         sql.push_str(s);
         sql.push_str(";\n");
     }
-    sql.push_str(&catalog_statement(scope, server_version_num, Args::Literal));
+    sql.push_str(&catalog_statement(
+        scope,
+        server_version_num,
+        Args::Literal,
+        Parts::All,
+    ));
     for s in after {
         sql.push_str(";\n");
         sql.push_str(s);
     }
-    send(client, &sql, scope, before.len())
+    let (before, rows) = send(client, &sql, before.len())?;
+    Ok(Read {
+        before,
+        snapshot: snapshot_from_rows(scope, &rows)?,
+        round_trips: 1,
+    })
 }
 
-/// As [`read`], with the catalog statement prepared once per session: a
-/// session that syncs many times plans it once (generic plans, see
-/// [`crate::connect`]). The first read of each kind of scope prepares it
-/// in the same round trip.
+/// As [`read`] (without statements after), with the catalog statements
+/// prepared once per session: a session that syncs many times plans them
+/// once (generic plans, see [`crate::connect`]). The first read of each
+/// prepares them in the same round trip.
+///
+/// A partial scope is read in two statements, the second sent only when it
+/// has something to read: the first reads the roles, memberships,
+/// databases, schemas and default privileges, and counts what the scope's
+/// roles hold in this database; the second reads the objects (relations,
+/// routines, types, …) the scope names or its roles hold. A sync of a role
+/// that holds no object in the database and is granted none by name (such
+/// as `database_connect` and `role_membership` only) reads no object
+/// catalog at all, which in a new connection saves most of the cost of the
+/// read. The second statement runs in the same transaction, after the
+/// first: under the advisory lock when the first ran under it.
 pub(crate) fn read_prepared(
     session: &mut Session,
     scope: &Scope,
     before: &[&str],
-    after: &[&str],
 ) -> Result<Read, Error> {
-    let version = session.server_version_num();
-    let prepared = &mut session.prepared;
-    let slot = match scope {
-        Scope::Full => &mut prepared.full,
-        Scope::Partial(_) => &mut prepared.partial,
+    let (parts, args) = match scope {
+        Scope::Full => (Parts::All, String::new()),
+        Scope::Partial(p) => (
+            Parts::Base,
+            format!("({})", scope_arrays(p, Args::Literal).join(", ")),
+        ),
     };
-    let (name, prepare) = match slot {
-        Some(name) => (name.clone(), false),
-        None => {
-            // A new name each time: after a failed round trip it is unknown
-            // whether the statement was prepared.
-            prepared.made += 1;
-            (format!("pgsr_catalog_{}", prepared.made), true)
-        }
-    };
-    let mut sql = String::new();
-    if prepare {
-        let types = match scope {
-            Scope::Full => String::new(),
-            Scope::Partial(_) => format!("({})", ["text[]"; PARAMETERS].join(", ")),
-        };
-        sql.push_str(&format!(
-            "PREPARE {name}{types} AS {};\n",
-            catalog_statement(scope, version, Args::Parameters)
-        ));
-    }
+    let (name, prepare) = session.prepared.name(scope, parts);
+    let skip = usize::from(prepare.is_some());
+    let mut sql = prepare.unwrap_or_default();
     for s in before {
         sql.push_str(s);
         sql.push_str(";\n");
     }
-    match scope {
-        Scope::Full => sql.push_str(&format!("EXECUTE {name}")),
-        Scope::Partial(p) => sql.push_str(&format!(
-            "EXECUTE {name}({})",
-            scope_arrays(p, Args::Literal).join(", ")
-        )),
-    }
-    for s in after {
-        sql.push_str(";\n");
-        sql.push_str(s);
-    }
-    let skip = usize::from(prepare);
-    let mut read = send(&mut **session, &sql, scope, skip + before.len())?;
-    read.before.drain(..skip);
-    if prepare {
-        let prepared = &mut session.prepared;
-        match scope {
-            Scope::Full => prepared.full = Some(name),
-            Scope::Partial(_) => prepared.partial = Some(name),
+    sql.push_str(&format!("EXECUTE {name}{args}"));
+    let (mut results, mut rows) = send(&mut **session, &sql, skip + before.len())?;
+    results.drain(..skip);
+    session.prepared.made(scope, parts, name);
+    let mut round_trips = 1;
+    if let Scope::Partial(p) = scope {
+        let held = rows
+            .iter()
+            .find(|r| r.get(0) == Some("k"))
+            .and_then(|r| r.get(1))
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                Error::database("reading the catalog failed: no count of what the roles hold")
+            })?;
+        if held > 0 || !p.relations.is_empty() || !p.regex_schemas.is_empty() {
+            let (name, prepare) = session.prepared.name(scope, Parts::Objects);
+            let mut sql = prepare.unwrap_or_default();
+            let skip = usize::from(!sql.is_empty());
+            sql.push_str(&format!("EXECUTE {name}{args}"));
+            let (_, more) = send(&mut **session, &sql, skip)?;
+            session.prepared.made(scope, Parts::Objects, name);
+            rows.extend(more);
+            round_trips += 1;
         }
     }
-    Ok(read)
+    Ok(Read {
+        before: results,
+        snapshot: snapshot_from_rows(scope, &rows)?,
+        round_trips,
+    })
 }
 
-/// The catalog statements a session has prepared.
+/// The catalog statements a session has prepared, by name.
 #[derive(Debug, Default)]
 pub struct PreparedStatements {
-    full: Option<String>,
-    partial: Option<String>,
+    names: HashMap<(bool, Parts), String>,
     made: u32,
+    version: u32,
 }
 
-/// Sends `sql` and reads the snapshot from the rows of its statement number
-/// `at` (counting from 0).
+impl PreparedStatements {
+    pub(crate) fn new(server_version_num: u32) -> PreparedStatements {
+        PreparedStatements {
+            version: server_version_num,
+            ..Default::default()
+        }
+    }
+
+    /// The name of the statement for `scope` and `parts`, and the `PREPARE`
+    /// to send first (ending in `;\n`) when it is not prepared yet.
+    fn name(&mut self, scope: &Scope, parts: Parts) -> (String, Option<String>) {
+        let key = (matches!(scope, Scope::Full), parts);
+        if let Some(name) = self.names.get(&key) {
+            return (name.clone(), None);
+        }
+        // A new name each time: after a failed round trip it is unknown
+        // whether the statement was prepared.
+        self.made += 1;
+        let name = format!("pgsr_catalog_{}", self.made);
+        let types = match scope {
+            Scope::Full => String::new(),
+            Scope::Partial(_) => format!("({})", ["text[]"; PARAMETERS].join(", ")),
+        };
+        let prepare = format!(
+            "PREPARE {name}{types} AS {};\n",
+            catalog_statement(scope, self.version, Args::Parameters, parts)
+        );
+        (name, Some(prepare))
+    }
+
+    /// Records that the statement `name` was prepared (or executed).
+    fn made(&mut self, scope: &Scope, parts: Parts, name: String) {
+        self.names
+            .insert((matches!(scope, Scope::Full), parts), name);
+    }
+}
+
+/// Sends `sql`; returns the rows of each statement before number `at`
+/// (counting from 0), and the rows of that statement.
+#[allow(clippy::type_complexity)]
 fn send(
     client: &mut impl GenericClient,
     sql: &str,
-    scope: &Scope,
     at: usize,
-) -> Result<Read, Error> {
+) -> Result<(Vec<Vec<SimpleQueryRow>>, Vec<SimpleQueryRow>), Error> {
     let messages = client.simple_query(sql).map_err(db_error)?;
     let mut results: Vec<Vec<SimpleQueryRow>> = vec![Vec::new()];
     for m in messages {
@@ -176,11 +227,7 @@ fn send(
     }
     let rest = results.split_off(at);
     let rows = rest.into_iter().next().expect("checked");
-    let snapshot = snapshot_from_rows(scope, &rows)?;
-    Ok(Read {
-        before: results,
-        snapshot,
-    })
+    Ok((results, rows))
 }
 
 pub(crate) fn db_error(e: postgres::Error) -> Error {
@@ -216,6 +263,20 @@ fn text_literal(value: &str) -> String {
 fn text_array<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
     let items: Vec<String> = values.into_iter().map(text_literal).collect();
     format!("ARRAY[{}]::text[]", items.join(","))
+}
+
+/// Which parts of the catalog a statement reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Parts {
+    /// Everything.
+    All,
+    /// Roles, memberships, databases, tablespaces, parameters, schemas and
+    /// default privileges, and (partial scopes) how many objects of this
+    /// database the scope's roles hold.
+    Base,
+    /// Relations, column ACLs, sequence owners, routines, types, languages,
+    /// foreign-data wrappers and servers, large objects.
+    Objects,
 }
 
 /// How the catalog statement names the lists of a partial scope.
@@ -276,7 +337,7 @@ fn part(kind: char, columns: &[&str], from: &str) -> String {
 /// hold privileges or ownership, found through the indexed `pg_shdepend`
 /// rather than by scanning every ACL. Lists of oids reach the index scans
 /// as `= ANY(ARRAY(subquery))`.
-fn catalog_statement(scope: &Scope, v: u32, args: Args) -> String {
+fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String {
     let partial = match scope {
         Scope::Full => None,
         Scope::Partial(p) => Some(p),
@@ -304,11 +365,13 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args) -> String {
         // chain: what decides their power. Each step looks the members up
         // in pg_auth_members' index (OFFSET 0 keeps the planner from
         // turning the lookup into a scan of every membership).
-        ctes.push(format!(
-            "up(oid) AS (SELECT oid FROM pg_roles WHERE rolname = ANY({members}) \
+        if which != Parts::Objects {
+            ctes.push(format!(
+                "up(oid) AS (SELECT oid FROM pg_roles WHERE rolname = ANY({members}) \
              UNION SELECT x.roleid FROM up, LATERAL ( \
                SELECT am.roleid FROM pg_auth_members am WHERE am.member = up.oid OFFSET 0) x)"
-        ));
+            ));
+        }
         memberships_filter = " WHERE am.member = ANY(ARRAY(SELECT oid FROM up))".to_owned();
         // Every branch an index scan (pg_roles' rows are pg_authid's, and
         // names sort bytewise: '_pgsr`' is the first name after every name
@@ -334,7 +397,8 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args) -> String {
         // The named relations, and every relation of the regex schemas
         // through the indexed pg_depend (pg_class has no index on
         // relnamespace alone).
-        ctes.push(format!(
+        if which != Parts::Base {
+            ctes.push(format!(
             "scoped_relations AS MATERIALIZED ( \
                SELECT objid AS oid FROM held WHERE classid = 'pg_class'::regclass \
                UNION SELECT c.oid FROM unnest({relation_schemas}, {relation_names}) AS x(s, r) \
@@ -345,6 +409,7 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args) -> String {
                       AND d.classid = 'pg_class'::regclass \
                  WHERE n.nspname = ANY({regex_schemas}))"
         ));
+        }
     }
     let member = if v >= 160000 { "SET" } else { "MEMBER" };
     let (inherit, set) = if v >= 160000 {
@@ -433,6 +498,25 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args) -> String {
         ],
         &format!("FROM pg_namespace n WHERE {HIDDEN_SCHEMA_FILTER}"),
     ));
+    parts.push(part(
+        'x',
+        &[
+            "pg_get_userbyid(d.defaclrole)",
+            "n.nspname",
+            "d.defaclobjtype",
+            "d.defaclacl",
+        ],
+        "FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace",
+    ));
+    if which == Parts::Base && partial.is_some() {
+        parts.push(part('k', &["count(*)"], "FROM held"));
+    }
+    if which == Parts::Objects {
+        parts.clear();
+    }
+    if which == Parts::Base {
+        return statement(&ctes, &parts);
+    }
     parts.push(part(
         'R',
         &[
@@ -552,16 +636,11 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args) -> String {
             only("oid", "pg_largeobject")
         ),
     ));
-    parts.push(part(
-        'x',
-        &[
-            "pg_get_userbyid(d.defaclrole)",
-            "n.nspname",
-            "d.defaclobjtype",
-            "d.defaclacl",
-        ],
-        "FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace",
-    ));
+    statement(&ctes, &parts)
+}
+
+/// `WITH RECURSIVE <ctes> <parts joined by UNION ALL>`.
+fn statement(ctes: &[String], parts: &[String]) -> String {
     let with = if ctes.is_empty() {
         String::new()
     } else {
@@ -680,6 +759,8 @@ fn snapshot_from_rows(scope: &Scope, rows: &[SimpleQueryRow]) -> Result<Snapshot
         };
         let f = Fields { row, kind };
         match kind {
+            // What the roles hold, counted for the reader.
+            "k" => {}
             "h" => {
                 header = Some((
                     f.number::<u32>(0)?,

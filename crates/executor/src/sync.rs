@@ -149,8 +149,8 @@ fn sync_once(
         open: true,
     };
     let try_lock = format!("SELECT pg_try_advisory_xact_lock({key})");
-    let first = read_prepared(tx.session, &scope, &["BEGIN", &try_lock], &[])?;
-    let mut round_trips = 1;
+    let first = read_prepared(tx.session, &scope, &["BEGIN", &try_lock])?;
+    let mut round_trips = first.round_trips;
     let locked = first.before[1]
         .first()
         .and_then(|row| row.get(0))
@@ -179,8 +179,8 @@ fn sync_once(
         // Another run holds the lock: wait for it, then read what that run
         // left, in one round trip.
         let lock = format!("SELECT pg_advisory_xact_lock({key})");
-        let again = read_prepared(tx.session, &scope, &[&lock], &[])?;
-        round_trips += 1;
+        let again = read_prepared(tx.session, &scope, &[&lock])?;
+        round_trips += again.round_trips;
         with_key(
             plan(&again.snapshot, desired, options).map_err(SyncError::Plan)?,
             key,
