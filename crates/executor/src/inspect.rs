@@ -466,13 +466,19 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
         ),
         part(
             'm',
-            &["r.rolname", "m.rolname", "g.rolname", "am.admin_option", inherit, set],
-            &format!(
-                "FROM pg_auth_members am \
-                 JOIN pg_roles r ON r.oid = am.roleid \
-                 JOIN pg_roles m ON m.oid = am.member \
-                 LEFT JOIN pg_roles g ON g.oid = am.grantor{memberships_filter}"
-            ),
+            // Names by lookup rather than joins, which a generic plan may
+            // make scans of every role: a membership's role and member
+            // always exist; its grantor may not before PostgreSQL 16
+            // (NULL then).
+            &[
+                "pg_get_userbyid(am.roleid)",
+                "pg_get_userbyid(am.member)",
+                "(SELECT g.rolname FROM pg_roles g WHERE g.oid = am.grantor)",
+                "am.admin_option",
+                inherit,
+                set,
+            ],
+            &format!("FROM pg_auth_members am{memberships_filter}"),
         ),
         part(
             'd',
