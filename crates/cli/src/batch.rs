@@ -23,7 +23,7 @@ use std::time::Instant;
 
 pub fn run(args: &SyncArgs) -> Result<Code> {
     let options = crate::apply::sync_options(args);
-    let mut session = Some(crate::inspect::connect(&args.db)?);
+    let mut session = Some(connect(args)?);
     let mut input = std::io::stdin().lock();
     let mut output = std::io::stdout().lock();
     let mut line = 0usize;
@@ -75,6 +75,13 @@ pub fn run(args: &SyncArgs) -> Result<Code> {
     Ok(if failed { Code::Error } else { Code::Ok })
 }
 
+/// A connection that plans its catalog statements once.
+fn connect(args: &SyncArgs) -> Result<Session> {
+    let mut session = crate::inspect::connect(&args.db)?;
+    session.plan_once()?;
+    Ok(session)
+}
+
 enum Outcome {
     Applied { statements: usize },
     NoChanges,
@@ -107,7 +114,7 @@ fn one(
     let outcome = loop {
         if session.as_ref().is_none_or(|s| s.is_closed()) {
             *session = None;
-            *session = Some(crate::inspect::connect(&args.db).map_err(|f| f.message)?);
+            *session = Some(connect(args).map_err(|f| f.message)?);
         }
         let client = session.as_mut().expect("connected");
         match pgsr_executor::sync::sync(client, &desired, options, &passwords, &mut |_, _| {}) {

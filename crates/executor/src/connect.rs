@@ -30,6 +30,18 @@ impl Session {
     pub fn server_version_num(&self) -> u32 {
         self.server_version_num
     }
+
+    /// For a session that syncs many times: its prepared statements (the
+    /// catalog statements) are planned once, with plans that do not depend
+    /// on the lists they are given, rather than at every execution. A
+    /// one-shot run keeps plans made for its own lists.
+    pub fn plan_once(&mut self) -> Result<(), Error> {
+        self.client
+            .batch_execute(
+                "SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
+            )
+            .map_err(|e| Error::database(format!("cannot set plan_cache_mode: {}", describe(&e))))
+    }
 }
 
 impl std::ops::Deref for Session {
@@ -65,15 +77,12 @@ pub fn connect(info: &ConnInfo) -> Result<Session, Error> {
     // relations): pgsr's unqualified catalog names must not resolve to
     // look-alikes that a database or role owner put first in the
     // search_path (ALTER DATABASE/ROLE … SET search_path), which would run
-    // with pgsr's privileges and could forge what it reads. Prepared
-    // statements (the catalog statement, when a session syncs many times)
-    // are planned once: their plans do not depend on the lists they are
-    // given. The same round trip reads the server's version.
+    // with pgsr's privileges and could forge what it reads. The same round
+    // trip reads the server's version.
     let messages = client
         .simple_query(
             "SELECT pg_catalog.set_config('search_path', '', false), \
-                    pg_catalog.current_setting('server_version_num'), \
-                    pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
+                    pg_catalog.current_setting('server_version_num')",
         )
         .map_err(fail)?;
     let version = messages.iter().find_map(|m| match m {

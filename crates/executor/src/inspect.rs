@@ -94,8 +94,8 @@ pub(crate) fn read(
 
 /// As [`read`] (without statements after), with the catalog statements
 /// prepared once per session: a session that syncs many times plans them
-/// once (generic plans, see [`crate::connect`]). The first read of each
-/// prepares them in the same round trip.
+/// once (see [`Session::plan_once`]). The first read of each prepares them
+/// in the same round trip.
 ///
 /// A partial scope is read in two statements, the second sent only when it
 /// has something to read: the first reads the roles, memberships,
@@ -468,12 +468,15 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
             'm',
             // Names by lookup rather than joins, which a generic plan may
             // make scans of every role: a membership's role and member
-            // always exist; its grantor may not before PostgreSQL 16
-            // (NULL then).
+            // always exist; its grantor may not before PostgreSQL 16 (NULL
+            // then: pg_get_userbyid says "unknown (OID=…)", and only a role
+            // that could be so named is looked for).
             &[
                 "pg_get_userbyid(am.roleid)",
                 "pg_get_userbyid(am.member)",
-                "(SELECT g.rolname FROM pg_roles g WHERE g.oid = am.grantor)",
+                "CASE WHEN pg_get_userbyid(am.grantor) <> 'unknown (OID=' || am.grantor || ')' \
+                        OR EXISTS (SELECT FROM pg_roles g WHERE g.oid = am.grantor) \
+                      THEN pg_get_userbyid(am.grantor) END",
                 "am.admin_option",
                 inherit,
                 set,
