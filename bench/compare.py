@@ -777,6 +777,16 @@ def pgsr_batch(c, tools, names, label):
             record = json.loads(result)
             if record.get("result") == "error":
                 raise RuntimeError(f"pgsr --stdin-batch: {record.get('error')}")
+            if len(calls.times) == 1:
+                # The same connection code as a process per sync: TLS.
+                with c.admin() as conn:
+                    tls = conn.execute(
+                        "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                        "WHERE a.application_name = %s",
+                        (PGSR_APP,),
+                    ).fetchone()[0]
+                if not tls:
+                    raise RuntimeError("pgsr's connection did not use TLS")
         proc.stdin.close()
         code = proc.wait(timeout=60)
         if code != 0:
