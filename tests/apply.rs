@@ -232,6 +232,26 @@ pg_test!(fn sync_reads_again_after_waiting_for_the_lock(pg) {
     assert_converged_as(pg, "postgres", "postgres", &file, &[]);
 });
 
+// A sync that waited for the lock and finds, reading again, that the run
+// that held it did its work, changes nothing and says so.
+pg_test!(fn sync_that_waited_finds_its_work_done(pg) {
+    let f = Files::new();
+    let file = f.write("d.yaml", &doc(&[role("d1", &[])]));
+    let mut holder = LockHolder::take(pg, 1);
+    let mut run = Background::spawn(pgsr_command(pg, "postgres", "postgres", &["sync", "-f", path_str(&file)]));
+    assert!(
+        wait_until(Duration::from_secs(20), || waiting_for_advisory_locks(pg) == vec!["1".to_owned()]),
+        "sync never waited for the lock"
+    );
+    assert!(!run.finished());
+    holder.client.batch_execute("CREATE ROLE d1").unwrap();
+    holder.release();
+    let out = run.wait(Duration::from_secs(30));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("no changes"), "{}", out.stderr);
+    assert_converged_as(pg, "postgres", "postgres", &file, &[]);
+});
+
 // ---------------------------------------------------------------------------
 // 14. Stale plans
 

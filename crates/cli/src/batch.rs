@@ -16,7 +16,7 @@ use crate::cli::SyncArgs;
 use crate::exit::{Code, Failure, Result};
 use crate::files::DESIRED_FILE_BYTES;
 use pgsr_executor::connect::Session;
-use pgsr_executor::sync::{SyncError, SyncOptions};
+use pgsr_executor::sync::{SyncError, SyncOptions, SyncOutcome};
 use pgsr_planner::desired;
 use std::io::{BufRead, Write};
 use std::time::Instant;
@@ -46,12 +46,14 @@ pub fn run(args: &SyncArgs) -> Result<Code> {
         let mut record = serde_json::Map::new();
         record.insert("line".into(), line.into());
         match result {
-            Ok(Outcome::Applied { statements }) => {
-                record.insert("result".into(), "applied".into());
-                record.insert("statements".into(), statements.into());
-            }
-            Ok(Outcome::NoChanges) => {
-                record.insert("result".into(), "no changes".into());
+            Ok(outcome) => {
+                if outcome.applied {
+                    record.insert("result".into(), "applied".into());
+                    record.insert("statements".into(), outcome.statements.into());
+                } else {
+                    record.insert("result".into(), "no changes".into());
+                }
+                record.insert("round_trips".into(), outcome.round_trips.into());
             }
             Err(message) => {
                 failed = true;
@@ -82,18 +84,13 @@ fn connect(args: &SyncArgs) -> Result<Session> {
     Ok(session)
 }
 
-enum Outcome {
-    Applied { statements: usize },
-    NoChanges,
-}
-
 /// Syncs one document. A connection that was lost is opened again first.
 fn one(
     session: &mut Option<Session>,
     args: &SyncArgs,
     options: &SyncOptions,
     text: &[u8],
-) -> std::result::Result<Outcome, String> {
+) -> std::result::Result<SyncOutcome, String> {
     let where_ = |line: usize, column: usize, message: &str| -> String {
         if line > 1 {
             format!("line {line} of the document, column {column}: {message}")
@@ -132,13 +129,7 @@ fn one(
             Err(SyncError::Exec(e)) => return Err(Failure::from(e).message),
         }
     };
-    Ok(if outcome.applied {
-        Outcome::Applied {
-            statements: outcome.statements,
-        }
-    } else {
-        Outcome::NoChanges
-    })
+    Ok(outcome)
 }
 
 enum Line {

@@ -186,6 +186,19 @@ fn sync_once(
             key,
         )
     };
+    if fresh.is_empty() {
+        // The run that held the lock did what this one was about to.
+        tx.end("ROLLBACK")?;
+        round_trips += 1;
+        return Ok(SyncOutcome {
+            script: render(&fresh),
+            plan: fresh,
+            applied: false,
+            statements: 0,
+            round_trips,
+            elapsed: started.elapsed(),
+        });
+    }
     let text = render(&fresh);
     let statements = located_statements(&fresh, &text);
     let slots = password_slots(&fresh);
