@@ -158,6 +158,18 @@ pg_test!(fn sync_reads_the_catalog_once_when_the_lock_is_free(pg) {
     let file = f.write("d.yaml", &doc(&[role("r", &["schema_usage: s", "table_select: { schema: s, table: t }"])]));
     const TRY: &str = "BEGIN;\nSELECT pg_try_advisory_xact_lock(1);\nEXECUTE pgsr_catalog_";
 
+    // A role that holds no object and is granted none by name, while no
+    // role in the scope (pgsr's intermediate roles included) holds any
+    // object in the database: no object catalog is read at all.
+    let c_file = f.write("c.yaml", &doc(&[role("c", &["database_connect: postgres"])]));
+    let from = pg.server_log().len();
+    sync(pg, "postgres", &c_file);
+    let queries = pgsr_queries(pg, from);
+    assert_eq!(queries.len(), 4, "{queries:#?}");
+    assert_eq!(with(&queries, TRY), 1, "{queries:#?}");
+    assert_eq!(with(&queries, "pg_attribute"), 0, "{queries:#?}");
+    let c_file = f.write("c.yaml", &doc(&[role("c", &["database_connect: postgres"]), role("c2", &[])]));
+
     // Changes: the settings of the connection; BEGIN, the lock tried and
     // the roles and schemas read; the objects (a table is named); the
     // statements; COMMIT. No second read under the lock.
@@ -181,15 +193,14 @@ pg_test!(fn sync_reads_the_catalog_once_when_the_lock_is_free(pg) {
     assert_eq!(with(&queries, TRY), 1, "{queries:#?}");
     assert_eq!(queries[3], "ROLLBACK");
 
-    // A role that holds no object and is granted none by name: no object
-    // catalog is read at all.
-    let file = f.write("c.yaml", &doc(&[role("c", &["database_connect: postgres"])]));
+    // Once pgsr's intermediate roles hold objects in the database (r's
+    // grants), every partial read reads those objects too: intermediate
+    // roles are read like the scope's roles, with everything they hold.
     let from = pg.server_log().len();
-    sync(pg, "postgres", &file);
+    sync(pg, "postgres", &c_file);
     let queries = pgsr_queries(pg, from);
-    assert_eq!(queries.len(), 4, "{queries:#?}");
     assert_eq!(with(&queries, TRY), 1, "{queries:#?}");
-    assert_eq!(with(&queries, "pg_attribute"), 0, "{queries:#?}");
+    assert_eq!(with(&queries, "pg_attribute"), 1, "{queries:#?}");
 });
 
 // When another run holds the lock, sync waits for it and plans from what
@@ -224,8 +235,19 @@ pg_test!(fn sync_reads_again_after_waiting_for_the_lock(pg) {
     );
     let queries = pgsr_queries(pg, from);
     assert_eq!(with(&queries, "SELECT pg_try_advisory_xact_lock(1);"), 1, "{queries:#?}");
+    // The wait for the lock is bounded by --lock-timeout (set for that
+    // statement alone, with typed parameters), then the catalog is read
+    // again under the lock.
+    let log = pg.server_log()[from..].to_owned();
     assert_eq!(
-        with(&queries, "SELECT pg_advisory_xact_lock(1);\nEXECUTE pgsr_catalog_"),
+        log.lines()
+            .filter(|l| l.starts_with("pgsr|") && l.contains("pg_catalog.pg_advisory_xact_lock($1)"))
+            .count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        queries.iter().filter(|q| q.starts_with("EXECUTE pgsr_catalog_")).count(),
         1,
         "read again under the lock: {queries:#?}"
     );

@@ -27,6 +27,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Session {
     client: Client,
     server_version_num: u32,
+    pid: i32,
     pub(crate) prepared: crate::inspect::PreparedStatements,
 }
 
@@ -34,6 +35,12 @@ impl Session {
     /// `server_version_num`, such as 150004.
     pub fn server_version_num(&self) -> u32 {
         self.server_version_num
+    }
+
+    /// The server process's id (`pg_backend_pid()`), for the watcher of
+    /// waits.
+    pub fn pid(&self) -> i32 {
+        self.pid
     }
 
     /// For a session that syncs many times: its prepared statements (the
@@ -92,10 +99,11 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
     // look-alikes that a database or role owner put first in the
     // search_path (ALTER DATABASE/ROLE … SET search_path), which would run
     // with pgsr's privileges and could forge what it reads. The same round
-    // trip reads the server's version.
+    // trip reads the server's version and the backend's pid.
     let setup = format!(
         "SELECT pg_catalog.set_config('search_path', '', false), \
-                pg_catalog.current_setting('server_version_num'){}",
+                pg_catalog.current_setting('server_version_num'), \
+                pg_catalog.pg_backend_pid(){}",
         timeouts.session_settings()
     );
     let start = move || -> Result<Session, StartError> {
@@ -106,16 +114,20 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
         }
         .map_err(StartError::Driver)?;
         let messages = client.simple_query(&setup).map_err(StartError::Driver)?;
-        let server_version_num = messages
+        let (server_version_num, pid) = messages
             .iter()
             .find_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => row.get(1).and_then(|v| v.parse().ok()),
+                postgres::SimpleQueryMessage::Row(row) => Some((
+                    row.get(1).and_then(|v| v.parse().ok())?,
+                    row.get(2).and_then(|v| v.parse().ok())?,
+                )),
                 _ => None,
             })
             .ok_or(StartError::NoVersion)?;
         Ok(Session {
             client,
             server_version_num,
+            pid,
             prepared: crate::inspect::PreparedStatements::new(server_version_num),
         })
     };

@@ -332,7 +332,8 @@ fn part(kind: char, columns: &[&str], from: &str) -> String {
 /// intermediate roles, matched by prefix) and every role above these
 /// through any chain (what decides power, with their attributes), roles named like
 /// the scope's schemas (`"$user"`), pgsr's intermediate roles, the
-/// connecting role and the bootstrap superuser. It reads every database,
+/// connecting role, the bootstrap superuser, and the roles whose names
+/// differ from a scope role's only by case. It reads every database,
 /// schema and default privilege (few, and all needed to plan), the
 /// memberships of the scope's roles and of every role above them, and only the objects the scope names,
 /// the table-likes of its regex schemas, and the objects where its roles
@@ -388,16 +389,20 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
             );
         }
         memberships_filter = " WHERE am.member = ANY(ARRAY(SELECT oid FROM up))".to_owned();
-        // Every branch an index scan (pg_roles' rows are pg_authid's, and
-        // names sort bytewise: '_pgsr`' is the first name after every name
-        // that starts with '_pgsr_').
+        // Every branch but the last an index scan (pg_roles' rows are
+        // pg_authid's, and names sort bytewise: '_pgsr`' is the first name
+        // after every name that starts with '_pgsr_'). The last finds the
+        // roles whose names differ from a scope role's only by case, which
+        // the planner warns of (one pass over pg_authid, keeping few rows).
         roles_filter = format!(
             " WHERE oid = ANY(ARRAY( \
                  SELECT oid FROM up \
                  UNION SELECT oid FROM pg_roles WHERE rolname = ANY({}) \
                  UNION SELECT oid FROM pg_roles WHERE rolname >= '_pgsr_' AND rolname < '_pgsr`' \
                  UNION SELECT oid FROM pg_roles WHERE rolname = current_user \
-                 UNION SELECT 10::oid))",
+                 UNION SELECT 10::oid \
+                 UNION SELECT oid FROM pg_roles \
+                   WHERE lower(rolname::text) = ANY(ARRAY(SELECT lower(n) FROM unnest({roles}) AS n))))",
             schemas
         );
         // Where the scope's roles hold privileges or ownership in this

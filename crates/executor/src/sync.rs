@@ -149,16 +149,14 @@ fn sync_once(
         session,
         open: true,
     };
-    // The backend's pid too, for the watcher of the statements' waits.
-    let try_lock = format!("SELECT pg_try_advisory_xact_lock({key}), pg_catalog.pg_backend_pid()");
+    let try_lock = format!("SELECT pg_try_advisory_xact_lock({key})");
     let first = read_prepared(tx.session, &scope, &["BEGIN", &try_lock])?;
     let mut round_trips = first.round_trips;
-    let row = first.before[1].first();
-    let locked = row.and_then(|row| row.get(0)).is_some_and(|v| v == "t");
-    let pid: i32 = row
-        .and_then(|row| row.get(1))
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Error::database("cannot take advisory lock: no answer to the try"))?;
+    let locked = first.before[1]
+        .first()
+        .and_then(|row| row.get(0))
+        .is_some_and(|v| v == "t");
+    let pid = tx.session.pid();
     let snapshot = first.snapshot;
     options.passwords = knowledge(tx.session, &snapshot, desired, sync_options, passwords)?;
     round_trips += usize::from(needs_knowledge(&snapshot, desired, sync_options));
