@@ -22,6 +22,7 @@ logged lines (parse, bind and execute included) add up to the server time.
 
 import argparse
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -47,6 +48,9 @@ SIZES = {
     "d_roles": (200, 20),
     "d_tables": (50, 50),
     "e_tables": (100_000, 10_000),
+    "f_existing": (4000, 400),
+    "f_syncs": (1000, 100),
+    "f_no_change": (200, 50),
 }
 NO_CHANGE_REPEATS = 5
 
@@ -244,6 +248,7 @@ class Tools:
         self.files = 0
         self.load_samples = []
         self.compiler_samples = []
+        self.f_results = None
 
     def sample_load(self, m):
         m.load = os.getloadavg()[0]
@@ -616,8 +621,301 @@ def scenario_e(c, tools, size, rows, extra):
     extra.append(("(e) after the sync", "pgsr inspect (full snapshot to a file)", inspect, None))
 
 
+# --------------------------------------------------------------------------
+# (f) One role at a time, at a high rate, over TCP with SCRAM and TLS
+
+
+TCP_PASSWORD = "bench-Pass-1"
+
+
+def percentile(values, q):
+    """The q-th percentile (0..100) by the nearest-rank method."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+class Calls:
+    """Per-call times of one way of syncing."""
+
+    def __init__(self, label):
+        self.label = label
+        self.times = []
+        self.statements = None  # logged statements per call (counting run)
+        self.error = None
+
+    def ok(self):
+        return self.error is None and bool(self.times)
+
+    def median(self):
+        return statistics.median(self.times)
+
+    def p95(self):
+        return percentile(self.times, 95)
+
+
+def tcp_conninfo(c, dbname):
+    return (
+        f"host=127.0.0.1 port={c.port} user=postgres dbname={dbname} sslmode=prefer"
+    )
+
+
+def tcp_env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
+    env["PGPASSWORD"] = TCP_PASSWORD
+    return env
+
+
+def set_statement_logging(c, on):
+    with c.admin() as conn:
+        conn.execute(f"ALTER SYSTEM SET log_min_duration_statement = {0 if on else -1}")
+        conn.execute("SELECT pg_reload_conf()")
+    time.sleep(0.2)
+
+
+def reset_f(c, existing):
+    """RUN_DB afresh, and `existing` roles that already hold CONNECT on it
+    (through one group role), as a cluster that manages many roles."""
+    c.reset("tpl_f")
+    with c.admin() as conn:
+        conn.execute(f"ALTER ROLE postgres PASSWORD '{TCP_PASSWORD}'")
+        conn.execute("CREATE ROLE existing_group")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{RUN_DB}" TO existing_group')
+        conn.execute(
+            f"""DO $$ BEGIN
+              FOR i IN 1..{existing} LOOP
+                EXECUTE format('CREATE ROLE %I IN ROLE existing_group', 'existing_' || lpad(i::text, 5, '0'));
+              END LOOP;
+            END $$"""
+        )
+        conn.execute("VACUUM ANALYZE pg_catalog.pg_authid, pg_catalog.pg_auth_members")
+        conn.execute("CHECKPOINT")
+
+
+def psr_calls(c, names, label):
+    """sync_roles once per name on one held TCP connection (SCRAM, TLS)."""
+    calls = Calls(label)
+    url = (
+        f"postgresql+psycopg://postgres:{TCP_PASSWORD}@127.0.0.1:{c.port}/{RUN_DB}"
+        f"?sslmode=prefer&application_name={PSR_APP}"
+    )
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            tls = conn.exec_driver_sql(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+            ).scalar()
+            conn.rollback()
+            if not tls:
+                raise RuntimeError("pg-sync-roles' connection did not use TLS")
+            for name in names:
+                started = time.perf_counter()
+                sync_roles(conn, name, grants=(DatabaseConnect(RUN_DB),))
+                calls.times.append(time.perf_counter() - started)
+    except Exception as e:  # reported in the table
+        calls.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+    finally:
+        engine.dispose()
+    return calls
+
+
+def one_role_doc(name):
+    return json.dumps({"roles": [{"name": name, "grants": [{"database_connect": RUN_DB}]}]})
+
+
+def pgsr_processes(c, tools, names, label):
+    """One `pgsr sync -f` process per name, over TCP (SCRAM, TLS)."""
+    calls = Calls(label)
+    env = tcp_env()
+    try:
+        paths = []
+        for name in names:
+            path = os.path.join(tools.workdir, f"f-{name}.json")
+            with open(path, "w") as f:
+                f.write(one_role_doc(name) + "\n")
+            paths.append(path)
+        for path in paths:
+            started = time.perf_counter()
+            proc = subprocess.run(
+                [tools.pgsr, "sync", "-f", path, "--db", tcp_conninfo(c, RUN_DB)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            calls.times.append(time.perf_counter() - started)
+            if proc.returncode != 0:
+                raise RuntimeError(f"pgsr sync exited {proc.returncode}: {proc.stderr.strip()}")
+    except Exception as e:
+        calls.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+    return calls
+
+
+def pgsr_batch(c, tools, names, label):
+    """One `pgsr sync --stdin-batch` process fed one document per name,
+    each sent after the result of the one before: the time per call is
+    from writing a line to reading its result."""
+    calls = Calls(label)
+    proc = subprocess.Popen(
+        [tools.pgsr, "sync", "--stdin-batch", "--db", tcp_conninfo(c, RUN_DB)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        env=tcp_env(),
+    )
+    try:
+        for name in names:
+            line = one_role_doc(name) + "\n"
+            started = time.perf_counter()
+            proc.stdin.write(line)
+            proc.stdin.flush()
+            result = proc.stdout.readline()
+            calls.times.append(time.perf_counter() - started)
+            record = json.loads(result)
+            if record.get("result") == "error":
+                raise RuntimeError(f"pgsr --stdin-batch: {record.get('error')}")
+            if len(calls.times) == 1:
+                # The same connection code as a process per sync: TLS.
+                with c.admin() as conn:
+                    tls = conn.execute(
+                        "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                        "WHERE a.application_name = %s",
+                        (PGSR_APP,),
+                    ).fetchone()[0]
+                if not tls:
+                    raise RuntimeError("pgsr's connection did not use TLS")
+        proc.stdin.close()
+        code = proc.wait(timeout=60)
+        if code != 0:
+            raise RuntimeError(f"pgsr --stdin-batch exited {code}: {proc.stderr.read().strip()}")
+    except Exception as e:
+        calls.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        proc.kill()
+        proc.wait()
+    return calls
+
+
+def count_statements(c, app, run, calls_made):
+    """Statements the server logged for `app` per call while `run()` ran."""
+    set_statement_logging(c, True)
+    try:
+        mark = c.log_mark()
+        run()
+        statements, _, _ = c.log_count(mark, app)
+    finally:
+        set_statement_logging(c, False)
+    return statements / calls_made
+
+
+def scenario_f(c, tools, size, rows, extra):
+    existing, n, repeats = size["f_existing"], size["f_syncs"], size["f_no_change"]
+    log(f"== (f) {n} one-role syncs (database_connect) on a cluster of {existing} roles, "
+        "over TCP with SCRAM and sslmode=prefer")
+    c.make_template("tpl_f", 0)
+    names = [f"new_{i:05d}" for i in range(n)]
+    expected = expected_state(names, connect=True, usage=False)
+    states = {}
+    results = []
+    # Statement logging slows the server for every statement, and more for
+    # the tool that sends more: off while timing, on for a counting run.
+    set_statement_logging(c, False)
+    try:
+        reset_f(c, existing)
+        psr_new = psr_calls(c, names, "pg-sync-roles")
+        log(f"   pg-sync-roles, {n} calls on one connection: {fmt_calls(psr_new)}")
+        states["pg-sync-roles"] = c.effective_state(names)
+        psr_same = psr_calls(c, [names[0]] * repeats, "pg-sync-roles")
+        log(f"   pg-sync-roles, no change, {repeats} calls: {fmt_calls(psr_same)}")
+
+        reset_f(c, existing)
+        proc_new = pgsr_processes(c, tools, names, "pgsr, a process per sync")
+        log(f"   pgsr, {n} processes: {fmt_calls(proc_new)}")
+        states["pgsr processes"] = c.effective_state(names)
+        proc_same = pgsr_processes(c, tools, [names[0]] * repeats, "pgsr, a process per sync")
+        log(f"   pgsr, no change, {repeats} processes: {fmt_calls(proc_same)}")
+
+        reset_f(c, existing)
+        batch_new = pgsr_batch(c, tools, names, "pgsr --stdin-batch")
+        log(f"   pgsr --stdin-batch, {n} documents: {fmt_calls(batch_new)}")
+        states["pgsr --stdin-batch"] = c.effective_state(names)
+        batch_same = pgsr_batch(c, tools, [names[0]] * repeats, "pgsr --stdin-batch")
+        log(f"   pgsr --stdin-batch, no change, {repeats} documents: {fmt_calls(batch_same)}")
+
+        # Statements per call, counted on 20 more new roles and 20 no-change
+        # calls of each form.
+        reset_f(c, existing)
+        extra_names = [f"count_{i:03d}" for i in range(20)]
+        psr_new.statements = count_statements(
+            c, PSR_APP, lambda: psr_calls(c, extra_names, ""), 20)
+        psr_same.statements = count_statements(
+            c, PSR_APP, lambda: psr_calls(c, [extra_names[0]] * 20, ""), 20)
+        reset_f(c, existing)
+        proc_new.statements = count_statements(
+            c, PGSR_APP, lambda: pgsr_processes(c, tools, extra_names, ""), 20)
+        proc_same.statements = count_statements(
+            c, PGSR_APP, lambda: pgsr_processes(c, tools, [extra_names[0]] * 20, ""), 20)
+        reset_f(c, existing)
+        batch_new.statements = count_statements(
+            c, PGSR_APP, lambda: pgsr_batch(c, tools, extra_names, ""), 20)
+        batch_same.statements = count_statements(
+            c, PGSR_APP, lambda: pgsr_batch(c, tools, [extra_names[0]] * 20, ""), 20)
+    finally:
+        set_statement_logging(c, True)
+    verdict = verify(states, expected, "(f)")
+    results.append((f"{n:,} new roles, one sync each", psr_new, [
+        (proc_new, 2.0, "within 2x of pg-sync-roles"),
+        (batch_new, 1.0, "faster than pg-sync-roles"),
+    ]))
+    results.append(("no-change re-sync of one role", psr_same, [
+        (proc_same, 0.5, "at least 2x faster"),
+        (batch_same, 0.5, "at least 2x faster"),
+    ]))
+    tools.f_results = (results, verdict, existing)
+    tools.load_samples.append(os.getloadavg()[0])
+    tools.compiler_samples.append(busy_compilers())
+
+
+def fmt_calls(calls):
+    if not calls.ok():
+        return f"FAILED ({calls.error})"
+    return f"median {calls.median() * 1e3:.2f} ms, p95 {calls.p95() * 1e3:.2f} ms ({len(calls.times)} calls)"
+
+
+def render_f(f_results):
+    results, verdict, existing = f_results
+    out = [
+        f"(f) One role per sync on a cluster of {existing:,} roles, TCP to 127.0.0.1, SCRAM, "
+        f"sslmode=prefer (TLS negotiated); effective state: {verdict}",
+        "",
+        "| workload | pgsr form | pg-sync-roles median / p95 (ms) | pgsr median / p95 (ms) | "
+        "pgsr / pg-sync-roles (median) | goal | statements per call pg-sync-roles / pgsr |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for label, psr, forms in results:
+        for pgsr, limit, goal in forms:
+            if psr.ok() and pgsr.ok():
+                ratio = pgsr.median() / psr.median()
+                met = "met" if ratio <= limit else "MISSED"
+                cells = (
+                    f"{psr.median() * 1e3:.2f} / {psr.p95() * 1e3:.2f}",
+                    f"{pgsr.median() * 1e3:.2f} / {pgsr.p95() * 1e3:.2f}",
+                    f"{ratio:.2f}",
+                    f"{met} ({goal}: ≤ {limit:g})",
+                )
+            else:
+                cells = (fmt_calls(psr), fmt_calls(pgsr), "–", goal)
+            counts = "–"
+            if psr.statements is not None and pgsr.statements is not None:
+                counts = f"{psr.statements:.1f} / {pgsr.statements:.1f}"
+            out.append(f"| {label} | {pgsr.label} | {' | '.join(cells)} | {counts} |")
+    return "\n".join(out)
+
+
 HIDDEN = "with the system CA bundle hidden"
-SCENARIOS = {"a": scenario_a, "b": scenario_bc, "d": scenario_d, "e": scenario_e}
+SCENARIOS = {"a": scenario_a, "b": scenario_bc, "d": scenario_d, "e": scenario_e, "f": scenario_f}
 
 
 # --------------------------------------------------------------------------
@@ -741,7 +1039,7 @@ def main():
     p.add_argument("--log", required=True, help="the server log (log_min_duration_statement = 0)")
     p.add_argument("--pgsr", required=True, help="the pgsr binary")
     p.add_argument("--quick", action="store_true", help="scaled-down scenarios")
-    p.add_argument("--only", default="abde", help="scenarios to run, e.g. 'ae' (c runs with b)")
+    p.add_argument("--only", default="abdef", help="scenarios to run, e.g. 'ae' (c runs with b)")
     p.add_argument("--output", help="write the markdown table here")
     args = p.parse_args()
 
@@ -755,7 +1053,14 @@ def main():
             if key in args.only:
                 scenario(c, tools, size, rows, extra)
         env = environment(c, args.pgsr, tools, started)
-    text = render(rows, extra, env, args.quick)
+    parts = []
+    if rows:
+        parts.append(render(rows, extra, env, args.quick))
+    if tools.f_results:
+        parts.append(render_f(tools.f_results))
+        if not rows:
+            parts.append("Machine: " + env)
+    text = "\n\n".join(parts)
     output = args.output or os.path.join(
         ".cache", "bench-compare-quick.md" if args.quick else "bench-compare.md"
     )
@@ -764,6 +1069,12 @@ def main():
     print(text)
     log(f"\n(written to {output})")
     failed = [r for r in rows if not (r.psr.ok() and r.pgsr.ok()) or r.state != "same"]
+    if tools.f_results:
+        results, verdict, _ = tools.f_results
+        if verdict != "same" or any(
+            not calls.ok() for _, psr, forms in results for calls in [psr] + [f[0] for f in forms]
+        ):
+            failed.append("f")
     return 1 if failed else 0
 
 

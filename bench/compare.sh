@@ -4,11 +4,13 @@
 #   bench/compare.sh            # the full run (8 to 9 minutes on 2 busy cores)
 #   bench/compare.sh --quick    # scaled down, under a minute
 #   bench/compare.sh --only ae  # some scenarios only ((c) runs with (b))
+#   bench/compare.sh --only f   # one-role syncs at a high rate, over TCP with SCRAM and TLS
 #   bench/compare.sh --keep     # keep the cluster's directory and log
 #
 # Creates a Python venv with pg-sync-roles under .cache/bench-venv, builds
 # pgsr in release mode, starts a cluster in a temporary directory (fsync off,
-# a free port, a unix socket, every statement logged), runs bench/compare.py
+# a free port, a unix socket, TCP on 127.0.0.1 with SCRAM and TLS, every
+# statement logged), runs bench/compare.py
 # and removes the cluster. The results table is printed and written to
 # .cache/bench-compare.md (.cache/bench-compare-quick.md with --quick).
 #
@@ -18,7 +20,7 @@
 # CARGO_TARGET_DIR.
 set -euo pipefail
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 driver_args=()
 keep=0
@@ -89,13 +91,27 @@ trap cleanup EXIT
 echo "== initdb in $dir" >&2
 "${as_owner[@]}" "$pg_bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# TCP on 127.0.0.1 with SCRAM and TLS, the way users connect, for (f): a
+# self-signed certificate, so that sslmode=prefer negotiates TLS. The unix
+# socket stays trusted for the other scenarios and the driver's sessions.
+openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj /CN=localhost \
+    -keyout "$dir/data/server.key" -out "$dir/data/server.crt" 2>/dev/null
+chmod 600 "$dir/data/server.key"
+[ ${#as_owner[@]} -gt 0 ] && chown "$owner:" "$dir/data/server.key" "$dir/data/server.crt"
+cat >"$dir/data/pg_hba.conf" <<EOF
+local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+EOF
+[ ${#as_owner[@]} -gt 0 ] && chown "$owner:" "$dir/data/pg_hba.conf"
 # Every statement is logged when it completes, with its duration and the
 # client's application_name: that is how round trips and server time are
 # counted. Autovacuum is off so that it never runs during a timing; the
 # driver analyzes the catalogs itself after loading.
 cat >>"$dir/data/postgresql.conf" <<EOF
 port = $port
-listen_addresses = ''
+listen_addresses = '127.0.0.1'
+ssl = on
+password_encryption = 'scram-sha-256'
 unix_socket_directories = '$dir'
 fsync = off
 synchronous_commit = off

@@ -122,6 +122,158 @@ pg_test!(fn lock_is_waited_for_only_when_there_are_changes(pg) {
     assert!(role_exists(pg, "r6"));
 });
 
+/// The queries pgsr sent since the server log was `from` bytes long (with
+/// `log_statement = all` and `log_line_prefix = '%a|'`); a query of several
+/// statements is one entry.
+fn pgsr_queries(pg: &Pg, from: usize) -> Vec<String> {
+    let log = pg.server_log()[from..].to_owned();
+    let mut entries: Vec<String> = Vec::new();
+    let mut ours = false;
+    for line in log.lines() {
+        if let Some(rest) = line.strip_prefix('\t') {
+            if ours {
+                entries.last_mut().unwrap().push_str(&format!("\n{rest}"));
+            }
+            continue;
+        }
+        ours = line.starts_with("pgsr|") && line.contains("LOG:  statement: ");
+        if ours {
+            entries.push(line.split_once("LOG:  statement: ").unwrap().1.to_owned());
+        }
+    }
+    entries
+}
+
+/// The queries that contain `text`.
+fn with(queries: &[String], text: &str) -> usize {
+    queries.iter().filter(|q| q.contains(text)).count()
+}
+
+pg_test!(fn sync_reads_the_catalog_once_when_the_lock_is_free(pg) {
+    pg.set_setting("log_statement", "all");
+    pg.set_setting("log_line_prefix", "%a|");
+    pg.restart();
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.t (i int);");
+    let f = Files::new();
+    let file = f.write("d.yaml", &doc(&[role("r", &["schema_usage: s", "table_select: { schema: s, table: t }"])]));
+    const TRY: &str = "BEGIN;\nSELECT pg_try_advisory_xact_lock(1);\nEXECUTE pgsr_catalog_";
+
+    // A role that holds no object and is granted none by name, while no
+    // role in the scope (pgsr's intermediate roles included) holds any
+    // object in the database: no object catalog is read at all.
+    let c_file = f.write("c.yaml", &doc(&[role("c", &["database_connect: postgres"])]));
+    let from = pg.server_log().len();
+    sync(pg, "postgres", &c_file);
+    let queries = pgsr_queries(pg, from);
+    assert_eq!(queries.len(), 4, "{queries:#?}");
+    assert_eq!(with(&queries, TRY), 1, "{queries:#?}");
+    assert_eq!(with(&queries, "pg_attribute"), 0, "{queries:#?}");
+    let c_file = f.write("c.yaml", &doc(&[role("c", &["database_connect: postgres"]), role("c2", &[])]));
+
+    // Changes: the settings of the connection; BEGIN, the lock tried and
+    // the roles and schemas read; the objects (a table is named); the
+    // statements; COMMIT. No second read under the lock.
+    let from = pg.server_log().len();
+    sync(pg, "postgres", &file);
+    let queries = pgsr_queries(pg, from);
+    assert_eq!(queries.len(), 5, "{queries:#?}");
+    // (The first read of a session prepares its statements first.)
+    assert!(queries[1].contains(TRY), "{}", queries[1]);
+    assert!(queries[2].contains("EXECUTE pgsr_catalog_") && queries[2].contains("pg_attribute"), "{}", queries[2]);
+    assert_eq!(with(&queries, "pg_advisory_xact_lock("), 0, "{queries:#?}");
+    assert_eq!(queries[4], "COMMIT");
+    assert_can(pg, "postgres", "r", "SELECT * FROM s.t");
+
+    // No changes: the read, and the end of its transaction.
+    let from = pg.server_log().len();
+    let out = sync(pg, "postgres", &file);
+    assert!(out.stderr.contains("no changes"), "{}", out.stderr);
+    let queries = pgsr_queries(pg, from);
+    assert_eq!(queries.len(), 4, "{queries:#?}");
+    assert_eq!(with(&queries, TRY), 1, "{queries:#?}");
+    assert_eq!(queries[3], "ROLLBACK");
+
+    // Once pgsr's intermediate roles hold objects in the database (r's
+    // grants), every partial read reads those objects too: intermediate
+    // roles are read like the scope's roles, with everything they hold.
+    let from = pg.server_log().len();
+    sync(pg, "postgres", &c_file);
+    let queries = pgsr_queries(pg, from);
+    assert_eq!(with(&queries, TRY), 1, "{queries:#?}");
+    assert_eq!(with(&queries, "pg_attribute"), 1, "{queries:#?}");
+});
+
+// When another run holds the lock, sync waits for it and plans from what
+// that run left: a grant the holder made while sync waited is revoked.
+pg_test!(fn sync_reads_again_after_waiting_for_the_lock(pg) {
+    pg.set_setting("log_statement", "all");
+    pg.set_setting("log_line_prefix", "%a|");
+    pg.restart();
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.t (i int); CREATE ROLE r; REVOKE ALL ON DATABASE postgres FROM PUBLIC;");
+    let f = Files::new();
+    let file = f.write("d.yaml", &doc(&[role("r", &["database_connect: postgres"])]));
+    let from = pg.server_log().len();
+    let holder = LockHolder::take(pg, 1);
+    let mut run = Background::spawn(pgsr_command(pg, "postgres", "postgres", &["sync", "-f", path_str(&file)]));
+    assert!(
+        wait_until(Duration::from_secs(20), || waiting_for_advisory_locks(pg) == vec!["1".to_owned()]),
+        "sync never waited for the lock"
+    );
+    assert!(!run.finished());
+    let mut holder = holder;
+    holder
+        .client
+        .batch_execute("GRANT USAGE ON SCHEMA s TO r; GRANT SELECT ON s.t TO r")
+        .unwrap();
+    holder.release();
+    let out = run.wait(Duration::from_secs(30));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_cannot(pg, "postgres", "r", "SELECT * FROM s.t", "permission denied");
+    assert_eq!(
+        query_one(pg, "postgres", "SELECT has_database_privilege('r', 'postgres', 'CONNECT')").as_deref(),
+        Some("t")
+    );
+    let queries = pgsr_queries(pg, from);
+    assert_eq!(with(&queries, "SELECT pg_try_advisory_xact_lock(1);"), 1, "{queries:#?}");
+    // The wait for the lock is bounded by --lock-timeout (set for that
+    // statement alone, with typed parameters), then the catalog is read
+    // again under the lock.
+    let log = pg.server_log()[from..].to_owned();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with("pgsr|") && l.contains("pg_catalog.pg_advisory_xact_lock($1)"))
+            .count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        queries.iter().filter(|q| q.starts_with("EXECUTE pgsr_catalog_")).count(),
+        1,
+        "read again under the lock: {queries:#?}"
+    );
+    assert_converged_as(pg, "postgres", "postgres", &file, &[]);
+});
+
+// A sync that waited for the lock and finds, reading again, that the run
+// that held it did its work, changes nothing and says so.
+pg_test!(fn sync_that_waited_finds_its_work_done(pg) {
+    let f = Files::new();
+    let file = f.write("d.yaml", &doc(&[role("d1", &[])]));
+    let mut holder = LockHolder::take(pg, 1);
+    let mut run = Background::spawn(pgsr_command(pg, "postgres", "postgres", &["sync", "-f", path_str(&file)]));
+    assert!(
+        wait_until(Duration::from_secs(20), || waiting_for_advisory_locks(pg) == vec!["1".to_owned()]),
+        "sync never waited for the lock"
+    );
+    assert!(!run.finished());
+    holder.client.batch_execute("CREATE ROLE d1").unwrap();
+    holder.release();
+    let out = run.wait(Duration::from_secs(30));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("no changes"), "{}", out.stderr);
+    assert_converged_as(pg, "postgres", "postgres", &file, &[]);
+});
+
 // ---------------------------------------------------------------------------
 // 14. Stale plans
 

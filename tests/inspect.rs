@@ -963,50 +963,59 @@ pg_test!(fn routine_arguments_do_not_depend_on_the_search_path(pg) {
     assert_eq!(as_other.fingerprint, as_postgres.fingerprint);
 });
 
-pg_test!(fn fixed_number_of_queries_in_one_read_only_transaction(pg) {
+pg_test!(fn catalog_read_in_one_round_trip_of_one_read_only_transaction(pg) {
     pg.set_setting("log_statement", "all");
     pg.set_setting("log_line_prefix", "%a|");
     pg.restart();
-    // The statements pgsr sent during one run, from the server log.
-    let statements = |pg: &Pg| {
+    // The queries pgsr sent during one run, from the server log (a query of
+    // several statements is one entry, its lines after the first indented).
+    let queries = |pg: &Pg| {
         let before = pg.server_log().len();
         pg.inspect("postgres", "postgres");
-        pg.server_log()[before..]
-            .lines()
-            .filter(|l| l.starts_with("pgsr|") && (l.contains("LOG:  statement: ") || l.contains("LOG:  execute ")))
-            .map(|l| l.split_once("LOG:  ").unwrap().1.to_owned())
-            .collect::<Vec<String>>()
+        let log = pg.server_log()[before..].to_owned();
+        let mut entries: Vec<String> = Vec::new();
+        let mut ours = false;
+        for line in log.lines() {
+            if let Some(rest) = line.strip_prefix('\t') {
+                if ours {
+                    entries.last_mut().unwrap().push_str(&format!("\n{rest}"));
+                }
+                continue;
+            }
+            ours = line.starts_with("pgsr|")
+                && (line.contains("LOG:  statement: ") || line.contains("LOG:  execute "));
+            if ours {
+                entries.push(line.split_once("LOG:  ").unwrap().1.to_owned());
+            }
+        }
+        entries
     };
-    let few = statements(pg);
+    let few = queries(pg);
     let mut sql = String::from("CREATE ROLE a; CREATE ROLE b; CREATE SCHEMA s;");
     for i in 0..40 {
         sql += &format!(
-            "CREATE TABLE s.t{i} (id serial, v text); GRANT SELECT ON s.t{i} TO a;              GRANT UPDATE (v) ON s.t{i} TO b;              CREATE FUNCTION s.f{i}() RETURNS int LANGUAGE sql AS 'SELECT 1';              CREATE TYPE s.e{i} AS ENUM ('x'); GRANT a TO b GRANTED BY postgres;"
+            "CREATE TABLE s.t{i} (id serial, v text); GRANT SELECT ON s.t{i} TO a; \
+             GRANT UPDATE (v) ON s.t{i} TO b; \
+             CREATE FUNCTION s.f{i}() RETURNS int LANGUAGE sql AS 'SELECT 1'; \
+             CREATE TYPE s.e{i} AS ENUM ('x'); GRANT a TO b GRANTED BY postgres;"
         );
     }
     pg.execute("postgres", &sql);
-    let many = statements(pg);
-    assert_eq!(
-        few.len(),
-        many.len(),
-        "the number of queries grew with the number of objects:\n{few:#?}\n{many:#?}"
-    );
-    let start = many
-        .iter()
-        .position(|s| s.contains("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-        .unwrap_or_else(|| panic!("no REPEATABLE READ, READ ONLY transaction: {many:#?}"));
+    let many = queries(pg);
+    assert_eq!(few.len(), many.len(), "the number of queries grew with the number of objects:\n{few:#?}\n{many:#?}");
+    // The connection's settings, then the read: one round trip.
+    assert_eq!(many.len(), 2, "{many:#?}");
+    assert!(!many[0].contains("pg_class"), "catalog read outside the transaction: {}", many[0]);
+    let read = &many[1];
     assert!(
-        many.last().is_some_and(|s| s.ends_with("COMMIT")),
-        "the transaction ends the run: {many:#?}"
+        read.starts_with("statement: BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"),
+        "the read is one REPEATABLE READ, READ ONLY transaction: {read}"
     );
-    let catalog_reads = &many[start + 1..many.len() - 1];
-    assert!(catalog_reads.len() >= 10, "{many:#?}");
-    for (i, s) in many.iter().enumerate() {
-        assert!(
-            (start..many.len()).contains(&i) || !s.contains("pg_class"),
-            "catalog read outside the transaction: {s}"
-        );
-        assert!(!s.contains("pg_authid"), "reads pg_authid: {s}");
+    assert!(read.ends_with("\nCOMMIT"), "the transaction ends the read: {read}");
+    // One catalog statement (one snapshot) between BEGIN and COMMIT.
+    assert_eq!(read.matches(";\n").count(), 2, "{read}");
+    for q in &many {
+        assert!(!q.contains("pg_authid"), "reads pg_authid: {q}");
     }
 });
 
@@ -1233,4 +1242,104 @@ pg_test!(fn tls(pg) {
     assert_one_line_error("verify-full with a host the certificate does not name", &out, "certificate");
     let out = inspect_db(pg, &format!("{ip} sslmode=verify-full sslrootcert=/nonexistent/ca.pem"));
     assert_one_line_error("missing sslrootcert", &out, "/nonexistent/ca.pem");
+});
+
+/// Runs `pgsr inspect --db <conninfo>` with extra environment, killing it
+/// (our own child, by its handle) if it has not finished within 30 s.
+fn inspect_db_env(pg: &Pg, conninfo: &str, env: &[(&str, &str)]) -> PgsrOutput {
+    let mut cmd = pg.pgsr_command("postgres", "postgres", &["inspect", "--db", conninfo]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // Standard output to a file: a snapshot fills a pipe nobody reads yet.
+    let stdout = tempfile::tempfile().unwrap();
+    cmd.stdout(stdout.try_clone().unwrap());
+    let mut child = cmd.spawn().expect("spawn pgsr");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "pgsr inspect --db {conninfo:?} did not finish in 30 s: it is reading trust roots"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("wait");
+    let mut stdout = stdout;
+    let mut text = String::new();
+    use std::io::{Read, Seek};
+    stdout.rewind().unwrap();
+    stdout.read_to_string(&mut text).unwrap();
+    PgsrOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: text,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+// `prefer` and `require` encrypt without authenticating the server, so they
+// read no trust root: neither the system's bundle nor `sslrootcert` (which
+// only `require` reads, to verify, as libpq does). `SSL_CERT_FILE` names
+// the bundle OpenSSL loads for the system's roots; a FIFO that nobody
+// writes to makes that load block forever.
+pg_test!(fn prefer_and_require_load_no_trust_roots(pg) {
+    let certs = Certs::new();
+    let cert = pg.server_file("server.crt", &certs.read("server.crt"));
+    let key = pg.server_file("server.key", &certs.read("server.key"));
+    pg.set_setting("ssl", "on");
+    pg.set_setting("ssl_cert_file", cert.to_str().unwrap());
+    pg.set_setting("ssl_key_file", key.to_str().unwrap());
+    pg.set_setting("log_connections", "on");
+    pg.restart();
+
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("roots.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+    assert!(made.success());
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let no_dir = dir.path().join("no-such-dir");
+    let blocking = [
+        ("SSL_CERT_FILE", fifo.to_str().unwrap()),
+        ("SSL_CERT_DIR", no_dir.to_str().unwrap()),
+        // The default mode, for the connection string without sslmode (the
+        // harness sets disable).
+        ("PGSSLMODE", "prefer"),
+    ];
+    let ip = pg.tcp_conninfo("postgres", "postgres");
+    let garbage = garbage.display();
+
+    let before = pg.server_log().matches("SSL enabled").count();
+    for conninfo in [
+        format!("{ip} sslmode=prefer"),
+        format!("{ip} sslmode=require"),
+        ip.clone(),
+        format!("{ip} sslmode=prefer sslrootcert={garbage}"),
+    ] {
+        let out = inspect_db_env(pg, &conninfo, &blocking);
+        assert_eq!(out.code, 0, "{conninfo}: {}", out.stderr);
+        out.snapshot();
+    }
+    assert_eq!(
+        pg.server_log().matches("SSL enabled").count() - before,
+        4,
+        "every connection used TLS; server log:\n{}",
+        pg.server_log()
+    );
+
+    // The modes that verify do read the roots.
+    let localhost = format!("host=localhost port={} user=postgres dbname=postgres", pg.port);
+    let ca = certs.ca();
+    let out = inspect_db_env(pg, &format!("{localhost} sslmode=verify-full"), &[("SSL_CERT_FILE", ca.as_str())]);
+    assert_eq!(out.code, 0, "verify-full with the CA as the system bundle: {}", out.stderr);
+    let nowhere = [
+        ("SSL_CERT_FILE", no_dir.to_str().unwrap()),
+        ("SSL_CERT_DIR", no_dir.to_str().unwrap()),
+    ];
+    let out = inspect_db_env(pg, &format!("{localhost} sslmode=verify-full"), &nowhere);
+    assert_one_line_error("verify-full without roots", &out, "certificate");
+    let out = inspect_db_env(pg, &format!("{ip} sslmode=require sslrootcert={garbage}"), &nowhere);
+    assert_one_line_error("require with a root certificate verifies", &out, "holds no PEM certificate");
 });

@@ -941,3 +941,132 @@ pg_test!(fn a_role_losing_login_is_said_in_words(pg) {
         Some("false true")
     );
 });
+
+// ---------------------------------------------------------------------------
+// sync --stdin-batch
+
+/// `pgsr sync --stdin-batch` as the superuser, fed `lines`; returns the exit
+/// code and the JSON result of each document.
+fn batch(pg: &Pg, lines: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    use std::io::Write;
+    let mut cmd = pgsr_command(pg, "postgres", "postgres", &["sync", "--stdin-batch"]);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn pgsr");
+    let mut input = child.stdin.take().unwrap();
+    for line in lines {
+        writeln!(input, "{line}").unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let results = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {l}\nstderr: {stderr}"))
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), results)
+}
+
+/// The connections pgsr opened (with `log_connections`).
+fn pgsr_connections(pg: &Pg) -> usize {
+    pg.server_log()
+        .lines()
+        .filter(|l| l.contains("connection authorized") && l.contains("application_name=pgsr"))
+        .count()
+}
+
+pg_test!(fn stdin_batch_syncs_each_document_and_reports_errors_per_line(pg) {
+    pg.set_setting("log_connections", "on");
+    pg.restart();
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.t (i int);");
+    let before = pgsr_connections(pg);
+    let (code, results) = batch(pg, &[
+        r#"{"roles": [{"name": "b1", "grants": [{"database_connect": "postgres"}]}]}"#,
+        "",
+        "{roles: [{name: b2, grants: [{schema_usage: s}, {table_select: {schema: s, table: t}}]}]}",
+        r#"{"roles": [{"name": "b1", "grants": [{"database_connect": "postgres"}]}]}"#,
+        r#"{"roles": [{"name": "b3", "grants": ["#,
+        r#"{"roles": [{"name": "b4", "grants": [{"role_membership": "postgres"}]}]}"#,
+        r#"{"roles": [{"name": "b5"}]}"#,
+    ]);
+    assert_eq!(code, 1, "a document failed: exit 1; {results:#?}");
+    let summary: Vec<(u64, String)> = results
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["result"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected: Vec<(u64, String)> = [
+        (1, "applied"),
+        (3, "applied"),
+        (4, "no changes"),
+        (5, "error"),
+        (6, "error"),
+        (7, "applied"),
+    ]
+    .iter()
+    .map(|(l, r)| (*l, r.to_string()))
+    .collect();
+    assert_eq!(summary, expected, "{results:#?}");
+    assert!(results[3]["error"].as_str().unwrap().contains("column"), "{results:#?}");
+    assert!(results[4]["error"].as_str().unwrap().contains("connecting role"), "{results:#?}");
+    assert!(results[0]["statements"].as_u64().unwrap() > 0);
+    // Queries per document on the held connection: with changes, the read
+    // (BEGIN, the lock tried, the roles), the statements and COMMIT; the
+    // objects' read too when the document names a table or a role of the
+    // scope holds one (pgsr's intermediate roles are in every scope: once
+    // b2's grants gave them objects, every later read reads those); without
+    // changes, the read and ROLLBACK.
+    let round_trips: Vec<u64> = results
+        .iter()
+        .filter_map(|r| r["round_trips"].as_u64())
+        .collect();
+    assert_eq!(round_trips, vec![3, 4, 3, 4], "{results:#?}");
+    assert!(role_exists(pg, "b1") && role_exists(pg, "b2") && role_exists(pg, "b5"));
+    assert!(!role_exists(pg, "b3") && !role_exists(pg, "b4"));
+    assert_can(pg, "postgres", "b2", "SELECT * FROM s.t");
+    assert_eq!(pgsr_connections(pg) - before, 1, "one connection for the whole batch");
+
+    // Every document synced: exit 0.
+    let (code, results) = batch(pg, &[
+        r#"{"roles": [{"name": "b5"}]}"#,
+        r#"{"roles": [{"name": "b6"}]}"#,
+    ]);
+    assert_eq!(code, 0, "{results:#?}");
+    assert_eq!(results[0]["result"], "no changes");
+    assert_eq!(results[1]["result"], "applied");
+    assert!(role_exists(pg, "b6"));
+});
+
+// A lost connection fails no document: the batch connects again.
+pg_test!(fn stdin_batch_survives_a_lost_connection(pg) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut cmd = pgsr_command(pg, "postgres", "postgres", &["sync", "--stdin-batch"]);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn pgsr");
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    let mut result = |doc: &str| {
+        writeln!(input, "{doc}").unwrap();
+        input.flush().unwrap();
+        let mut line = String::new();
+        output.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    };
+    assert_eq!(result(r#"{"roles": [{"name": "c1"}]}"#)["result"], "applied");
+    let killed = query_one(
+        pg,
+        "postgres",
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pgsr'",
+    );
+    assert_eq!(killed.as_deref(), Some("1"));
+    let second = result(r#"{"roles": [{"name": "c2"}]}"#);
+    assert_eq!(second["result"], "applied", "{second}");
+    assert_eq!(result(r#"{"roles": [{"name": "c2"}]}"#)["result"], "no changes");
+    drop(input);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(role_exists(pg, "c1") && role_exists(pg, "c2"));
+});

@@ -64,23 +64,15 @@ pub fn run_apply(args: ApplyArgs) -> Result<Code> {
 }
 
 pub fn run_sync(args: SyncArgs) -> Result<Code> {
-    let desired = read_desired_with_passwords(&args.file)?;
+    if args.stdin_batch {
+        return crate::batch::run(&args);
+    }
+    let file = args.file.as_deref().expect("clap requires --file");
+    let desired = read_desired_with_passwords(file)?;
     let timeouts = args.timeouts.timeouts();
     let info = crate::inspect::conninfo(&args.db)?;
     let mut client = pgsr_executor::connect::connect(&info, &timeouts)?;
-    let options = PlanOptions {
-        strict: args.strict,
-        drop_unused: args.drop_unused,
-        passwords: Default::default(),
-        now: Some(crate::plan::now()),
-    };
-    let options = SyncOptions {
-        plan: options,
-        lock_key: args.lock_key,
-        dry_run: args.dry_run,
-        full_scope: args.full_scope,
-        reset_passwords: args.reset_passwords,
-    };
+    let options = sync_options(&args);
     let passwords = crate::secrets::password(Some(&desired));
     let mut progress = progress();
     let look = watch_connection(info);
@@ -93,9 +85,7 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
     let outcome =
         pgsr_executor::sync::sync(&mut client, &desired, &options, &passwords, &mut watch)
             .map_err(|e| match e {
-                SyncError::Plan(e) => {
-                    located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message)
-                }
+                SyncError::Plan(e) => located(file, e.span.map(|s| (s.line, s.column)), &e.message),
                 SyncError::Exec(e) => Failure::from(e),
             })?;
     finish_progress();
@@ -127,7 +117,7 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
 /// error: warnings, skipped grants, notes, and the roles `sync` creates
 /// (`created`, or `would create` for a dry run) other than intermediate
 /// ones.
-fn report(plan: &Plan, created: &str) {
+pub fn report(plan: &Plan, created: &str) {
     let line = |kind: &str, text: &str| eprintln!("pgsr: {kind}: {}", escape(text));
     crate::plan::warn(plan);
     for s in &plan.skipped {
@@ -150,7 +140,7 @@ fn report(plan: &Plan, created: &str) {
 }
 
 /// A wait of a second or more, said while it lasts.
-fn waiting(wait: &Wait, waited: Duration, limit: Option<Duration>) {
+pub fn waiting(wait: &Wait, waited: Duration, limit: Option<Duration>) {
     let limit = limit
         .map(|l| format!("; gives up after {}", shown(l)))
         .unwrap_or_default();
@@ -162,19 +152,38 @@ fn waiting(wait: &Wait, waited: Duration, limit: Option<Duration>) {
 
 /// Opens the second connection that looks at what pgsr waits for, named
 /// so that it is told apart from the one that applies.
-fn watch_connection(
+pub fn watch_connection(
     mut info: ConnInfo,
 ) -> impl Fn() -> std::result::Result<postgres::Client, pgsr_executor::Error> + Sync {
     info.params
         .insert("application_name".into(), "pgsr (watching a wait)".into());
-    move || pgsr_executor::connect::connect(&info, &Timeouts::default())
+    move || {
+        pgsr_executor::connect::connect(&info, &Timeouts::default())
+            .map(pgsr_executor::connect::Session::into_client)
+    }
 }
 
 /// How pgsr's intermediate role names start.
 const INTERMEDIATE_PREFIX: &str = "_pgsr_";
 
+/// What `sync` is asked to do, from its arguments.
+pub fn sync_options(args: &SyncArgs) -> SyncOptions {
+    SyncOptions {
+        plan: PlanOptions {
+            strict: args.strict,
+            drop_unused: args.drop_unused,
+            passwords: Default::default(),
+            now: Some(crate::plan::now()),
+        },
+        lock_key: args.lock_key,
+        dry_run: args.dry_run,
+        full_scope: args.full_scope,
+        reset_passwords: args.reset_passwords,
+    }
+}
+
 /// A progress line on a terminal; nothing in logs.
-fn progress() -> impl FnMut(usize, usize) {
+pub fn progress() -> impl FnMut(usize, usize) {
     let tty = std::io::stderr().is_terminal();
     move |done, total| {
         if tty && total > 100 {
@@ -185,7 +194,7 @@ fn progress() -> impl FnMut(usize, usize) {
     }
 }
 
-fn finish_progress() {
+pub fn finish_progress() {
     if std::io::stderr().is_terminal() {
         eprint!("\r\x1b[K");
     }

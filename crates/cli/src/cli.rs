@@ -191,8 +191,18 @@ pub struct ApplyArgs {
 #[derive(ClapArgs, Debug)]
 pub struct SyncArgs {
     /// The desired state (YAML or JSON).
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: PathBuf,
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        required_unless_present = "stdin_batch"
+    )]
+    pub file: Option<PathBuf>,
+    /// Sync one desired document per line of standard input (JSON, or YAML
+    /// in flow style), on one connection, and write one JSON result per
+    /// document to standard output. Exits 1 if any document failed.
+    #[arg(long, conflicts_with_all = ["file", "dry_run"])]
+    pub stdin_batch: bool,
     #[command(flatten)]
     pub db: DbArgs,
     /// Print the plan and change nothing.

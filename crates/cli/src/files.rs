@@ -15,10 +15,13 @@ pub struct Limit {
     what: &'static str,
 }
 
+/// The largest desired file, or document of `sync --stdin-batch`.
+pub const DESIRED_FILE_BYTES: u64 = 16 << 20;
+
 /// A desired file: 16 MiB holds well over 100,000 roles, and takes about
 /// 330 MB of memory to parse.
 pub const DESIRED_FILE: Limit = Limit {
-    bytes: 16 << 20,
+    bytes: DESIRED_FILE_BYTES,
     what: "a desired file",
 };
 

@@ -16,7 +16,7 @@ pub fn run(args: InspectArgs) -> Result<Code> {
 
 /// Resolves the connection settings and connects; the session's lock and
 /// statement timeouts are `timeouts`'.
-pub fn connect(db: &DbArgs, timeouts: &Timeouts) -> Result<postgres::Client> {
+pub fn connect(db: &DbArgs, timeouts: &Timeouts) -> Result<pgsr_executor::connect::Session> {
     Ok(pgsr_executor::connect::connect(&conninfo(db)?, timeouts)?)
 }
 

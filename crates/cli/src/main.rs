@@ -4,6 +4,7 @@
 //! the executor, and turn errors into one line and an exit code.
 
 mod apply;
+mod batch;
 mod cli;
 mod exit;
 mod files;

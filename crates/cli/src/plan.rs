@@ -26,7 +26,7 @@ pub fn run(args: PlanArgs) -> Result<Code> {
             if !args.reset_passwords {
                 let resolver = crate::secrets::password(Some(&desired));
                 options.passwords = pgsr_executor::password::knowledge(
-                    &mut client,
+                    &mut *client,
                     &snapshot,
                     &desired,
                     &resolver,

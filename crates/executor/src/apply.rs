@@ -2,15 +2,15 @@
 //! lock, refused when the catalog changed since planning, all in one
 //! transaction.
 
-use crate::connect::describe;
-use crate::inspect::read_snapshot_in;
+use crate::connect::{describe, Session};
+use crate::inspect::read;
 use crate::password::{self, Resolver};
 use crate::validate::{validate_script, Effect, ValidatedStatement};
 use crate::wait::{watched, Wait, Watch};
 use crate::{Error, ErrorKind};
 use pgsr_planner::script::{self, Header};
 use pgsr_planner::snapshot::{self, Snapshot};
-use postgres::{Client, Transaction};
+use postgres::{GenericClient, Transaction};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -81,7 +81,7 @@ pub fn prepare(text: &str, trust: &Trust) -> Result<Prepared, Error> {
 /// `planned_from`, when given, is the snapshot the plan was made from; a
 /// stale plan then reports what changed.
 pub fn apply(
-    client: &mut Client,
+    session: &mut Session,
     prepared: &Prepared,
     planned_from: Option<&Snapshot>,
     passwords: Resolver,
@@ -91,11 +91,13 @@ pub fn apply(
     let header = &prepared.header;
     // Secrets are read before the lock is taken: a missing one fails fast.
     let secrets = password::resolve(&header.passwords, passwords)?;
-    let mut tx = client
+    let version = session.server_version_num();
+    let mut tx = session
         .transaction()
         .map_err(|e| Error::database(format!("cannot begin: {}", describe(&e))))?;
     let pid = lock(&mut tx, header.lock_key, watch)?;
-    let live = read_snapshot_in(&mut tx, &header.scope)?;
+    // The catalog as it is under the lock: one statement, one round trip.
+    let live = read(&mut tx, version, &header.scope, &[], &[])?.snapshot;
     check_fresh(header, &live, planned_from)?;
     crate::power::check(
         &mut tx,
@@ -114,6 +116,9 @@ pub fn apply(
     commit(tx)?;
     Ok(ApplyReport {
         statements: prepared.statements.len(),
+        // BEGIN, the lock (its settings, then the lock), the catalog, and
+        // COMMIT (the power check and passwords add theirs only when the
+        // plan has such statements).
         round_trips: round_trips + 5,
         elapsed: started.elapsed(),
     })
@@ -123,7 +128,7 @@ pub fn apply(
 /// for at most `--lock-timeout`: `lock_timeout` is set for that statement
 /// alone (and `statement_timeout` lifted), then put back as it was. Returns
 /// the backend's pid, for the watcher.
-pub(crate) fn lock(tx: &mut Transaction, key: i64, watch: &Watch) -> Result<i32, Error> {
+pub(crate) fn lock(tx: &mut impl GenericClient, key: i64, watch: &Watch) -> Result<i32, Error> {
     use postgres::types::Type;
     let limit = watch.timeouts.advisory_lock;
     let fail = |e: postgres::Error| {
@@ -245,7 +250,7 @@ fn check_fresh(
 /// with the whole batch, can carry the verifier; errors show the plan's
 /// text (`:'password_N'`), never the verifier.
 pub(crate) fn run(
-    tx: &mut Transaction,
+    tx: &mut impl GenericClient,
     pid: i32,
     statements: &[ValidatedStatement],
     filled: &BTreeMap<String, String>,
@@ -404,16 +409,21 @@ fn syntax_error_at(e: &postgres::Error, starts: &[usize]) -> Option<usize> {
 }
 
 pub(crate) fn commit(tx: Transaction) -> Result<(), Error> {
-    tx.commit().map_err(|e| {
-        if e.as_db_error().is_some() {
-            Error::database(format!("COMMIT failed: {}; nothing was applied", describe(&e)))
-        } else {
-            Error::database(format!(
-                "the connection was lost during COMMIT ({}): the plan may or may not have been applied; run `pgsr plan` to see",
-                describe(&e)
-            ))
-        }
-    })
+    tx.commit().map_err(|e| commit_failed(&e))
+}
+
+pub(crate) fn commit_failed(e: &postgres::Error) -> Error {
+    if e.as_db_error().is_some() {
+        Error::database(format!(
+            "COMMIT failed: {}; nothing was applied",
+            describe(e)
+        ))
+    } else {
+        Error::database(format!(
+            "the connection was lost during COMMIT ({}): the plan may or may not have been applied; run `pgsr plan` to see",
+            describe(e)
+        ))
+    }
 }
 
 /// A statement failed: stale when the catalog changed under the apply

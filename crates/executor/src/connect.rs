@@ -22,6 +22,64 @@ enum TlsMode {
 /// says nothing (libpq would wait forever).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A connection, and the version of the server it is to: the catalog is
+/// read with one statement written for that version.
+pub struct Session {
+    client: Client,
+    server_version_num: u32,
+    pid: i32,
+    pub(crate) prepared: crate::inspect::PreparedStatements,
+}
+
+impl Session {
+    /// `server_version_num`, such as 150004.
+    pub fn server_version_num(&self) -> u32 {
+        self.server_version_num
+    }
+
+    /// The server process's id (`pg_backend_pid()`), for the watcher of
+    /// waits.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// For a session that syncs many times: its prepared statements (the
+    /// catalog statements) are planned once, with plans that do not depend
+    /// on the lists they are given, rather than at every execution. A
+    /// one-shot run keeps plans made for its own lists.
+    pub fn plan_once(&mut self) -> Result<(), Error> {
+        self.client
+            .batch_execute(
+                "SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
+            )
+            .map_err(|e| Error::database(format!("cannot set plan_cache_mode: {}", describe(&e))))
+    }
+
+    /// The connection alone.
+    pub fn into_client(self) -> Client {
+        self.client
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// Why a connection's start-up failed.
+enum StartError {
+    Driver(postgres::Error),
+    NoVersion,
+}
+
 /// Connects as the connection string says, and sets the session up: an
 /// empty `search_path`, and `timeouts`' lock and statement timeouts.
 ///
@@ -32,7 +90,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// thread of its own; past the deadline the caller gets an error and the
 /// thread is left to end with the connection, which it then closes (its
 /// result has nowhere to go), or with the process.
-pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Client, Error> {
+pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
     let (config, tls) = config(info)?;
     let deadline = connect_timeout(info, &config)?;
     let target = info.target();
@@ -40,21 +98,46 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Client, Error> {
     // relations): pgsr's unqualified catalog names must not resolve to
     // look-alikes that a database or role owner put first in the
     // search_path (ALTER DATABASE/ROLE … SET search_path), which would run
-    // with pgsr's privileges and could forge what it reads.
+    // with pgsr's privileges and could forge what it reads. The same round
+    // trip reads the server's version and the backend's pid.
     let setup = format!(
-        "SELECT pg_catalog.set_config('search_path', '', false){}",
+        "SELECT pg_catalog.set_config('search_path', '', false), \
+                pg_catalog.current_setting('server_version_num'), \
+                pg_catalog.pg_backend_pid(){}",
         timeouts.session_settings()
     );
-    let start = move || -> Result<Client, postgres::Error> {
+    let start = move || -> Result<Session, StartError> {
         let mut client = match tls {
-            Some(tls) => config.connect(tls),
-            None => config.connect(postgres::NoTls),
-        }?;
-        client.batch_execute(&setup)?;
-        Ok(client)
+            Tls::None => config.connect(postgres::NoTls),
+            Tls::Unverified(tls) => config.connect(tls),
+            Tls::Verified(tls) => config.connect(tls),
+        }
+        .map_err(StartError::Driver)?;
+        let messages = client.simple_query(&setup).map_err(StartError::Driver)?;
+        let (server_version_num, pid) = messages
+            .iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => Some((
+                    row.get(1).and_then(|v| v.parse().ok())?,
+                    row.get(2).and_then(|v| v.parse().ok())?,
+                )),
+                _ => None,
+            })
+            .ok_or(StartError::NoVersion)?;
+        Ok(Session {
+            client,
+            server_version_num,
+            pid,
+            prepared: crate::inspect::PreparedStatements::new(server_version_num),
+        })
     };
-    let fail = |e: postgres::Error| {
-        Error::connection(format!("cannot connect to {target}: {}", describe(&e)))
+    let fail = |e: StartError| match e {
+        StartError::Driver(e) => {
+            Error::connection(format!("cannot connect to {target}: {}", describe(&e)))
+        }
+        StartError::NoVersion => Error::connection(format!(
+            "cannot connect to {target}: the server did not say its version"
+        )),
     };
     let Some(deadline) = deadline else {
         return start().map_err(fail);
@@ -103,11 +186,22 @@ fn connect_timeout(info: &ConnInfo, config: &Config) -> Result<Option<Duration>,
     Ok(Some(per_host * hosts as u32))
 }
 
-/// The driver's configuration, and the TLS connector when TLS can happen:
-/// building one loads the system's root certificates, which is most of the
-/// cost of a short run, so it is skipped for `sslmode=disable` and for unix
-/// sockets (which never use TLS).
-fn config(info: &ConnInfo) -> Result<(Config, Option<MakeTlsConnector>), Error> {
+/// How a connection is encrypted.
+enum Tls {
+    /// `sslmode=disable`, or unix sockets only (which never use TLS).
+    None,
+    /// `prefer` and `require`: encrypted, the server not authenticated, so
+    /// no trust roots are loaded.
+    Unverified(crate::tls::Unverified),
+    /// `verify-ca` and `verify-full` (and `require` with `sslrootcert`):
+    /// the server's chain is checked against the roots, which are loaded.
+    Verified(MakeTlsConnector),
+}
+
+/// The driver's configuration, and how TLS is done. Loading the system's
+/// root certificates is most of the cost of a short run, so only the modes
+/// that verify the server load them.
+fn config(info: &ConnInfo) -> Result<(Config, Tls), Error> {
     let bad = |msg: String| Error::usage(format!("invalid connection string: {msg}"));
     let mut config = Config::new();
     for (key, value) in &info.params {
@@ -218,43 +312,38 @@ fn config(info: &ConnInfo) -> Result<(Config, Option<MakeTlsConnector>), Error> 
             .get_hosts()
             .iter()
             .all(|h| !matches!(h, postgres::config::Host::Tcp(_)));
-    let tls = if mode == TlsMode::Disable || sockets_only {
-        None
-    } else {
-        Some(tls_connector(mode, info.get("sslrootcert"))?)
+    let tls = match mode {
+        _ if mode == TlsMode::Disable || sockets_only => Tls::None,
+        // libpq encrypts but does not authenticate the server in these modes.
+        TlsMode::Prefer | TlsMode::Require => Tls::Unverified(
+            crate::tls::Unverified::new()
+                .map_err(|e| Error::connection(format!("cannot set up TLS: {e}")))?,
+        ),
+        _ => Tls::Verified(verifying_connector(mode, info.get("sslrootcert"))?),
     };
     Ok((config, tls))
 }
 
-fn tls_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnector, Error> {
+/// A connector that checks the server's chain (and, for `verify-full`, its
+/// name) against `sslrootcert`, or the system's roots.
+fn verifying_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnector, Error> {
     let mut builder = native_tls::TlsConnector::builder();
-    match mode {
-        TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => {
-            // libpq encrypts but does not authenticate the server in these modes.
-            builder.danger_accept_invalid_certs(true);
-            builder.danger_accept_invalid_hostnames(true);
-        }
-        TlsMode::VerifyCa => {
-            builder.danger_accept_invalid_hostnames(true);
-        }
-        TlsMode::VerifyFull => {}
+    if mode == TlsMode::VerifyCa {
+        builder.danger_accept_invalid_hostnames(true);
     }
-    if matches!(mode, TlsMode::VerifyCa | TlsMode::VerifyFull) {
-        if let Some(path) = root_cert.filter(|p| *p != "system") {
-            let pem = read_root_certificates(path)?;
-            let certs = split_pem(&pem);
-            if certs.is_empty() {
-                return Err(Error::usage(format!(
-                    "sslrootcert {path} holds no PEM certificate"
-                )));
-            }
-            builder.disable_built_in_roots(true);
-            for cert in certs {
-                let cert = native_tls::Certificate::from_pem(&cert).map_err(|e| {
-                    Error::usage(format!("bad certificate in sslrootcert {path}: {e}"))
-                })?;
-                builder.add_root_certificate(cert);
-            }
+    if let Some(path) = root_cert.filter(|p| *p != "system") {
+        let pem = read_root_certificates(path)?;
+        let certs = split_pem(&pem);
+        if certs.is_empty() {
+            return Err(Error::usage(format!(
+                "sslrootcert {path} holds no PEM certificate"
+            )));
+        }
+        builder.disable_built_in_roots(true);
+        for cert in certs {
+            let cert = native_tls::Certificate::from_pem(&cert)
+                .map_err(|e| Error::usage(format!("bad certificate in sslrootcert {path}: {e}")))?;
+            builder.add_root_certificate(cert);
         }
     }
     let connector = builder
@@ -329,6 +418,42 @@ mod tests {
         let info = ConnInfo::parse("host=/tmp sslmode=sometimes").unwrap();
         let err = config(&info).err().unwrap();
         assert!(err.to_string().contains("bad sslmode"), "{err}");
+    }
+
+    fn tls(conninfo: &str) -> Tls {
+        config(&ConnInfo::parse(conninfo).unwrap()).ok().unwrap().1
+    }
+
+    /// Only the modes that verify the server load trust roots: `prefer` and
+    /// `require` never read `sslrootcert` nor the system's bundle.
+    #[test]
+    fn only_verifying_modes_load_roots() {
+        for mode in ["prefer", "allow", "require"] {
+            let t = tls(&format!("host=localhost sslmode={mode}"));
+            assert!(matches!(t, Tls::Unverified(_)), "{mode}");
+        }
+        // prefer ignores sslrootcert; a file that cannot be a bundle is not read.
+        let t = tls("host=localhost sslmode=prefer sslrootcert=/dev/zero");
+        assert!(matches!(t, Tls::Unverified(_)));
+        assert!(matches!(tls("host=localhost"), Tls::Unverified(_)));
+        for conninfo in [
+            "host=localhost sslmode=verify-ca",
+            "host=localhost sslmode=verify-full",
+            "host=localhost sslmode=verify-full sslrootcert=system",
+        ] {
+            assert!(matches!(tls(conninfo), Tls::Verified(_)), "{conninfo}");
+        }
+        assert!(matches!(tls("host=/tmp sslmode=require"), Tls::None));
+        assert!(matches!(tls("host=localhost sslmode=disable"), Tls::None));
+    }
+
+    /// As libpq: `require` with a root certificate verifies the chain, so
+    /// it reads the file.
+    #[test]
+    fn require_with_a_root_certificate_verifies() {
+        let info = ConnInfo::parse("host=localhost sslmode=require sslrootcert=/dev/zero").unwrap();
+        let err = config(&info).err().unwrap();
+        assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
     }
 
     #[test]

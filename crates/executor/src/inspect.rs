@@ -1,16 +1,18 @@
 //! Reading the catalog into a snapshot.
 //!
-//! A fixed number of queries, one per kind of catalog object (never one per
-//! object), all inside one REPEATABLE READ transaction so that they see one
-//! consistent state. Only world-readable catalogs are read (`pg_roles`, never
+//! One statement reads the whole catalog (one part per kind of object,
+//! never one query per object), sent with whatever the caller needs before
+//! it (BEGIN, an advisory lock) and after it in one round trip. Being one
+//! statement, it sees one consistent state of the database under any
+//! isolation level. Only world-readable catalogs are read (`pg_roles`, never
 //! `pg_authid`), so a non-superuser can inspect.
 
-use crate::connect::describe;
+use crate::connect::{describe, Session};
 use crate::Error;
 use pgsr_planner::acl::{parse_aclitem, AclEntry};
 use pgsr_planner::snapshot::*;
 pub(crate) use postgres::types::Type as PgType;
-use postgres::{Client, GenericClient, IsolationLevel, Row};
+use postgres::{GenericClient, Row, SimpleQueryMessage, SimpleQueryRow};
 use std::collections::HashMap;
 
 /// Objects in these schemas are read only when their ACL is not NULL: their
@@ -21,124 +23,215 @@ const SYSTEM_SCHEMAS: &str = "('pg_catalog', 'information_schema')";
 const HIDDEN_SCHEMA_FILTER: &str = "n.nspname !~ '^pg_(toast$|temp_|toast_temp_)'";
 
 /// Takes a full snapshot in its own read-only REPEATABLE READ transaction.
-pub fn inspect(client: &mut Client) -> Result<Snapshot, Error> {
-    inspect_scope(client, &Scope::Full)
-}
-
-/// Reads a full snapshot with whatever transaction the caller has open.
-pub fn read_snapshot(client: &mut impl GenericClient) -> Result<Snapshot, Error> {
-    read_snapshot_in(client, &Scope::Full)
+pub fn inspect(session: &mut Session) -> Result<Snapshot, Error> {
+    inspect_scope(session, &Scope::Full)
 }
 
 /// Takes a snapshot of `scope` in its own read-only REPEATABLE READ
-/// transaction.
-pub fn inspect_scope(client: &mut Client, scope: &Scope) -> Result<Snapshot, Error> {
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .map_err(db_error)?;
-    let snapshot = read_snapshot_in(&mut tx, scope)?;
-    tx.commit().map_err(db_error)?;
-    Ok(snapshot)
+/// transaction: one round trip.
+pub fn inspect_scope(session: &mut Session, scope: &Scope) -> Result<Snapshot, Error> {
+    let version = session.server_version_num();
+    let read = read(
+        &mut **session,
+        version,
+        scope,
+        &["BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"],
+        &["COMMIT"],
+    );
+    if read.is_err() {
+        // The transaction may be open, and failed: end it.
+        let _ = session.batch_execute("ROLLBACK");
+    }
+    Ok(read?.snapshot)
 }
 
-/// Reads the part of the catalog `scope` names, with whatever transaction
-/// the caller has open. A partial scope reads every role, database, schema
-/// and default privilege (few, and all needed to plan), but only the
-/// memberships of its roles (those it names and those its prefixes match),
-/// and only the objects it names, the table-likes of its regex schemas, and
-/// the objects where its roles hold privileges or ownership, found through
-/// the indexed `pg_shdepend` rather than by scanning every ACL.
-pub fn read_snapshot_in(client: &mut impl GenericClient, scope: &Scope) -> Result<Snapshot, Error> {
-    let header = client
-        .query_typed_one(
-            "SELECT current_setting('server_version_num')::int4, current_database()::text, \
-                    d.oid, current_user::text, r.rolsuper, r.rolcreaterole \
-             FROM pg_database d, pg_roles r \
-             WHERE d.datname = current_database() AND r.rolname = current_user",
-            &[],
-        )
-        .map_err(db_error)?;
-    let server_version_num = header.get::<_, i32>(0) as u32;
-    let superuser: bool = header.get(4);
-    let mut snapshot = Snapshot {
-        format_version: FORMAT_VERSION,
-        server_version_num,
-        database: DatabaseIdent {
-            name: header.get(1),
-            oid: header.get(2),
-        },
-        connecting_role: ConnectingRole {
-            name: header.get(3),
-            superuser,
-            createrole: header.get(5),
-            memberships: if superuser {
-                Vec::new()
-            } else {
-                connecting_memberships(client, server_version_num)?
-            },
-        },
-        scope: scope.clone(),
-        fingerprint: String::new(),
-        catalog: Catalog::default(),
-    };
-    let objects = match scope {
-        Scope::Full => None,
-        Scope::Partial(partial) => Some(scoped_objects(client, partial)?),
-    };
-    let only = |class: &str| {
-        objects
-            .as_ref()
-            .map(|o| o.get(class).cloned().unwrap_or_default())
-    };
-    let c = &mut snapshot.catalog;
-    c.roles = roles(client)?;
-    let members = match scope {
-        Scope::Full => None,
-        Scope::Partial(p) => Some(p),
-    };
-    c.memberships = memberships(client, server_version_num, members)?;
-    c.databases = shared_objects(
-        client,
-        "SELECT oid, datname::text, pg_get_userbyid(datdba)::text, datacl::text[] FROM pg_database",
-    )?;
-    c.tablespaces = shared_objects(client, "SELECT oid, spcname::text, pg_get_userbyid(spcowner)::text, spcacl::text[] FROM pg_tablespace")?;
-    if server_version_num >= 150000 {
-        c.parameters = parameters(client)?;
+/// What one round trip read: the rows of the statements sent before the
+/// catalog statement, and the snapshot.
+pub(crate) struct Read {
+    pub before: Vec<Vec<SimpleQueryRow>>,
+    pub snapshot: Snapshot,
+    /// Queries sent.
+    pub round_trips: usize,
+}
+
+/// Sends `before`, the catalog statement and `after` as one simple query
+/// (one round trip) and reads the snapshot of `scope` from the catalog
+/// statement's rows.
+///
+/// The catalog is read by one statement, so by one snapshot of the
+/// database even under READ COMMITTED, taken when that statement starts:
+/// after every statement of `before` has finished (such as one that takes
+/// an advisory lock).
+pub(crate) fn read(
+    client: &mut impl GenericClient,
+    server_version_num: u32,
+    scope: &Scope,
+    before: &[&str],
+    after: &[&str],
+) -> Result<Read, Error> {
+    let mut sql = String::new();
+    for s in before {
+        sql.push_str(s);
+        sql.push_str(";\n");
     }
-    c.schemas = schemas(client)?;
-    c.relations = relations(client, only("pg_class").as_deref())?;
-    c.routines = routines(client, only("pg_proc").as_deref())?;
-    c.types = types(client, only("pg_type").as_deref())?;
-    c.languages = named_objects(
-        client,
-        "SELECT oid, lanname::text, pg_get_userbyid(lanowner)::text, lanacl::text[] FROM pg_language",
-        only("pg_language").as_deref(),
-    )?;
-    c.large_objects = large_objects(client, only("pg_largeobject").as_deref())?;
-    c.foreign_data_wrappers = named_objects(
-        client,
-        "SELECT oid, fdwname::text, pg_get_userbyid(fdwowner)::text, fdwacl::text[] FROM pg_foreign_data_wrapper",
-        only("pg_foreign_data_wrapper").as_deref(),
-    )?;
-    c.foreign_servers = named_objects(
-        client,
-        "SELECT oid, srvname::text, pg_get_userbyid(srvowner)::text, srvacl::text[] FROM pg_foreign_server",
-        only("pg_foreign_server").as_deref(),
-    )?;
-    c.default_privileges = default_privileges(client)?;
-    snapshot.canonicalize();
-    Ok(snapshot)
+    sql.push_str(&catalog_statement(
+        scope,
+        server_version_num,
+        Args::Literal,
+        Parts::All,
+    ));
+    for s in after {
+        sql.push_str(";\n");
+        sql.push_str(s);
+    }
+    let (before, rows) = send(client, &sql, before.len())?;
+    Ok(Read {
+        before,
+        snapshot: snapshot_from_rows(scope, &rows)?,
+        round_trips: 1,
+    })
+}
+
+/// As [`read`] (without statements after), with the catalog statements
+/// prepared once per session: a session that syncs many times plans them
+/// once (see [`Session::plan_once`]). The first read of each prepares them
+/// in the same round trip.
+///
+/// A partial scope is read in two statements, the second sent only when it
+/// has something to read: the first reads the roles, memberships,
+/// databases, schemas and default privileges, and counts what the scope's
+/// roles hold in this database; the second reads the objects (relations,
+/// routines, types, …) the scope names or its roles hold. A sync of a role
+/// that holds no object in the database and is granted none by name (such
+/// as `database_connect` and `role_membership` only) reads no object
+/// catalog at all, which in a new connection saves most of the cost of the
+/// read. The second statement runs in the same transaction, after the
+/// first: under the advisory lock when the first ran under it.
+pub(crate) fn read_prepared(
+    session: &mut Session,
+    scope: &Scope,
+    before: &[&str],
+) -> Result<Read, Error> {
+    let (parts, args) = match scope {
+        Scope::Full => (Parts::All, String::new()),
+        Scope::Partial(p) => (
+            Parts::Base,
+            format!("({})", scope_arrays(p, Args::Literal).join(", ")),
+        ),
+    };
+    let (name, prepare) = session.prepared.name(scope, parts);
+    let skip = usize::from(prepare.is_some());
+    let mut sql = prepare.unwrap_or_default();
+    for s in before {
+        sql.push_str(s);
+        sql.push_str(";\n");
+    }
+    sql.push_str(&format!("EXECUTE {name}{args}"));
+    let (mut results, mut rows) = send(&mut **session, &sql, skip + before.len())?;
+    results.drain(..skip);
+    session.prepared.made(scope, parts, name);
+    let mut round_trips = 1;
+    if let Scope::Partial(p) = scope {
+        let held = rows
+            .iter()
+            .find(|r| r.get(0) == Some("k"))
+            .and_then(|r| r.get(1))
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                Error::database("reading the catalog failed: no count of what the roles hold")
+            })?;
+        if held > 0 || !p.relations.is_empty() || !p.regex_schemas.is_empty() {
+            let (name, prepare) = session.prepared.name(scope, Parts::Objects);
+            let mut sql = prepare.unwrap_or_default();
+            let skip = usize::from(!sql.is_empty());
+            sql.push_str(&format!("EXECUTE {name}{args}"));
+            let (_, more) = send(&mut **session, &sql, skip)?;
+            session.prepared.made(scope, Parts::Objects, name);
+            rows.extend(more);
+            round_trips += 1;
+        }
+    }
+    Ok(Read {
+        before: results,
+        snapshot: snapshot_from_rows(scope, &rows)?,
+        round_trips,
+    })
+}
+
+/// The catalog statements a session has prepared, by name.
+#[derive(Debug, Default)]
+pub struct PreparedStatements {
+    names: HashMap<(bool, Parts), String>,
+    made: u32,
+    version: u32,
+}
+
+impl PreparedStatements {
+    pub(crate) fn new(server_version_num: u32) -> PreparedStatements {
+        PreparedStatements {
+            version: server_version_num,
+            ..Default::default()
+        }
+    }
+
+    /// The name of the statement for `scope` and `parts`, and the `PREPARE`
+    /// to send first (ending in `;\n`) when it is not prepared yet.
+    fn name(&mut self, scope: &Scope, parts: Parts) -> (String, Option<String>) {
+        let key = (matches!(scope, Scope::Full), parts);
+        if let Some(name) = self.names.get(&key) {
+            return (name.clone(), None);
+        }
+        // A new name each time: after a failed round trip it is unknown
+        // whether the statement was prepared.
+        self.made += 1;
+        let name = format!("pgsr_catalog_{}", self.made);
+        let types = match scope {
+            Scope::Full => String::new(),
+            Scope::Partial(_) => format!("({})", ["text[]"; PARAMETERS].join(", ")),
+        };
+        let prepare = format!(
+            "PREPARE {name}{types} AS {};\n",
+            catalog_statement(scope, self.version, Args::Parameters, parts)
+        );
+        (name, Some(prepare))
+    }
+
+    /// Records that the statement `name` was prepared (or executed).
+    fn made(&mut self, scope: &Scope, parts: Parts, name: String) {
+        self.names
+            .insert((matches!(scope, Scope::Full), parts), name);
+    }
+}
+
+/// Sends `sql`; returns the rows of each statement before number `at`
+/// (counting from 0), and the rows of that statement.
+#[allow(clippy::type_complexity)]
+fn send(
+    client: &mut impl GenericClient,
+    sql: &str,
+    at: usize,
+) -> Result<(Vec<Vec<SimpleQueryRow>>, Vec<SimpleQueryRow>), Error> {
+    let messages = client.simple_query(sql).map_err(db_error)?;
+    let mut results: Vec<Vec<SimpleQueryRow>> = vec![Vec::new()];
+    for m in messages {
+        match m {
+            SimpleQueryMessage::Row(row) => results.last_mut().expect("one").push(row),
+            SimpleQueryMessage::CommandComplete(_) => results.push(Vec::new()),
+            _ => {}
+        }
+    }
+    if results.len() < at + 1 {
+        return Err(Error::database(
+            "reading the catalog failed: the server answered fewer statements than were sent",
+        ));
+    }
+    let rest = results.split_off(at);
+    let rows = rest.into_iter().next().expect("checked");
+    Ok((results, rows))
 }
 
 pub(crate) fn db_error(e: postgres::Error) -> Error {
     Error::database(format!("reading the catalog failed: {}", describe(&e)))
-}
-
-fn query(client: &mut impl GenericClient, sql: &str) -> Result<Vec<Row>, Error> {
-    client.query_typed(sql, &[]).map_err(db_error)
 }
 
 /// One round trip with typed parameters (no prepared statement).
@@ -150,437 +243,775 @@ pub(crate) fn query_typed(
     client.query_typed(sql, params).map_err(db_error)
 }
 
-/// Runs `sql` (which ends in a WHERE clause), restricted to rows whose
-/// `column` is one of `only` when a scope gives such a list.
-fn query_in(
-    client: &mut impl GenericClient,
-    sql: &str,
-    column: &str,
-    only: Option<&[u32]>,
-) -> Result<Vec<Row>, Error> {
-    match only {
-        None => query(client, sql),
-        // Nothing of this kind is in scope: no round trip.
-        Some([]) => Ok(Vec::new()),
-        Some(oids) => client
-            .query_typed(
-                &format!("{sql} AND {column} = ANY($1)"),
-                &[(&oids, PgType::OID_ARRAY)],
-            )
-            .map_err(db_error),
+/// A text literal that means the same whatever
+/// `standard_conforming_strings` says: `E'…'`, with `\\` and `''`.
+fn text_literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 3);
+    out.push_str("E'");
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
     }
+    out.push('\'');
+    out
 }
 
-/// The objects of a partial scope, by catalog (`pg_class`, `pg_proc`, …).
-fn scoped_objects(
-    client: &mut impl GenericClient,
-    p: &PartialScope,
-) -> Result<HashMap<String, Vec<u32>>, Error> {
-    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
-    // Where the scope's roles hold privileges or ownership in this database.
-    let held = client
-        .query_typed(
-            &format!(
-                "SELECT d.classid::regclass::text, d.objid FROM pg_roles r \
-                 JOIN pg_shdepend d ON d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid \
-                 WHERE {} AND d.deptype IN ('a', 'o') \
-                   AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                in_scope("r")
-            ),
-            &[
-                (&p.roles, PgType::TEXT_ARRAY),
-                (&p.role_prefixes, PgType::TEXT_ARRAY),
-            ],
-        )
-        .map_err(db_error)?;
-    for r in &held {
-        out.entry(r.get(0)).or_default().push(r.get(1));
-    }
-    let (schemas, names): (Vec<&str>, Vec<&str>) = p
-        .relations
-        .iter()
-        .map(|q| (q.schema.as_str(), q.name.as_str()))
-        .unzip();
-    let named = client
-        .query_typed(
-            "SELECT c.oid FROM unnest($1::text[], $2::text[]) AS x(s, r) \
-             JOIN pg_namespace n ON n.nspname = x.s \
-             JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = x.r",
-            &[(&schemas, PgType::TEXT_ARRAY), (&names, PgType::TEXT_ARRAY)],
-        )
-        .map_err(db_error)?;
-    // Every relation of the regex schemas, through the indexed pg_depend
-    // (pg_class has no index on relnamespace alone).
-    let searched = client
-        .query_typed(
-            "SELECT d.objid FROM pg_namespace n \
-             JOIN pg_depend d ON d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid \
-                  AND d.classid = 'pg_class'::regclass \
-             WHERE n.nspname = ANY($1)",
-            &[(&p.regex_schemas, PgType::TEXT_ARRAY)],
-        )
-        .map_err(db_error)?;
-    let relations = out.entry("pg_class".to_owned()).or_default();
-    relations.extend(named.iter().chain(&searched).map(|r| r.get::<_, u32>(0)));
-    for oids in out.values_mut() {
-        oids.sort_unstable();
-        oids.dedup();
-    }
-    Ok(out)
+/// `ARRAY[…]::text[]` of `values`.
+fn text_array<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = values.into_iter().map(text_literal).collect();
+    format!("ARRAY[{}]::text[]", items.join(","))
 }
 
-/// SQL that holds for a role (`pg_roles` as `alias`) of a partial scope:
-/// named in `$1`, or with a name starting with one of the prefixes in `$2`.
-fn in_scope(alias: &str) -> String {
-    format!(
-        "({alias}.rolname = ANY($1) OR EXISTS (SELECT FROM unnest($2::text[]) AS p(prefix) \
-         WHERE starts_with({alias}.rolname::text, p.prefix)))"
-    )
+/// Which parts of the catalog a statement reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Parts {
+    /// Everything.
+    All,
+    /// Roles, memberships, databases, tablespaces, parameters, schemas and
+    /// default privileges, and (partial scopes) how many objects of this
+    /// database the scope's roles hold.
+    Base,
+    /// Relations, column ACLs, sequence owners, routines, types, languages,
+    /// foreign-data wrappers and servers, large objects.
+    Objects,
 }
 
-fn acl(row: &Row, index: usize) -> Result<Option<Vec<AclEntry>>, Error> {
-    let items: Option<Vec<String>> = row.get(index);
-    items
-        .map(|items| {
-            let mut entries = Vec::with_capacity(items.len() * 2);
-            for item in &items {
-                parse_aclitem(item, &mut entries).map_err(|e| Error::database(e.to_string()))?;
+/// How the catalog statement names the lists of a partial scope.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Args {
+    /// As literals.
+    Literal,
+    /// As the parameters `$1` to `$6` of a prepared statement.
+    Parameters,
+}
+
+/// A partial scope's lists, as the catalog statement names them: the roles
+/// (with the roles they are to be members of), the role name prefixes, the
+/// schemas, the schemas and names of the relations, the regex schemas.
+fn scope_arrays(p: &PartialScope, args: Args) -> [String; PARAMETERS] {
+    if args == Args::Parameters {
+        return std::array::from_fn(|i| format!("${}", i + 1));
+    }
+    let names = |v: &[String]| text_array(v.iter().map(String::as_str));
+    [
+        names(&p.roles),
+        names(&p.role_prefixes),
+        names(&p.schemas),
+        text_array(p.relations.iter().map(|q| q.schema.as_str())),
+        text_array(p.relations.iter().map(|q| q.name.as_str())),
+        names(&p.regex_schemas),
+    ]
+}
+
+/// How many parameters the prepared catalog statement of a partial scope
+/// takes (each `text[]`).
+const PARAMETERS: usize = 6;
+
+/// Data columns of every row of the catalog statement (the most any kind
+/// of object has: roles).
+const COLUMNS: usize = 11;
+
+/// One part of the catalog statement: the rows of one kind of object.
+fn part(kind: char, columns: &[&str], from: &str) -> String {
+    assert!(columns.len() <= COLUMNS);
+    let mut select = vec![format!("'{kind}'::text")];
+    select.extend(columns.iter().map(|c| format!("({c})::text")));
+    select.extend((columns.len()..COLUMNS).map(|_| "NULL::text".to_owned()));
+    format!("(SELECT {} {from})", select.join(", "))
+}
+
+/// The one statement that reads the catalog: a row per object, its kind
+/// and then its fields as text.
+///
+/// A partial scope reads only the roles planning can ask about: the
+/// scope's roles (those it names, among them the roles they are to be
+/// members of and those that receive ownership taken away, and pgsr's
+/// intermediate roles, matched by prefix) and every role above these
+/// through any chain (what decides power, with their attributes), roles named like
+/// the scope's schemas (`"$user"`), pgsr's intermediate roles, the
+/// connecting role, the bootstrap superuser, and the roles whose names
+/// differ from a scope role's only by case. It reads every database,
+/// schema and default privilege (few, and all needed to plan), the
+/// memberships of the scope's roles and of every role above them, and only the objects the scope names,
+/// the table-likes of its regex schemas, and the objects where its roles
+/// hold privileges or ownership, found through the indexed `pg_shdepend`
+/// rather than by scanning every ACL. Lists of oids reach the index scans
+/// as `= ANY(ARRAY(subquery))`.
+fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String {
+    let partial = match scope {
+        Scope::Full => None,
+        Scope::Partial(p) => Some(p),
+    };
+    let arrays = partial.map(|p| scope_arrays(p, args));
+    let mut ctes: Vec<String> = Vec::new();
+    // Restricts `column` to the oids of `class` the scope holds.
+    let only = |column: &str, class: &str| -> String {
+        match partial {
+            None => String::new(),
+            Some(_) if class == "pg_class" => {
+                format!(" AND {column} = ANY(ARRAY(SELECT oid FROM scoped_relations))")
             }
-            Ok(entries)
-        })
-        .transpose()
-}
-
-fn connecting_memberships(
-    client: &mut impl GenericClient,
-    server_version_num: u32,
-) -> Result<Vec<ConnectingMembership>, Error> {
-    let member = if server_version_num >= 160000 {
-        "SET"
-    } else {
-        "MEMBER"
+            Some(_) => format!(
+                " AND {column} = ANY(ARRAY(SELECT objid FROM held WHERE classid = '{class}'::regclass))"
+            ),
+        }
     };
-    let sql = format!(
-        "SELECT r.rolname::text, pg_has_role(current_user, r.oid, 'USAGE'), \
-                pg_has_role(current_user, r.oid, '{member}'), \
-                pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') \
-         FROM pg_roles r \
-         WHERE r.rolname <> current_user AND pg_has_role(current_user, r.oid, 'MEMBER')"
-    );
-    Ok(query(client, &sql)?
-        .iter()
-        .map(|r| ConnectingMembership {
-            role: r.get(0),
-            usage: r.get(1),
-            member: r.get(2),
-            admin: r.get(3),
-        })
-        .collect())
-}
-
-fn roles(client: &mut impl GenericClient) -> Result<Vec<Role>, Error> {
-    let rows = query(
-        client,
-        "SELECT oid, rolname::text, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, \
-                rolreplication, rolbypassrls, rolconnlimit, \
-                CASE WHEN rolvaliduntil IS NULL THEN NULL \
-                     WHEN rolvaliduntil = 'infinity' THEN 'infinity' \
-                     WHEN rolvaliduntil = '-infinity' THEN '-infinity' \
-                     ELSE to_char(rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END \
-         FROM pg_roles",
-    )?;
-    Ok(rows
-        .iter()
-        .map(|r| Role {
-            oid: r.get(0),
-            name: r.get(1),
-            superuser: r.get(2),
-            inherit: r.get(3),
-            createrole: r.get(4),
-            createdb: r.get(5),
-            canlogin: r.get(6),
-            replication: r.get(7),
-            bypassrls: r.get(8),
-            connection_limit: r.get(9),
-            valid_until: r.get(10),
-        })
-        .collect())
-}
-
-fn memberships(
-    client: &mut impl GenericClient,
-    server_version_num: u32,
-    members: Option<&PartialScope>,
-) -> Result<Vec<Membership>, Error> {
-    let options = if server_version_num >= 160000 {
-        "am.inherit_option, am.set_option"
-    } else {
-        "NULL::bool, NULL::bool"
-    };
-    let sql = format!(
-        "SELECT r.rolname::text, m.rolname::text, g.rolname::text, am.admin_option, {options} \
-         FROM pg_auth_members am \
-         JOIN pg_roles r ON r.oid = am.roleid \
-         JOIN pg_roles m ON m.oid = am.member \
-         LEFT JOIN pg_roles g ON g.oid = am.grantor"
-    );
-    let rows = match members {
-        None => query(client, &sql)?,
-        // The scope's roles' memberships, and those of every role they are
-        // members of, through any chain: what decides their power.
-        Some(p) => client
-            .query_typed(
-                &format!(
-                    "WITH RECURSIVE up(oid) AS ( \
-                         SELECT oid FROM pg_roles m WHERE {} \
-                         UNION SELECT am.roleid FROM pg_auth_members am JOIN up ON am.member = up.oid) \
-                     {sql} WHERE am.member IN (SELECT oid FROM up)",
-                    in_scope("m")
-                ),
-                &[
-                    (&p.roles, PgType::TEXT_ARRAY),
-                    (&p.role_prefixes, PgType::TEXT_ARRAY),
-                ],
-            )
-            .map_err(db_error)?,
-    };
-    Ok(rows
-        .iter()
-        .map(|r| Membership {
-            role: r.get(0),
-            member: r.get(1),
-            grantor: r.get(2),
-            admin_option: r.get(3),
-            inherit_option: r.get(4),
-            set_option: r.get(5),
-        })
-        .collect())
-}
-
-fn shared_objects(client: &mut impl GenericClient, sql: &str) -> Result<Vec<SharedObject>, Error> {
-    query(client, sql)?
-        .iter()
-        .map(|r| {
-            Ok(SharedObject {
-                oid: r.get(0),
-                name: r.get(1),
-                owner: r.get(2),
-                acl: acl(r, 3)?,
-            })
-        })
-        .collect()
-}
-
-fn named_objects(
-    client: &mut impl GenericClient,
-    sql: &str,
-    only: Option<&[u32]>,
-) -> Result<Vec<NamedObject>, Error> {
-    query_in(client, &format!("{sql} WHERE true"), "oid", only)?
-        .iter()
-        .map(|r| {
-            Ok(NamedObject {
-                oid: r.get(0),
-                name: r.get(1),
-                owner: r.get(2),
-                acl: acl(r, 3)?,
-            })
-        })
-        .collect()
-}
-
-fn parameters(client: &mut impl GenericClient) -> Result<Vec<Parameter>, Error> {
-    query(
-        client,
-        "SELECT parname::text, paracl::text[] FROM pg_parameter_acl",
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Parameter {
-            name: r.get(0),
-            acl: acl(r, 1)?,
-        })
-    })
-    .collect()
-}
-
-fn schemas(client: &mut impl GenericClient) -> Result<Vec<Schema>, Error> {
-    let sql = format!(
-        "SELECT n.oid, n.nspname::text, pg_get_userbyid(n.nspowner)::text, n.nspacl::text[] \
-         FROM pg_namespace n WHERE {HIDDEN_SCHEMA_FILTER}"
-    );
-    query(client, &sql)?
-        .iter()
-        .map(|r| {
-            Ok(Schema {
-                oid: r.get(0),
-                name: r.get(1),
-                owner: r.get(2),
-                acl: acl(r, 3)?,
-            })
-        })
-        .collect()
-}
-
-fn relations(
-    client: &mut impl GenericClient,
-    only: Option<&[u32]>,
-) -> Result<Vec<Relation>, Error> {
-    let sql = format!(
-        "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, \
-                pg_get_userbyid(c.relowner)::text, c.relacl::text[] \
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {HIDDEN_SCHEMA_FILTER} \
-           AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR c.relacl IS NOT NULL)"
-    );
-    let rows = query_in(client, &sql, "c.oid", only)?;
-    let mut relations = Vec::with_capacity(rows.len());
-    let mut by_oid = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        let relkind: String = r.get(3);
-        let kind = RelKind::from_relkind(&relkind)
-            .ok_or_else(|| Error::database(format!("unexpected relkind {relkind:?}")))?;
-        by_oid.insert(r.get::<_, u32>(0), relations.len());
-        relations.push(Relation {
-            oid: r.get(0),
-            schema: r.get(1),
-            name: r.get(2),
-            kind,
-            owner: r.get(4),
-            acl: acl(r, 5)?,
-            columns: Vec::new(),
-            owned_by: None,
-        });
-    }
-    for r in &query_in(
-        client,
-        "SELECT a.attrelid, a.attname::text, a.attacl::text[] FROM pg_attribute a \
-         WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped",
-        "a.attrelid",
-        only,
-    )? {
-        if let Some(&i) = by_oid.get(&r.get::<_, u32>(0)) {
-            let entries = acl(r, 2)?.unwrap_or_default();
-            relations[i].columns.push(ColumnAcl {
-                name: r.get(1),
-                acl: entries,
-            });
+    let mut roles_filter = String::new();
+    let mut memberships_filter = String::new();
+    if let Some([roles, prefixes, schemas, relation_schemas, relation_names, regex_schemas]) =
+        &arrays
+    {
+        // The scope's roles: named, or with a name that starts with one of
+        // its prefixes (pgsr's intermediate roles). Each prefix is looked
+        // up as a range of pg_authid's name index (names sort bytewise; the
+        // upper bound is the prefix with its last character incremented),
+        // checked by `starts_with`.
+        ctes.push(format!(
+            "scoped(oid) AS (SELECT oid FROM pg_roles WHERE rolname = ANY({roles}) \
+             UNION SELECT x.oid FROM unnest({prefixes}) AS p(prefix), LATERAL ( \
+               SELECT oid FROM pg_roles WHERE rolname >= p.prefix::name \
+                 AND rolname < (left(p.prefix, -1) || chr(ascii(right(p.prefix, 1)) + 1))::name \
+                 AND starts_with(rolname::text, p.prefix) OFFSET 0) x)"
+        ));
+        // The named roles, and every role they are members of, through any
+        // chain: what decides their power. Each step looks the members up
+        // in pg_auth_members' index (OFFSET 0 keeps the planner from
+        // turning the lookup into a scan of every membership).
+        if which != Parts::Objects {
+            ctes.push(
+                "up(oid) AS (SELECT oid FROM scoped \
+             UNION SELECT x.roleid FROM up, LATERAL ( \
+               SELECT am.roleid FROM pg_auth_members am WHERE am.member = up.oid OFFSET 0) x)"
+                    .to_owned(),
+            );
+        }
+        memberships_filter = " WHERE am.member = ANY(ARRAY(SELECT oid FROM up))".to_owned();
+        // Every branch but the last an index scan (pg_roles' rows are
+        // pg_authid's, and names sort bytewise: '_pgsr`' is the first name
+        // after every name that starts with '_pgsr_'). The last finds the
+        // roles whose names differ from a scope role's only by case, which
+        // the planner warns of (one pass over pg_authid, keeping few rows).
+        roles_filter = format!(
+            " WHERE oid = ANY(ARRAY( \
+                 SELECT oid FROM up \
+                 UNION SELECT oid FROM pg_roles WHERE rolname = ANY({}) \
+                 UNION SELECT oid FROM pg_roles WHERE rolname >= '_pgsr_' AND rolname < '_pgsr`' \
+                 UNION SELECT oid FROM pg_roles WHERE rolname = current_user \
+                 UNION SELECT 10::oid \
+                 UNION SELECT oid FROM pg_roles \
+                   WHERE lower(rolname::text) = ANY(ARRAY(SELECT lower(n) FROM unnest({roles}) AS n))))",
+            schemas
+        );
+        // Where the scope's roles hold privileges or ownership in this
+        // database.
+        ctes.push(
+            "held AS MATERIALIZED (SELECT d.classid, d.objid FROM scoped r \
+             JOIN pg_shdepend d ON d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid \
+             WHERE d.deptype IN ('a', 'o') \
+               AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+                .to_owned(),
+        );
+        // The named relations, and every relation of the regex schemas
+        // through the indexed pg_depend (pg_class has no index on
+        // relnamespace alone).
+        if which != Parts::Base {
+            ctes.push(format!(
+            "scoped_relations AS MATERIALIZED ( \
+               SELECT objid AS oid FROM held WHERE classid = 'pg_class'::regclass \
+               UNION SELECT c.oid FROM unnest({relation_schemas}, {relation_names}) AS x(s, r) \
+                 JOIN pg_namespace n ON n.nspname = x.s \
+                 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = x.r \
+               UNION SELECT d.objid FROM pg_namespace n \
+                 JOIN pg_depend d ON d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid \
+                      AND d.classid = 'pg_class'::regclass \
+                 WHERE n.nspname = ANY({regex_schemas}))"
+        ));
         }
     }
-    for r in &query_in(
-        client,
-        "SELECT s.oid, tn.nspname::text, t.relname::text \
-         FROM pg_class s \
-         JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid \
-              AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') \
-         JOIN pg_class t ON t.oid = d.refobjid \
-         JOIN pg_namespace tn ON tn.oid = t.relnamespace \
-         WHERE s.relkind = 'S'",
-        "s.oid",
-        only,
-    )? {
-        if let Some(&i) = by_oid.get(&r.get::<_, u32>(0)) {
-            relations[i].owned_by = Some(QualifiedName {
-                schema: r.get(1),
-                name: r.get(2),
-            });
-        }
+    let member = if v >= 160000 { "SET" } else { "MEMBER" };
+    let (inherit, set) = if v >= 160000 {
+        ("am.inherit_option", "am.set_option")
+    } else {
+        ("NULL", "NULL")
+    };
+    let mut parts: Vec<String> = vec![
+        part(
+            'h',
+            &[
+                "current_setting('server_version_num')",
+                "current_database()",
+                "d.oid",
+                "current_user",
+                "r.rolsuper",
+                "r.rolcreaterole",
+            ],
+            "FROM pg_database d, pg_roles r \
+             WHERE d.datname = current_database() AND r.rolname = current_user",
+        ),
+        // A superuser holds everything: its memberships are not read.
+        part(
+            'c',
+            &[
+                "r.rolname",
+                "pg_has_role(current_user, r.oid, 'USAGE')",
+                &format!("pg_has_role(current_user, r.oid, '{member}')"),
+                "pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION')",
+            ],
+            "FROM pg_roles r \
+             WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+               AND r.rolname <> current_user AND pg_has_role(current_user, r.oid, 'MEMBER')",
+        ),
+        part(
+            'r',
+            &[
+                "oid",
+                "rolname",
+                "rolsuper",
+                "rolinherit",
+                "rolcreaterole",
+                "rolcreatedb",
+                "rolcanlogin",
+                "rolreplication",
+                "rolbypassrls",
+                "rolconnlimit",
+                "CASE WHEN rolvaliduntil IS NULL THEN NULL \
+                      WHEN rolvaliduntil = 'infinity' THEN 'infinity' \
+                      WHEN rolvaliduntil = '-infinity' THEN '-infinity' \
+                      ELSE to_char(rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END",
+            ],
+            &format!("FROM pg_roles{roles_filter}"),
+        ),
+        part(
+            'm',
+            // Names by lookup rather than joins, which a generic plan may
+            // make scans of every role: a membership's role and member
+            // always exist; its grantor may not before PostgreSQL 16 (NULL
+            // then: pg_get_userbyid says "unknown (OID=…)", and only a role
+            // that could be so named is looked for).
+            &[
+                "pg_get_userbyid(am.roleid)",
+                "pg_get_userbyid(am.member)",
+                "CASE WHEN pg_get_userbyid(am.grantor) <> 'unknown (OID=' || am.grantor || ')' \
+                        OR EXISTS (SELECT FROM pg_roles g WHERE g.oid = am.grantor) \
+                      THEN pg_get_userbyid(am.grantor) END",
+                "am.admin_option",
+                inherit,
+                set,
+            ],
+            &format!("FROM pg_auth_members am{memberships_filter}"),
+        ),
+        part(
+            'd',
+            &["oid", "datname", "pg_get_userbyid(datdba)", "datacl"],
+            "FROM pg_database",
+        ),
+        part(
+            't',
+            &["oid", "spcname", "pg_get_userbyid(spcowner)", "spcacl"],
+            "FROM pg_tablespace",
+        ),
+    ];
+    if v >= 150000 {
+        parts.push(part('p', &["parname", "paracl"], "FROM pg_parameter_acl"));
     }
-    Ok(relations)
-}
-
-fn routines(client: &mut impl GenericClient, only: Option<&[u32]>) -> Result<Vec<Routine>, Error> {
-    let sql = format!(
-        "SELECT p.oid, n.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), \
-                p.prokind::text, pg_get_userbyid(p.proowner)::text, p.proacl::text[] \
-         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE {HIDDEN_SCHEMA_FILTER} AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR p.proacl IS NOT NULL)"
-    );
-    query_in(client, &sql, "p.oid", only)?
-        .iter()
-        .map(|r| {
-            let prokind: String = r.get(4);
-            Ok(Routine {
-                oid: r.get(0),
-                schema: r.get(1),
-                name: r.get(2),
-                arguments: r.get(3),
-                kind: RoutineKind::from_prokind(&prokind)
-                    .ok_or_else(|| Error::database(format!("unexpected prokind {prokind:?}")))?,
-                owner: r.get(5),
-                acl: acl(r, 6)?,
-            })
-        })
-        .collect()
-}
-
-fn types(client: &mut impl GenericClient, only: Option<&[u32]>) -> Result<Vec<Type>, Error> {
+    parts.push(part(
+        's',
+        &[
+            "n.oid",
+            "n.nspname",
+            "pg_get_userbyid(n.nspowner)",
+            "n.nspacl",
+        ],
+        &format!("FROM pg_namespace n WHERE {HIDDEN_SCHEMA_FILTER}"),
+    ));
+    parts.push(part(
+        'x',
+        &[
+            "pg_get_userbyid(d.defaclrole)",
+            "n.nspname",
+            "d.defaclobjtype",
+            "d.defaclacl",
+        ],
+        "FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace",
+    ));
+    if which == Parts::Base && partial.is_some() {
+        parts.push(part('k', &["count(*)"], "FROM held"));
+    }
+    if which == Parts::Objects {
+        parts.clear();
+    }
+    if which == Parts::Base {
+        return statement(&ctes, &parts);
+    }
+    parts.push(part(
+        'R',
+        &[
+            "c.oid",
+            "n.nspname",
+            "c.relname",
+            "c.relkind",
+            "pg_get_userbyid(c.relowner)",
+            "c.relacl",
+        ],
+        &format!(
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {HIDDEN_SCHEMA_FILTER} \
+               AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR c.relacl IS NOT NULL){}",
+            only("c.oid", "pg_class")
+        ),
+    ));
+    parts.push(part(
+        'a',
+        &["a.attrelid", "a.attname", "a.attacl"],
+        &format!(
+            "FROM pg_attribute a \
+             WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped{}",
+            only("a.attrelid", "pg_class")
+        ),
+    ));
+    parts.push(part(
+        'o',
+        &["s.oid", "tn.nspname", "t.relname"],
+        &format!(
+            "FROM pg_class s \
+             JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid \
+                  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') \
+             JOIN pg_class t ON t.oid = d.refobjid \
+             JOIN pg_namespace tn ON tn.oid = t.relnamespace \
+             WHERE s.relkind = 'S'{}",
+            only("s.oid", "pg_class")
+        ),
+    ));
+    parts.push(part(
+        'f',
+        &[
+            "p.oid",
+            "n.nspname",
+            "p.proname",
+            "pg_get_function_identity_arguments(p.oid)",
+            "p.prokind",
+            "pg_get_userbyid(p.proowner)",
+            "p.proacl",
+        ],
+        &format!(
+            "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE {HIDDEN_SCHEMA_FILTER} \
+               AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR p.proacl IS NOT NULL){}",
+            only("p.oid", "pg_proc")
+        ),
+    ));
     // Array types and the row types of relations other than composite types
     // take their privileges from elsewhere and cannot be granted on.
-    let sql = format!(
-        "SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text, \
-                pg_get_userbyid(t.typowner)::text, t.typacl::text[] \
-         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-         LEFT JOIN pg_class c ON c.oid = t.typrelid \
-         WHERE {HIDDEN_SCHEMA_FILTER} \
-           AND (t.typrelid = 0 OR c.relkind = 'c') \
-           AND NOT (t.typelem <> 0 AND t.typlen = -1) \
-           AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR t.typacl IS NOT NULL)"
-    );
-    query_in(client, &sql, "t.oid", only)?
+    parts.push(part(
+        'y',
+        &[
+            "t.oid",
+            "n.nspname",
+            "t.typname",
+            "t.typtype",
+            "pg_get_userbyid(t.typowner)",
+            "t.typacl",
+        ],
+        &format!(
+            "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             LEFT JOIN pg_class c ON c.oid = t.typrelid \
+             WHERE {HIDDEN_SCHEMA_FILTER} \
+               AND (t.typrelid = 0 OR c.relkind = 'c') \
+               AND NOT (t.typelem <> 0 AND t.typlen = -1) \
+               AND (n.nspname NOT IN {SYSTEM_SCHEMAS} OR t.typacl IS NOT NULL){}",
+            only("t.oid", "pg_type")
+        ),
+    ));
+    for (kind, name, owner, acl, table, class) in [
+        (
+            'l',
+            "lanname",
+            "lanowner",
+            "lanacl",
+            "pg_language",
+            "pg_language",
+        ),
+        (
+            'w',
+            "fdwname",
+            "fdwowner",
+            "fdwacl",
+            "pg_foreign_data_wrapper",
+            "pg_foreign_data_wrapper",
+        ),
+        (
+            'v',
+            "srvname",
+            "srvowner",
+            "srvacl",
+            "pg_foreign_server",
+            "pg_foreign_server",
+        ),
+    ] {
+        parts.push(part(
+            kind,
+            &["oid", name, &format!("pg_get_userbyid({owner})"), acl],
+            &format!("FROM {table} WHERE true{}", only("oid", class)),
+        ));
+    }
+    parts.push(part(
+        'L',
+        &["oid", "pg_get_userbyid(lomowner)", "lomacl"],
+        &format!(
+            "FROM pg_largeobject_metadata WHERE true{}",
+            only("oid", "pg_largeobject")
+        ),
+    ));
+    statement(&ctes, &parts)
+}
+
+/// `WITH RECURSIVE <ctes> <parts joined by UNION ALL>`.
+fn statement(ctes: &[String], parts: &[String]) -> String {
+    let with = if ctes.is_empty() {
+        String::new()
+    } else {
+        format!("WITH RECURSIVE {} ", ctes.join(", "))
+    };
+    format!("{with}{}", parts.join("\nUNION ALL "))
+}
+
+/// The fields of one row of the catalog statement, as text.
+struct Fields<'a> {
+    row: &'a SimpleQueryRow,
+    kind: &'a str,
+}
+
+impl Fields<'_> {
+    fn bad(&self, i: usize, what: &str) -> Error {
+        Error::database(format!(
+            "reading the catalog failed: a {:?} row has {what} in column {i}",
+            self.kind
+        ))
+    }
+
+    fn opt_text(&self, i: usize) -> Option<String> {
+        self.row.get(i + 1).map(str::to_owned)
+    }
+
+    fn text(&self, i: usize) -> Result<String, Error> {
+        self.opt_text(i).ok_or_else(|| self.bad(i, "NULL"))
+    }
+
+    fn number<T: std::str::FromStr>(&self, i: usize) -> Result<T, Error> {
+        self.row
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| self.bad(i, "no number"))
+    }
+
+    fn opt_bool(&self, i: usize) -> Result<Option<bool>, Error> {
+        match self.row.get(i + 1) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(self.bad(i, "no boolean")),
+        }
+    }
+
+    fn boolean(&self, i: usize) -> Result<bool, Error> {
+        self.opt_bool(i)?.ok_or_else(|| self.bad(i, "NULL"))
+    }
+
+    /// An ACL (`aclitem[]` as text), NULL for the built-in default.
+    fn acl(&self, i: usize) -> Result<Option<Vec<AclEntry>>, Error> {
+        let Some(text) = self.row.get(i + 1) else {
+            return Ok(None);
+        };
+        let items = parse_array(text).ok_or_else(|| self.bad(i, "no array"))?;
+        let mut entries = Vec::with_capacity(items.len() * 2);
+        for item in &items {
+            parse_aclitem(item, &mut entries).map_err(|e| Error::database(e.to_string()))?;
+        }
+        Ok(Some(entries))
+    }
+}
+
+/// The elements of a one-dimensional array in PostgreSQL's text form
+/// (`{a,"b c","d\"e"}`), none of them NULL.
+fn parse_array(text: &str) -> Option<Vec<String>> {
+    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+    let mut out = Vec::new();
+    if inner.is_empty() {
+        return Some(out);
+    }
+    let mut chars = inner.chars();
+    loop {
+        let mut item = String::new();
+        let mut next = chars.next();
+        if next == Some('"') {
+            loop {
+                match chars.next()? {
+                    '\\' => item.push(chars.next()?),
+                    '"' => break,
+                    c => item.push(c),
+                }
+            }
+            next = chars.next();
+        } else {
+            while let Some(c) = next.filter(|c| *c != ',') {
+                item.push(c);
+                next = chars.next();
+            }
+            if item.eq_ignore_ascii_case("NULL") {
+                return None;
+            }
+        }
+        out.push(item);
+        match next {
+            Some(',') => continue,
+            None => return Some(out),
+            Some(_) => return None,
+        }
+    }
+}
+
+/// Builds the snapshot from the catalog statement's rows.
+fn snapshot_from_rows(scope: &Scope, rows: &[SimpleQueryRow]) -> Result<Snapshot, Error> {
+    let mut header = None;
+    let mut connecting = Vec::new();
+    let mut c = Catalog::default();
+    let mut columns: Vec<(u32, ColumnAcl)> = Vec::new();
+    let mut owned: Vec<(u32, QualifiedName)> = Vec::new();
+    for row in rows {
+        let Some(kind) = row.get(0) else {
+            return Err(Error::database(
+                "reading the catalog failed: a catalog row without its kind",
+            ));
+        };
+        let f = Fields { row, kind };
+        match kind {
+            // What the roles hold, counted for the reader.
+            "k" => {}
+            "h" => {
+                header = Some((
+                    f.number::<u32>(0)?,
+                    f.text(1)?,
+                    f.number::<u32>(2)?,
+                    f.text(3)?,
+                    f.boolean(4)?,
+                    f.boolean(5)?,
+                ))
+            }
+            "c" => connecting.push(ConnectingMembership {
+                role: f.text(0)?,
+                usage: f.boolean(1)?,
+                member: f.boolean(2)?,
+                admin: f.boolean(3)?,
+            }),
+            "r" => c.roles.push(Role {
+                oid: f.number(0)?,
+                name: f.text(1)?,
+                superuser: f.boolean(2)?,
+                inherit: f.boolean(3)?,
+                createrole: f.boolean(4)?,
+                createdb: f.boolean(5)?,
+                canlogin: f.boolean(6)?,
+                replication: f.boolean(7)?,
+                bypassrls: f.boolean(8)?,
+                connection_limit: f.number(9)?,
+                valid_until: f.opt_text(10),
+            }),
+            "m" => c.memberships.push(Membership {
+                role: f.text(0)?,
+                member: f.text(1)?,
+                grantor: f.opt_text(2),
+                admin_option: f.boolean(3)?,
+                inherit_option: f.opt_bool(4)?,
+                set_option: f.opt_bool(5)?,
+            }),
+            "d" | "t" => {
+                let object = SharedObject {
+                    oid: f.number(0)?,
+                    name: f.text(1)?,
+                    owner: f.text(2)?,
+                    acl: f.acl(3)?,
+                };
+                if kind == "d" {
+                    c.databases.push(object);
+                } else {
+                    c.tablespaces.push(object);
+                }
+            }
+            "p" => c.parameters.push(Parameter {
+                name: f.text(0)?,
+                acl: f.acl(1)?,
+            }),
+            "s" => c.schemas.push(Schema {
+                oid: f.number(0)?,
+                name: f.text(1)?,
+                owner: f.text(2)?,
+                acl: f.acl(3)?,
+            }),
+            "R" => {
+                let relkind = f.text(3)?;
+                c.relations.push(Relation {
+                    oid: f.number(0)?,
+                    schema: f.text(1)?,
+                    name: f.text(2)?,
+                    kind: RelKind::from_relkind(&relkind).ok_or_else(|| {
+                        Error::database(format!("unexpected relkind {relkind:?}"))
+                    })?,
+                    owner: f.text(4)?,
+                    acl: f.acl(5)?,
+                    columns: Vec::new(),
+                    owned_by: None,
+                });
+            }
+            "a" => columns.push((
+                f.number(0)?,
+                ColumnAcl {
+                    name: f.text(1)?,
+                    acl: f.acl(2)?.unwrap_or_default(),
+                },
+            )),
+            "o" => owned.push((
+                f.number(0)?,
+                QualifiedName {
+                    schema: f.text(1)?,
+                    name: f.text(2)?,
+                },
+            )),
+            "f" => {
+                let prokind = f.text(4)?;
+                c.routines.push(Routine {
+                    oid: f.number(0)?,
+                    schema: f.text(1)?,
+                    name: f.text(2)?,
+                    arguments: f.text(3)?,
+                    kind: RoutineKind::from_prokind(&prokind).ok_or_else(|| {
+                        Error::database(format!("unexpected prokind {prokind:?}"))
+                    })?,
+                    owner: f.text(5)?,
+                    acl: f.acl(6)?,
+                });
+            }
+            "y" => {
+                let typtype = f.text(3)?;
+                c.types.push(Type {
+                    oid: f.number(0)?,
+                    schema: f.text(1)?,
+                    name: f.text(2)?,
+                    kind: TypeKind::from_typtype(&typtype).ok_or_else(|| {
+                        Error::database(format!("unexpected typtype {typtype:?}"))
+                    })?,
+                    owner: f.text(4)?,
+                    acl: f.acl(5)?,
+                });
+            }
+            "l" | "w" | "v" => {
+                let object = NamedObject {
+                    oid: f.number(0)?,
+                    name: f.text(1)?,
+                    owner: f.text(2)?,
+                    acl: f.acl(3)?,
+                };
+                match kind {
+                    "l" => c.languages.push(object),
+                    "w" => c.foreign_data_wrappers.push(object),
+                    _ => c.foreign_servers.push(object),
+                }
+            }
+            "L" => c.large_objects.push(LargeObject {
+                oid: f.number(0)?,
+                owner: f.text(1)?,
+                acl: f.acl(2)?,
+            }),
+            "x" => {
+                let objtype = f.text(2)?;
+                c.default_privileges.push(DefaultPrivilege {
+                    role: f.text(0)?,
+                    schema: f.opt_text(1),
+                    object_type: DefaultObjectType::from_defaclobjtype(&objtype).ok_or_else(
+                        || Error::database(format!("unexpected defaclobjtype {objtype:?}")),
+                    )?,
+                    acl: f.acl(3)?.unwrap_or_default(),
+                });
+            }
+            other => {
+                return Err(Error::database(format!(
+                    "reading the catalog failed: unexpected row kind {other:?}"
+                )))
+            }
+        }
+    }
+    let Some((server_version_num, database, database_oid, role, superuser, createrole)) = header
+    else {
+        return Err(Error::database(
+            "reading the catalog failed: the connecting role or the database was not found",
+        ));
+    };
+    let by_oid: HashMap<u32, usize> = c
+        .relations
         .iter()
-        .map(|r| {
-            let typtype: String = r.get(3);
-            Ok(Type {
-                oid: r.get(0),
-                schema: r.get(1),
-                name: r.get(2),
-                kind: TypeKind::from_typtype(&typtype)
-                    .ok_or_else(|| Error::database(format!("unexpected typtype {typtype:?}")))?,
-                owner: r.get(4),
-                acl: acl(r, 5)?,
-            })
-        })
-        .collect()
+        .enumerate()
+        .map(|(i, r)| (r.oid, i))
+        .collect();
+    for (oid, column) in columns {
+        if let Some(&i) = by_oid.get(&oid) {
+            c.relations[i].columns.push(column);
+        }
+    }
+    for (oid, table) in owned {
+        if let Some(&i) = by_oid.get(&oid) {
+            c.relations[i].owned_by = Some(table);
+        }
+    }
+    let mut snapshot = Snapshot {
+        format_version: FORMAT_VERSION,
+        server_version_num,
+        database: DatabaseIdent {
+            name: database,
+            oid: database_oid,
+        },
+        connecting_role: ConnectingRole {
+            name: role,
+            superuser,
+            createrole,
+            memberships: connecting,
+        },
+        scope: scope.clone(),
+        fingerprint: String::new(),
+        catalog: c,
+    };
+    snapshot.canonicalize();
+    Ok(snapshot)
 }
 
-fn large_objects(
-    client: &mut impl GenericClient,
-    only: Option<&[u32]>,
-) -> Result<Vec<LargeObject>, Error> {
-    query_in(
-        client,
-        "SELECT oid, pg_get_userbyid(lomowner)::text, lomacl::text[] FROM pg_largeobject_metadata WHERE true",
-        "oid",
-        only,
-    )?
-    .iter()
-    .map(|r| {
-        Ok(LargeObject {
-            oid: r.get(0),
-            owner: r.get(1),
-            acl: acl(r, 2)?,
-        })
-    })
-    .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn default_privileges(client: &mut impl GenericClient) -> Result<Vec<DefaultPrivilege>, Error> {
-    query(
-        client,
-        "SELECT pg_get_userbyid(d.defaclrole)::text, n.nspname::text, d.defaclobjtype::text, d.defaclacl::text[] \
-         FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace",
-    )?
-    .iter()
-    .map(|r| {
-        let objtype: String = r.get(2);
-        Ok(DefaultPrivilege {
-            role: r.get(0),
-            schema: r.get(1),
-            object_type: DefaultObjectType::from_defaclobjtype(&objtype)
-                .ok_or_else(|| Error::database(format!("unexpected defaclobjtype {objtype:?}")))?,
-            acl: acl(r, 3)?.unwrap_or_default(),
-        })
-    })
-    .collect()
+    #[test]
+    fn arrays_in_text_form() {
+        let parse = |s: &str| parse_array(s);
+        assert_eq!(parse("{}"), Some(vec![]));
+        assert_eq!(
+            parse(r#"{postgres=arwdDxt/postgres,"\"a b\"=r/postgres",=r/x}"#),
+            Some(vec![
+                "postgres=arwdDxt/postgres".to_owned(),
+                r#""a b"=r/postgres"#.to_owned(),
+                "=r/x".to_owned()
+            ])
+        );
+        assert_eq!(
+            parse(r#"{"a\\b","c,d"}"#),
+            Some(vec![r"a\b".to_owned(), "c,d".to_owned()])
+        );
+        for bad in ["", "{", "{a", r#"{"a}"#, "{NULL}", r#"{"a"b}"#] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_literals_survive_either_string_syntax() {
+        assert_eq!(text_literal("a'b\\c"), "E'a''b\\\\c'");
+    }
 }

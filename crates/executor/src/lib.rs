@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod password;
 pub mod power;
 pub mod sync;
+pub mod tls;
 pub mod validate;
 pub mod wait;
 

@@ -1,8 +1,10 @@
-//! `sync`: inspect and plan without a lock; when there are changes, plan
-//! again under the lock and apply, in one transaction.
+//! `sync`: read the catalog and plan, under the advisory lock when it is
+//! free; when there are changes, apply them in the same transaction (after
+//! waiting for the lock and reading again if it was not free).
 
-use crate::apply::{commit, lock, run};
-use crate::inspect::{inspect_scope, read_snapshot_in};
+use crate::apply::{commit_failed, lock, run};
+use crate::connect::Session;
+use crate::inspect::{inspect_scope, read_prepared};
 use crate::password::{self, Resolver};
 use crate::validate::{Effect, ValidatedStatement};
 use crate::wait::Watch;
@@ -12,7 +14,7 @@ use pgsr_planner::plan::{
     password_slots, plan, render, statements, Passwords, Plan, PlanError, PlanOptions,
 };
 use pgsr_planner::script::StatementKind;
-use pgsr_planner::snapshot::Scope;
+use pgsr_planner::snapshot::{Scope, Snapshot};
 use postgres::Client;
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,9 @@ pub struct SyncOutcome {
     pub script: String,
     pub applied: bool,
     pub statements: usize,
+    /// Queries sent after connecting (each one round trip, a batch of
+    /// statements counting once).
+    pub round_trips: usize,
     pub elapsed: Duration,
 }
 
@@ -61,13 +66,25 @@ pub struct SyncOptions {
 
 /// Brings the catalog to the desired state.
 ///
+/// One round trip begins a transaction, tries the advisory lock without
+/// waiting (`pg_try_advisory_xact_lock`) and reads the catalog. With no
+/// changes, the transaction ends: a sync that changes nothing never waits
+/// for the lock. With changes and the lock taken, that read is the one the
+/// plan is made from: it is one statement, so one snapshot, taken under
+/// READ COMMITTED after the lock was granted, and a holder of the lock
+/// releases it only after its commit is visible to new snapshots, so the
+/// read saw every change of every earlier holder, and no later one can
+/// change anything before this transaction ends. Reading again under the
+/// lock would read the same. Only when the lock was busy does sync wait
+/// for it and read again (one round trip) before planning what it applies.
+///
 /// Other pgsr runs wait for the advisory lock, but other sessions do not:
 /// when one drops an object the plan names, or changes the same catalog row
 /// (a GRANT on the same table), after sync planned under the lock, a
 /// statement fails. Nothing was applied then, and sync plans again, up to
 /// [`ATTEMPTS`] times.
 pub fn sync(
-    client: &mut Client,
+    client: &mut Session,
     desired: &Desired,
     options: &SyncOptions,
     passwords: Resolver,
@@ -102,7 +119,7 @@ pub fn sync(
 }
 
 fn sync_once(
-    client: &mut Client,
+    session: &mut Session,
     desired: &Desired,
     sync_options: &SyncOptions,
     passwords: Resolver,
@@ -112,47 +129,160 @@ fn sync_once(
     let mut options = sync_options.plan.clone();
     let key = sync_options.lock_key.unwrap_or(desired.lock_key);
     let scope = scope(desired, &options, sync_options.full_scope);
-    let snapshot = inspect_scope(client, &scope)?;
-    options.passwords = if sync_options.reset_passwords {
-        Passwords::Unknown
-    } else {
-        password::knowledge(client, &snapshot, desired, passwords)?
-    };
-    let options = &options;
-    let first = plan(&snapshot, desired, options).map_err(SyncError::Plan)?;
-    if first.is_empty() || sync_options.dry_run {
-        let script = render(&with_key(first.clone(), key));
+    if sync_options.dry_run {
+        let snapshot = inspect_scope(session, &scope)?;
+        options.passwords = knowledge(session, &snapshot, desired, sync_options, passwords)?;
+        let plan = with_key(
+            plan(&snapshot, desired, &options).map_err(SyncError::Plan)?,
+            key,
+        );
         return Ok(SyncOutcome {
-            plan: first,
-            script,
+            script: render(&plan),
+            plan,
             applied: false,
             statements: 0,
+            round_trips: 1 + usize::from(needs_knowledge(&snapshot, desired, sync_options)),
             elapsed: started.elapsed(),
         });
     }
-    let mut tx = client
-        .transaction()
-        .map_err(|e| Error::database(format!("cannot begin: {}", crate::connect::describe(&e))))?;
-    let pid = lock(&mut tx, key, watch)?;
-    // Others may have changed the catalog while we waited: plan again.
-    let fresh = with_key(
-        plan(&read_snapshot_in(&mut tx, &scope)?, desired, options).map_err(SyncError::Plan)?,
-        key,
-    );
+    let mut tx = OpenTransaction {
+        session,
+        open: true,
+    };
+    let try_lock = format!("SELECT pg_try_advisory_xact_lock({key})");
+    let first = read_prepared(tx.session, &scope, &["BEGIN", &try_lock])?;
+    let mut round_trips = first.round_trips;
+    let locked = first.before[1]
+        .first()
+        .and_then(|row| row.get(0))
+        .is_some_and(|v| v == "t");
+    let pid = tx.session.pid();
+    let snapshot = first.snapshot;
+    options.passwords = knowledge(tx.session, &snapshot, desired, sync_options, passwords)?;
+    round_trips += usize::from(needs_knowledge(&snapshot, desired, sync_options));
+    let options = &options;
+    let first = plan(&snapshot, desired, options).map_err(SyncError::Plan)?;
+    if first.is_empty() {
+        tx.end("ROLLBACK")?;
+        round_trips += 1;
+        return Ok(SyncOutcome {
+            script: render(&with_key(first.clone(), key)),
+            plan: first,
+            applied: false,
+            statements: 0,
+            round_trips,
+            elapsed: started.elapsed(),
+        });
+    }
+    let fresh = if locked {
+        // Planned under the lock already (see `sync`).
+        with_key(first, key)
+    } else {
+        // Another run holds the lock: wait for it (at most
+        // `--lock-timeout`, the wait reported while it lasts; two round
+        // trips), then read what that run left.
+        lock(&mut **tx.session, key, watch)?;
+        round_trips += 2;
+        let again = read_prepared(tx.session, &scope, &[])?;
+        round_trips += again.round_trips;
+        with_key(
+            plan(&again.snapshot, desired, options).map_err(SyncError::Plan)?,
+            key,
+        )
+    };
+    if fresh.is_empty() {
+        // The run that held the lock did what this one was about to.
+        tx.end("ROLLBACK")?;
+        round_trips += 1;
+        return Ok(SyncOutcome {
+            script: render(&fresh),
+            plan: fresh,
+            applied: false,
+            statements: 0,
+            round_trips,
+            elapsed: started.elapsed(),
+        });
+    }
     let text = render(&fresh);
     let statements = located_statements(&fresh, &text);
     let slots = password_slots(&fresh);
     let secrets = password::resolve(&slots, passwords)?;
-    let filled = password::statements(&mut tx, fresh.server_version_num, &slots, &secrets)?;
-    run(&mut tx, pid, &statements, &filled, watch)?;
-    commit(tx)?;
+    let filled = password::statements(
+        &mut **tx.session,
+        fresh.server_version_num,
+        &slots,
+        &secrets,
+    )?;
+    if !slots.is_empty() && fresh.server_version_num >= 160000 {
+        round_trips += 1;
+    }
+    round_trips += run(&mut **tx.session, pid, &statements, &filled, watch)?;
+    tx.end("COMMIT")?;
+    round_trips += 1;
     Ok(SyncOutcome {
         statements: statements.len(),
         plan: fresh,
         script: text,
         applied: true,
+        round_trips,
         elapsed: started.elapsed(),
     })
+}
+
+/// Whether [`knowledge`] asks the server.
+fn needs_knowledge(snapshot: &Snapshot, desired: &Desired, options: &SyncOptions) -> bool {
+    !options.reset_passwords
+        && snapshot.connecting_role.superuser
+        && desired.roles.iter().any(|r| {
+            r.login
+                .as_ref()
+                .is_some_and(|l| l.password.reference().is_some())
+        })
+}
+
+/// Which declared passwords are current, unless every one is to be set.
+fn knowledge(
+    client: &mut Client,
+    snapshot: &Snapshot,
+    desired: &Desired,
+    options: &SyncOptions,
+    passwords: Resolver,
+) -> Result<Passwords, Error> {
+    if options.reset_passwords {
+        Ok(Passwords::Unknown)
+    } else {
+        password::knowledge(client, snapshot, desired, passwords)
+    }
+}
+
+/// A transaction begun by hand, its BEGIN sent with the first read to save
+/// a round trip: rolled back when dropped unless it was ended.
+struct OpenTransaction<'a> {
+    session: &'a mut Session,
+    open: bool,
+}
+
+impl OpenTransaction<'_> {
+    /// `COMMIT` or `ROLLBACK`.
+    fn end(&mut self, how: &str) -> Result<(), Error> {
+        self.open = false;
+        let result = self.session.batch_execute(how);
+        if how == "COMMIT" {
+            result.map_err(|e| commit_failed(&e))
+        } else {
+            result.map_err(|e| {
+                Error::database(format!("ROLLBACK failed: {}", crate::connect::describe(&e)))
+            })
+        }
+    }
+}
+
+impl Drop for OpenTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.session.is_closed() {
+            let _ = self.session.batch_execute("ROLLBACK");
+        }
+    }
 }
 
 /// The plan's statements with their lines in its script, for error

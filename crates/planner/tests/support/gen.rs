@@ -169,6 +169,14 @@ fn unique(names: Vec<String>, taken: &mut BTreeSet<String>, ok: fn(&str) -> bool
         .collect()
 }
 
+/// `names`, or `fallback` when it is empty.
+fn or_one(mut names: Vec<String>, taken: &mut BTreeSet<String>, fallback: &str) -> Vec<String> {
+    if names.is_empty() && taken.insert(fallback.to_owned()) {
+        names.push(fallback.to_owned());
+    }
+    names
+}
+
 /// `name` as a regex matching it literally.
 fn escape_regex(name: &str) -> String {
     let mut out = String::new();
@@ -199,13 +207,27 @@ pub fn arbitrary_pools() -> impl Strategy<Value = Pools> {
             let conn_plain = conns.pop().unwrap_or_else(|| "Deploy;er".to_owned());
             taken.insert(conn_super.clone());
             taken.insert(conn_plain.clone());
-            let roles = unique(roles, &mut taken, valid_role_name);
+            // Every pool keeps at least one name: the desired file draws
+            // from them (invalid or repeated names are dropped).
+            let roles = or_one(
+                unique(roles, &mut taken, valid_role_name),
+                &mut taken,
+                "Role \"one\"",
+            );
             let new_roles = unique(new_roles, &mut taken, valid_role_name);
             let mut schema_names = BTreeSet::new();
-            let schemas = unique(schemas, &mut schema_names, valid_schema_name);
+            let schemas = or_one(
+                unique(schemas, &mut schema_names, valid_schema_name),
+                &mut schema_names,
+                "Schema one",
+            );
             let new_schemas = unique(new_schemas, &mut schema_names, valid_schema_name);
             let mut table_names = BTreeSet::new();
-            let tables = unique(tables, &mut table_names, |n| !n.is_empty());
+            let tables = or_one(
+                unique(tables, &mut table_names, |n| !n.is_empty()),
+                &mut table_names,
+                "table one",
+            );
             let mut regexes: Vec<String> = tables.iter().map(|t| escape_regex(t)).collect();
             regexes.push(".*".to_owned());
             regexes.push(String::new());
