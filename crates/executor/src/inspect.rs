@@ -393,7 +393,9 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
         // pg_authid's, and names sort bytewise: '_pgsr`' is the first name
         // after every name that starts with '_pgsr_'). The last finds the
         // roles whose names differ from a scope role's only by case, which
-        // the planner warns of (one pass over pg_authid, keeping few rows).
+        // the planner warns of when a scope role does not exist and would
+        // be created: one pass over pg_authid, keeping few rows, and only
+        // then (the EXISTS is evaluated once, before the scan).
         roles_filter = format!(
             " WHERE oid = ANY(ARRAY( \
                  SELECT oid FROM up \
@@ -402,7 +404,9 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
                  UNION SELECT oid FROM pg_roles WHERE rolname = current_user \
                  UNION SELECT 10::oid \
                  UNION SELECT oid FROM pg_roles \
-                   WHERE lower(rolname::text) = ANY(ARRAY(SELECT lower(n) FROM unnest({roles}) AS n))))",
+                   WHERE lower(rolname::text) = ANY(ARRAY(SELECT lower(n) FROM unnest({roles}) AS n)) \
+                     AND EXISTS (SELECT FROM unnest({roles}) AS n \
+                                 WHERE NOT EXISTS (SELECT FROM pg_roles e WHERE e.rolname = n))))",
             schemas
         );
         // Where the scope's roles hold privileges or ownership in this
