@@ -3,6 +3,10 @@
 //! This crate turns a catalog [`snapshot`] and a desired state into a
 //! reviewable SQL script. It does no I/O of any kind: no files, no database,
 //! no clock, no randomness. The same inputs always give the same bytes.
+//! `clippy.toml` beside this crate's manifest refuses file, clock,
+//! environment, process and network calls, and the lints below printing.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod acl;
 pub mod desired;

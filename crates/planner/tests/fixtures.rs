@@ -2,6 +2,9 @@
 //! catalog `fixtures/<case>/snapshot.json` read by `pgsr inspect`, checked
 //! as reviewed snapshots (`tests/snapshots/<case>__<file>.snap`).
 
+// Tests and benchmarks read fixtures and clocks; the planner itself does not.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 mod support;
 
 use std::fs;
