@@ -10,6 +10,7 @@
 use crate::connect::{describe, Session};
 use crate::Error;
 use pgsr_planner::acl::{parse_aclitem, AclEntry};
+use pgsr_planner::quote::quote_literal;
 use pgsr_planner::snapshot::*;
 pub(crate) use postgres::types::Type as PgType;
 use postgres::{GenericClient, Row, SimpleQueryMessage, SimpleQueryRow};
@@ -243,25 +244,9 @@ pub(crate) fn query_typed(
     client.query_typed(sql, params).map_err(db_error)
 }
 
-/// A text literal that means the same whatever
-/// `standard_conforming_strings` says: `E'…'`, with `\\` and `''`.
-fn text_literal(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 3);
-    out.push_str("E'");
-    for c in value.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
 /// `ARRAY[…]::text[]` of `values`.
 fn text_array<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
-    let items: Vec<String> = values.into_iter().map(text_literal).collect();
+    let items: Vec<String> = values.into_iter().map(quote_literal).collect();
     format!("ARRAY[{}]::text[]", items.join(","))
 }
 
@@ -1016,6 +1001,7 @@ mod tests {
 
     #[test]
     fn text_literals_survive_either_string_syntax() {
-        assert_eq!(text_literal("a'b\\c"), "E'a''b\\\\c'");
+        assert_eq!(quote_literal("a'b\\c"), "E'a''b\\\\c'");
+        assert_eq!(quote_literal("a'b"), "'a''b'");
     }
 }

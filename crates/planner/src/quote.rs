@@ -24,17 +24,23 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 /// Quotes a string literal: single quotes, embedded single quotes doubled.
-///
-/// With `standard_conforming_strings` on (the default since PostgreSQL 9.1
-/// and the only setting pgsr supports) backslashes are ordinary characters.
+/// A value with a backslash is written as PostgreSQL's own `quote_literal`
+/// writes it, `E'…'` with backslashes doubled, which reads the same whatever
+/// `standard_conforming_strings` says (plans never hold one: their
+/// literals are timestamps and verifiers).
 pub fn quote_literal(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
+    let escape = value.contains('\\');
+    let mut out = String::with_capacity(value.len() + 3);
+    if escape {
+        out.push('E');
+    }
     out.push('\'');
     for c in value.chars() {
-        if c == '\'' {
-            out.push('\'');
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' if escape => out.push_str("\\\\"),
+            c => out.push(c),
         }
-        out.push(c);
     }
     out.push('\'');
     out
@@ -305,6 +311,8 @@ mod tests {
     fn literals() {
         assert_eq!(quote_literal("x"), "'x'");
         assert_eq!(quote_literal("it's"), "'it''s'");
-        assert_eq!(quote_literal("a\\b"), "'a\\b'");
+        // Read the same whatever standard_conforming_strings says.
+        assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
+        assert_eq!(quote_literal("a\\'b"), "E'a\\\\''b'");
     }
 }
