@@ -11,9 +11,11 @@
 pub mod acl;
 pub mod desired;
 pub mod display;
+pub mod kind;
 pub mod plan;
 pub mod power;
 pub mod quote;
 pub mod scram;
 pub mod script;
 pub mod snapshot;
+pub mod statement;

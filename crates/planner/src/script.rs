@@ -32,10 +32,10 @@
 //! no name can end a comment line and smuggle in a statement.
 
 use crate::desired::PasswordRef;
-use crate::plan::render::{PasswordSlot, Statement};
-use crate::plan::Plan;
 use crate::power::PowerGrant;
-use crate::snapshot::Scope;
+use crate::snapshot::{DatabaseIdent, Scope};
+pub use crate::statement::StatementKind;
+use crate::statement::{PasswordSlot, Statement};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -48,58 +48,6 @@ const MAGIC: &str = "-- pgsr plan";
 const CHECKSUM_PREFIX: &str = "-- checksum: ";
 const SIGNATURE_PREFIX: &str = "-- signature: ";
 const SIGNATURE_SCHEME: &str = "hmac-sha256:";
-
-/// The kinds of statement a plan holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum StatementKind {
-    CreateRole,
-    AlterRole,
-    DropRole,
-    CreateSchema,
-    AlterOwner,
-    Grant,
-    Revoke,
-    AlterDefaultPrivileges,
-    GrantRole,
-    RevokeRole,
-    SetPassword,
-}
-
-impl StatementKind {
-    pub const ALL: [StatementKind; 11] = [
-        StatementKind::CreateRole,
-        StatementKind::AlterRole,
-        StatementKind::DropRole,
-        StatementKind::CreateSchema,
-        StatementKind::AlterOwner,
-        StatementKind::Grant,
-        StatementKind::Revoke,
-        StatementKind::AlterDefaultPrivileges,
-        StatementKind::GrantRole,
-        StatementKind::RevokeRole,
-        StatementKind::SetPassword,
-    ];
-
-    pub fn from_label(label: &str) -> Option<StatementKind> {
-        StatementKind::ALL.into_iter().find(|k| k.label() == label)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            StatementKind::CreateRole => "create-role",
-            StatementKind::AlterRole => "alter-role",
-            StatementKind::DropRole => "drop-role",
-            StatementKind::CreateSchema => "create-schema",
-            StatementKind::AlterOwner => "alter-owner",
-            StatementKind::Grant => "grant",
-            StatementKind::Revoke => "revoke",
-            StatementKind::AlterDefaultPrivileges => "default-privileges",
-            StatementKind::GrantRole => "grant-role",
-            StatementKind::RevokeRole => "revoke-role",
-            StatementKind::SetPassword => "password",
-        }
-    }
-}
 
 /// The header of a script, as read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,9 +121,24 @@ fn header_name(name: &str) -> String {
     out
 }
 
-/// Writes the script for `plan` made of `statements`, signed with `key`
-/// when one is given.
-pub(crate) fn write(plan: &Plan, statements: &[Statement], key: Option<&[u8]>) -> String {
+/// What a written header says besides the statement counts.
+pub(crate) struct Heading<'p> {
+    pub server_version_num: u32,
+    pub database: &'p DatabaseIdent,
+    pub connecting_role: &'p str,
+    pub fingerprint: &'p str,
+    pub scope: &'p Scope,
+    pub lock_key: i64,
+    pub passwords: &'p [PasswordSlot],
+    pub power: &'p [PowerGrant],
+    pub skipped: &'p [String],
+    pub notes: &'p [String],
+    pub warnings: &'p [String],
+}
+
+/// Writes the script with the header `plan` and `statements`, signed with
+/// `key` when one is given.
+pub(crate) fn write(plan: &Heading, statements: &[Statement], key: Option<&[u8]>) -> String {
     let mut counts: BTreeMap<StatementKind, usize> = BTreeMap::new();
     for s in statements {
         *counts.entry(s.kind).or_default() += 1;
@@ -192,31 +155,31 @@ pub(crate) fn write(plan: &Plan, statements: &[Statement], key: Option<&[u8]>) -
     ));
     head.push_str(&format!(
         "-- connecting-role: {}\n",
-        header_name(&plan.connecting_role)
+        header_name(plan.connecting_role)
     ));
     head.push_str(&format!("-- snapshot-fingerprint: {}\n", plan.fingerprint));
     head.push_str(&format!(
         "-- scope: {}\n",
-        serde_json::to_string(&plan.scope).expect("scope serializes")
+        serde_json::to_string(plan.scope).expect("scope serializes")
     ));
     head.push_str(&format!("-- lock-key: {}\n", plan.lock_key));
     head.push_str(&format!("-- statements: {}\n", counts_text(&counts)));
-    for slot in crate::plan::password_slots(plan) {
-        head.push_str(&format!("-- password: {}\n", password_text(&slot)));
+    for slot in plan.passwords {
+        head.push_str(&format!("-- password: {}\n", password_text(slot)));
     }
-    for grant in &plan.power {
+    for grant in plan.power {
         head.push_str(&format!(
             "-- power: {}\n",
             serde_json::to_string(grant).expect("power grants serialize")
         ));
     }
-    for s in &plan.skipped {
+    for s in plan.skipped {
         head.push_str(&format!("-- skipped: {}\n", comment_text(s)));
     }
-    for n in &plan.notes {
+    for n in plan.notes {
         head.push_str(&format!("-- note: {}\n", comment_text(n)));
     }
-    for w in &plan.warnings {
+    for w in plan.warnings {
         head.push_str(&format!("-- warning: {}\n", comment_text(w)));
     }
     let mut body = String::new();

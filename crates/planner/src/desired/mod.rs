@@ -8,7 +8,6 @@ mod parse;
 mod schema;
 mod timestamp;
 
-pub use parse::parse;
 pub use timestamp::{parse_timestamp, timestamp_from_unix};
 
 use std::fmt;
@@ -240,6 +239,23 @@ impl Pattern {
     pub fn matches(&self, name: &str) -> bool {
         self.regex.is_match(name)
     }
+}
+
+/// Parses a desired file. `text` is the raw file content. Messages never
+/// quote a password, and show names with control characters escaped.
+pub fn parse(text: &[u8]) -> Result<Desired, DesiredError> {
+    let text = parse::decode(text)?;
+    parse::read_document(text)
+        .and_then(|root| schema::desired(&root))
+        .map_err(|mut e| {
+            // The YAML parser marks the end of a file that does not end
+            // with a line break (a syntax error there, or an empty value
+            // last) on a line after the last one; the file ends where its
+            // last line does.
+            e.span = e.span.min(parse::end_of(text));
+            e.message = crate::display::escape(&e.message);
+            e
+        })
 }
 
 /// Where a plan's password comes from. A plan names the source, never the

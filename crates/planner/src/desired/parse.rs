@@ -13,7 +13,7 @@ use crate::display::quoted;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use super::{Desired, DesiredError, Span};
+use super::{DesiredError, Span};
 
 /// PostgreSQL's NAMEDATALEN - 1: longer names are silently truncated by
 /// the server, which would make the plan act on another name.
@@ -25,28 +25,16 @@ const MAX_DEPTH: usize = 32;
 pub(super) const GRANT_KINDS: &str = "login, database_connect, schema_usage, schema_create, \
     schema_ownership, table_select, table_ownership, role_membership";
 
-pub(super) type Result<T> = std::result::Result<T, DesiredError>;
+/// The options of a `login` mapping: shown in messages even where the
+/// mapping's values are secret.
+pub(super) const LOGIN_OPTIONS: [&str; 4] =
+    ["password", "password_env", "password_file", "valid_until"];
 
-/// Parses a desired file. `text` is the raw file content. Messages never
-/// quote a password, and show names with control characters escaped.
-pub fn parse(text: &[u8]) -> Result<Desired> {
-    let text = decode(text)?;
-    read_document(text)
-        .and_then(|root| super::schema::desired(&root))
-        .map_err(|mut e| {
-            // The YAML parser marks the end of a file that does not end
-            // with a line break (a syntax error there, or an empty value
-            // last) on a line after the last one; the file ends where its
-            // last line does.
-            e.span = e.span.min(end_of(text));
-            e.message = crate::display::escape(&e.message);
-            e
-        })
-}
+pub(super) type Result<T> = std::result::Result<T, DesiredError>;
 
 /// The position just after the last character, counting line breaks as the
 /// YAML parser does (`\r\n`, `\r` and `\n`).
-fn end_of(text: &str) -> Span {
+pub(super) fn end_of(text: &str) -> Span {
     let (mut line, mut line_start) = (1, 0);
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -74,7 +62,7 @@ pub(super) fn error(span: Span, message: impl Into<String>) -> DesiredError {
 // ---------------------------------------------------------------------------
 // Bytes to text
 
-fn decode(bytes: &[u8]) -> Result<&str> {
+pub(super) fn decode(bytes: &[u8]) -> Result<&str> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         // The prefix is valid UTF-8 by construction.
@@ -267,7 +255,7 @@ fn anchors_error(span: Span) -> DesiredError {
 }
 
 /// The single document of the file.
-fn read_document(text: &str) -> Result<Node> {
+pub(super) fn read_document(text: &str) -> Result<Node> {
     let mut reader = Reader {
         parser: Parser::new_from_str(text),
     };
@@ -389,9 +377,7 @@ fn parse_int(text: &str) -> Option<i64> {
 /// option names).
 pub(super) fn quoted_unless_secret(node: &Node) -> Option<String> {
     match &node.kind {
-        Kind::Scalar { text, .. }
-            if !node.secret || super::schema::LOGIN_OPTIONS.contains(&text.as_str()) =>
-        {
+        Kind::Scalar { text, .. } if !node.secret || LOGIN_OPTIONS.contains(&text.as_str()) => {
             Some(quoted(text))
         }
         _ => None,

@@ -389,10 +389,6 @@ fn role_membership(value: &Node, role_name: &str) -> Result<GrantKind> {
 
 const PASSWORD_SOURCES: [&str; 3] = ["password", "password_env", "password_file"];
 
-/// The keys of a `login`: the only text in one that messages quote.
-pub(super) const LOGIN_OPTIONS: [&str; 4] =
-    ["password", "password_env", "password_file", "valid_until"];
-
 fn login(value: &Node, span: Span) -> Result<Login> {
     if is_null_node(value) {
         return Ok(Login {

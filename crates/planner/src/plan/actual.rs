@@ -1,10 +1,9 @@
 //! What managed roles and intermediate roles actually hold: one pass over
 //! every ACL and owner in the snapshot, keeping only what concerns them.
 
+use super::context::{preserved, Context};
 use super::intermediate::is_intermediate;
 use super::object::ObjectRef;
-use super::ownership::managed_kind;
-use super::target::{preserved, Planner};
 use crate::acl::{AclEntry, Privilege};
 use crate::desired::DesiredRole;
 use crate::snapshot::{DefaultObjectType, RelKind};
@@ -39,16 +38,16 @@ pub(crate) struct Actual<'a> {
     pub defaults: Vec<HeldDefault<'a>>,
 }
 
-pub(crate) fn scan<'a>(p: &Planner<'a>) -> Actual<'a> {
+pub(crate) fn collect<'a>(ctx: &Context<'a>) -> Actual<'a> {
     let mut s = Scanner {
-        managed: &p.managed,
+        managed: &ctx.managed,
         actual: Actual {
             held: BTreeMap::new(),
             owned: BTreeMap::new(),
             defaults: Vec::new(),
         },
     };
-    let c = &p.ix.snapshot.catalog;
+    let c = &ctx.ix.snapshot.catalog;
     for d in &c.databases {
         s.visit(
             || ObjectRef::Database(d.name.clone()),
@@ -199,7 +198,7 @@ impl<'a> Scanner<'_, 'a> {
                 // ownership is managed for schemas and table-likes only.
                 let tracked = match role {
                     None => true,
-                    Some(r) => managed_kind(&o) && !preserved(r, &o),
+                    Some(r) => o.ownership_managed() && !preserved(r, &o),
                 };
                 if tracked {
                     self.actual.owned.entry(owner).or_default().insert(o);

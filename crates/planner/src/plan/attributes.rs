@@ -3,17 +3,17 @@
 //! managed and intermediate roles alike.
 
 use super::action::{Action, RoleOptions};
+use super::diff::Diff;
 use super::intermediate;
-use super::target::Planner;
-use super::PlanError;
+use super::output::PlanError;
 use crate::desired::{DesiredRole, PasswordRef};
 
-impl<'a> Planner<'a> {
+impl<'a> Diff<'_, 'a> {
     pub(super) fn plan_attributes(&mut self) -> Result<(), PlanError> {
-        let roles: Vec<&'a DesiredRole> = self.managed.values().copied().collect();
+        let roles: Vec<&'a DesiredRole> = self.f.ctx.managed.values().copied().collect();
         let mut set_password = Vec::new();
         for role in roles {
-            let actual = self.ix.roles.get(role.name.as_str()).copied();
+            let actual = self.f.ctx.ix.roles.get(role.name.as_str()).copied();
             let mut o = never_declared(actual);
             let can_login = actual.is_some_and(|r| r.canlogin);
             let loses_login: String;
@@ -29,9 +29,9 @@ impl<'a> Planner<'a> {
                         o.login = Some(true);
                     }
                     let wanted = login.valid_until.as_deref().unwrap_or("infinity");
-                    if let Some(now) = &self.options.now {
+                    if let Some(now) = &self.f.ctx.options.now {
                         if wanted != "infinity" && wanted <= now.as_str() {
-                            self.warnings.push(format!(
+                            self.out.warnings.push(format!(
                                 "{}: valid_until {wanted} is in the past: {} could not log in after this sync",
                                 role.name, role.name
                             ));
@@ -47,7 +47,7 @@ impl<'a> Planner<'a> {
                         why.push("login");
                     }
                     if let Some(source) = login.password.reference() {
-                        if !self.options.passwords.is_current(&role.name) {
+                        if !self.f.ctx.options.passwords.is_current(&role.name) {
                             set_password.push((role.name.clone(), source));
                         }
                     }
@@ -91,7 +91,7 @@ impl<'a> Planner<'a> {
     /// Intermediate roles (of any database) have no attributes: NOLOGIN,
     /// without a password, and none of those never declared.
     pub(super) fn plan_intermediate_attributes(&mut self) {
-        let c = &self.ix.snapshot.catalog;
+        let c = &self.f.ctx.ix.snapshot.catalog;
         let roles: Vec<&'a crate::snapshot::Role> = c
             .roles
             .iter()

@@ -1,5 +1,6 @@
 //! Lookups over a snapshot, built once per plan.
 
+use super::object::ObjectRef;
 use crate::acl::AclEntry;
 use crate::snapshot::{Membership, Relation, Role, Schema, SharedObject, Snapshot};
 use std::collections::HashMap;
@@ -50,6 +51,103 @@ impl<'a> Index<'a> {
     pub fn role_exists(&self, name: &str) -> bool {
         self.roles.contains_key(name)
     }
+
+    /// Where the snapshot holds the object: its owner and its ACL. A column
+    /// has its table's owner; a parameter has none.
+    pub fn entry(&self, object: &ObjectRef) -> Option<CatalogEntry<'a>> {
+        fn entry<'a>(owner: &'a str, acl: &'a Option<Vec<AclEntry>>) -> CatalogEntry<'a> {
+            CatalogEntry {
+                owner: Some(owner),
+                acl: acl.as_deref(),
+            }
+        }
+        let c = &self.snapshot.catalog;
+        match object {
+            ObjectRef::Database(n) => self
+                .databases
+                .get(n.as_str())
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::Schema(n) => self
+                .schemas
+                .get(n.as_str())
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::Relation { schema, name, .. } => self
+                .relations
+                .get(&(schema.as_str(), name.as_str()))
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::Column {
+                schema,
+                table,
+                column,
+            } => {
+                let rel = self.relations.get(&(schema.as_str(), table.as_str()))?;
+                let acl = rel
+                    .columns
+                    .iter()
+                    .find(|c| &c.name == column)
+                    .map(|c| c.acl.as_slice());
+                Some(CatalogEntry {
+                    owner: Some(&rel.owner),
+                    acl,
+                })
+            }
+            ObjectRef::Tablespace(n) => c
+                .tablespaces
+                .iter()
+                .find(|o| &o.name == n)
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::Parameter(n) => {
+                c.parameters
+                    .iter()
+                    .find(|o| &o.name == n)
+                    .map(|o| CatalogEntry {
+                        owner: None,
+                        acl: o.acl.as_deref(),
+                    })
+            }
+            ObjectRef::Routine {
+                schema,
+                name,
+                arguments,
+                ..
+            } => c
+                .routines
+                .iter()
+                .find(|o| &o.schema == schema && &o.name == name && &o.arguments == arguments)
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::Type { schema, name, .. } => c
+                .types
+                .iter()
+                .find(|o| &o.schema == schema && &o.name == name)
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::Language(n) => c
+                .languages
+                .iter()
+                .find(|o| &o.name == n)
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::LargeObject(oid) => c
+                .large_objects
+                .iter()
+                .find(|o| o.oid == *oid)
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::ForeignDataWrapper(n) => c
+                .foreign_data_wrappers
+                .iter()
+                .find(|o| &o.name == n)
+                .map(|o| entry(&o.owner, &o.acl)),
+            ObjectRef::ForeignServer(n) => c
+                .foreign_servers
+                .iter()
+                .find(|o| &o.name == n)
+                .map(|o| entry(&o.owner, &o.acl)),
+        }
+    }
+}
+
+/// An object's owner and ACL as the snapshot holds them.
+pub(crate) struct CatalogEntry<'a> {
+    pub owner: Option<&'a str>,
+    pub acl: Option<&'a [AclEntry]>,
 }
 
 /// Names of roles starting with `prefix` that hold `privilege` in `acl`,

@@ -8,13 +8,14 @@
 //! role with the right prefix holding the privilege), never recomputed from
 //! the object's name, so renamed or swapped objects keep their grants.
 
-use super::action::Action;
+use super::action::{Action, Step};
+use super::context::Context;
 use super::index::grantees_with_prefix;
 use super::object::ObjectRef;
-use super::target::Planner;
+use super::resolve::Target;
 use crate::acl::Privilege;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 pub(crate) const GLOBAL_CONNECT_PREFIX: &str = "_pgsr_global_database_connect_";
 pub(crate) const LOCAL_PREFIX: &str = "_pgsr_local_";
@@ -43,7 +44,7 @@ impl Kind {
     ];
 
     /// The kind of intermediate role that serves `privilege` on `object`.
-    pub fn of(object: &ObjectRef, privilege: Privilege) -> Option<Kind> {
+    fn of(object: &ObjectRef, privilege: Privilege) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.covers(object, privilege))
     }
 
@@ -97,63 +98,80 @@ impl Kind {
     }
 }
 
-/// A privilege some managed roles should hold through an intermediate role.
-pub(crate) struct Need<'a> {
-    /// Which roles need it, each with the grant that asks for it.
-    pub members: BTreeMap<&'a str, String>,
-    kind: Kind,
+/// The intermediate roles a plan routes grants through.
+#[derive(Default)]
+pub(crate) struct Routing {
+    /// Each role used, with the one privilege it serves.
+    pub serves: BTreeMap<String, (ObjectRef, Privilege)>,
+    /// The memberships managed roles need in them: member -> role -> reason.
+    pub memberships: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-impl<'a> Need<'a> {
-    pub fn new(kind: Kind) -> Need<'a> {
-        Need {
-            members: BTreeMap::new(),
-            kind,
+impl Routing {
+    /// Whether intermediate role `role` may keep `privilege` on `object`: a
+    /// role this plan routes grants through holds exactly the privilege it
+    /// serves. Any other intermediate role of database `db_oid` (or global
+    /// one) may serve another desired file's roles, and which one object is
+    /// its own cannot be told from here: it keeps every privilege of its
+    /// kind. Other databases' roles hold nothing here.
+    pub fn may_hold(
+        &self,
+        role: &str,
+        object: &ObjectRef,
+        privilege: Privilege,
+        db_oid: u32,
+    ) -> bool {
+        match self.serves.get(role) {
+            Some((o, pr)) => o == object && *pr == privilege,
+            None => Kind::of_role(role, db_oid).is_some_and(|k| k.covers(object, privilege)),
         }
     }
 }
 
-/// Whether intermediate role `role` may keep `privilege` on `object`: a
-/// role this plan routes grants through holds exactly the privilege it
-/// serves. Any other intermediate role of this database (or global one)
-/// may serve another desired file's roles, and which one object is its own
-/// cannot be told from here: it keeps every privilege of its kind. Other
-/// databases' roles hold nothing here.
-pub(crate) fn may_hold(p: &Planner, role: &str, object: &ObjectRef, privilege: Privilege) -> bool {
-    match p.serves.get(role) {
-        Some((o, pr)) => o == object && *pr == privilege,
-        None => Kind::of_role(role, p.ix.snapshot.database.oid)
-            .is_some_and(|k| k.covers(object, privilege)),
-    }
-}
-
-pub(crate) fn resolve(p: &mut Planner) {
-    let db_oid = p.ix.snapshot.database.oid;
-    let needs = std::mem::take(&mut p.needs);
-    for ((object, privilege), need) in &needs {
-        let prefix = need.kind.prefix(db_oid);
-        let acl = p.object_acl(object);
+/// Chooses (or creates) the intermediate role of each privilege the target
+/// needs, and the memberships in it; the steps create the new ones.
+pub(crate) fn choose(ctx: &Context, target: &Target) -> (Routing, Vec<Step>) {
+    let ix = &ctx.ix;
+    let db_oid = ix.snapshot.database.oid;
+    let mut routing = Routing::default();
+    let mut steps = Vec::new();
+    // Roles that exist or will: names a new intermediate role must avoid.
+    let mut taken: HashSet<String> = ix
+        .snapshot
+        .catalog
+        .roles
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    for ((object, privilege), members) in &target.needs {
+        let Some(kind) = Kind::of(object, *privilege) else {
+            unreachable!("no intermediate role serves {privilege} on {object:?}")
+        };
+        let prefix = kind.prefix(db_oid);
+        let entry = ix.entry(object);
+        let acl = entry.as_ref().and_then(|e| e.acl);
         // A role serves one privilege on one object: one that holds another
         // too, and already serves that, is not a candidate here (and loses
         // what it does not serve). Nor is one that owns the object: an
         // owner's privileges are not granted, and the plan takes ownership
         // away from intermediate roles.
-        let owner = p.actual_owner(object);
+        let owner = target
+            .actual_owner(object)
+            .or_else(|| entry.as_ref().and_then(|e| e.owner));
         let candidates: Vec<String> = grantees_with_prefix(acl, &prefix, *privilege)
             .into_iter()
-            .filter(|c| !p.serves.contains_key(*c) && Some(*c) != owner)
+            .filter(|c| !routing.serves.contains_key(*c) && Some(*c) != owner)
             .map(str::to_owned)
             .collect();
         // A role already in any role that serves this privilege keeps that
         // membership: adopting a cluster causes no churn.
-        let held: BTreeMap<&str, Vec<String>> = need
-            .members
+        let held: BTreeMap<&str, Vec<String>> = members
             .keys()
             .map(|member| {
                 let roles = candidates
                     .iter()
                     .filter(|c| {
-                        p.ix.memberships_by_member
+                        ix.memberships_by_member
                             .get(member)
                             .into_iter()
                             .flatten()
@@ -167,42 +185,54 @@ pub(crate) fn resolve(p: &mut Planner) {
         // Members are added to an existing role only if the connecting role
         // may grant it; otherwise it makes one of its own.
         let adds_members = held.values().any(Vec::is_empty);
-        let chosen = adds_members.then(|| match candidates.iter().find(|c| can_grant(p, c)) {
+        let chosen = adds_members.then(|| match candidates.iter().find(|c| can_grant(ctx, c)) {
             Some(existing) => existing.clone(),
-            None => create(p, &prefix, object, *privilege),
+            None => create(&mut steps, &mut taken, &prefix, object, *privilege),
         });
-        for (member, reason) in &need.members {
+        for (member, reason) in members {
             let keep: Vec<String> = match (held[member].as_slice(), &chosen) {
                 ([], Some(chosen)) => vec![chosen.clone()],
                 (roles, _) => roles.to_vec(),
             };
             for role in keep {
-                p.serves.insert(role.clone(), (object.clone(), *privilege));
-                p.memberships
-                    .entry(member)
+                routing
+                    .serves
+                    .insert(role.clone(), (object.clone(), *privilege));
+                routing
+                    .memberships
+                    .entry((*member).to_owned())
                     .or_default()
                     .entry(role)
                     .or_insert_with(|| reason.clone());
             }
         }
     }
-    p.needs = needs;
+    (routing, steps)
 }
 
 /// Creates a new intermediate role for `privilege` on `object`.
-fn create(p: &mut Planner, prefix: &str, object: &ObjectRef, privilege: Privilege) -> String {
-    let name = new_name(prefix, object, &p.taken);
-    p.taken.insert(name.clone());
+fn create(
+    steps: &mut Vec<Step>,
+    taken: &mut HashSet<String>,
+    prefix: &str,
+    object: &ObjectRef,
+    privilege: Privilege,
+) -> String {
+    let name = new_name(prefix, object, taken);
+    taken.insert(name.clone());
     let reason = format!("intermediate role for {privilege} on {}", object.describe());
-    p.push(Action::CreateRole { role: name.clone() }, reason.clone());
-    p.push(
-        Action::Grant {
+    steps.push(Step {
+        action: Action::CreateRole { role: name.clone() },
+        reason: reason.clone(),
+    });
+    steps.push(Step {
+        action: Action::Grant {
             object: object.clone(),
             privilege,
             grantee: name.clone(),
         },
         reason,
-    );
+    });
     name
 }
 
@@ -210,8 +240,8 @@ fn create(p: &mut Planner, prefix: &str, object: &ObjectRef, privilege: Privileg
 /// superuser may; before PostgreSQL 16 so may a CREATEROLE role (for any
 /// role that is not a superuser, which intermediate roles never are); since
 /// 16 only a role with ADMIN OPTION on it, as its creator has.
-fn can_grant(p: &Planner, role: &str) -> bool {
-    let snapshot = p.ix.snapshot;
+fn can_grant(ctx: &Context, role: &str) -> bool {
+    let snapshot = ctx.ix.snapshot;
     let conn = &snapshot.connecting_role;
     conn.superuser
         || (conn.createrole && snapshot.server_version_num < 160000)
@@ -221,7 +251,7 @@ fn can_grant(p: &Planner, role: &str) -> bool {
 /// A new name: the prefix and 8 hex digits of a hash of the prefix and the
 /// object, probing on collision. Deterministic, unlike pg-sync-roles' random
 /// suffix, so that the same inputs always give the same plan.
-fn new_name(prefix: &str, object: &ObjectRef, taken: &std::collections::HashSet<String>) -> String {
+fn new_name(prefix: &str, object: &ObjectRef, taken: &HashSet<String>) -> String {
     let identity = object.describe();
     for attempt in 0u32.. {
         let digest = Sha256::digest(format!("{prefix}\0{identity}\0{attempt}").as_bytes());

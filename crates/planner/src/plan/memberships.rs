@@ -2,25 +2,27 @@
 //! and later one per grantor); intermediate roles are members of nothing.
 
 use super::action::Action;
+use super::diff::Diff;
 use super::intermediate;
-use super::target::Planner;
 use std::collections::BTreeSet;
 
-impl<'a> Planner<'a> {
+impl<'a> Diff<'_, 'a> {
     pub(super) fn plan_memberships(&mut self) {
-        let pg16 = self.ix.snapshot.server_version_num >= 160000;
-        let roles: Vec<&'a str> = self.managed.keys().copied().collect();
-        let all = &self.ix.snapshot.catalog.memberships;
+        let pg16 = self.f.ctx.ix.snapshot.server_version_num >= 160000;
+        let roles: Vec<&'a str> = self.f.ctx.managed.keys().copied().collect();
+        let all = &self.f.ctx.ix.snapshot.catalog.memberships;
         let local = format!(
             "{}{}_",
             intermediate::LOCAL_PREFIX,
-            self.ix.snapshot.database.oid
+            self.f.ctx.ix.snapshot.database.oid
         );
         // Rows to revoke: (role, member, grantor) of undeclared memberships.
         let mut revoked: BTreeSet<(&'a str, &'a str, Option<&'a str>)> = BTreeSet::new();
         for &member in &roles {
-            let wanted = self.memberships.get(member);
+            let wanted = self.f.memberships.get(member);
             for m in self
+                .f
+                .ctx
                 .ix
                 .memberships_by_member
                 .get(member)
@@ -64,9 +66,11 @@ impl<'a> Planner<'a> {
             }
         }
         for &member in &roles {
-            let wanted = self.memberships.get(member).cloned().unwrap_or_default();
+            let wanted = self.f.memberships.get(member).cloned().unwrap_or_default();
             for (role, reason) in &wanted {
                 let kept = self
+                    .f
+                    .ctx
                     .ix
                     .memberships_by_member
                     .get(member)
@@ -101,7 +105,7 @@ impl<'a> Planner<'a> {
                     .filter(|(r, _, _)| *r == role)
                     .map(|(_, m, _)| *m)
                     .collect();
-                self.notes.push(format!(
+                self.out.notes.push(format!(
                     "revoking {role} from {member} also revokes it where {member} passed it on: {}",
                     dependents.join(", ")
                 ));

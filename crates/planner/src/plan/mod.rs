@@ -1,134 +1,56 @@
 //! Planning: catalog snapshot and desired state in, ordered changes out.
 //!
-//! [`plan`] is a pure function. It resolves every declared grant against the
-//! snapshot into target facts (memberships, privileges, owners), reads what
-//! each managed role actually holds, and emits the difference as [`Step`]s in
-//! the order they must run. [`render`] turns a plan into the SQL script.
+//! [`plan`] is a pure function made of phases, each taking values and
+//! returning values, in one direction:
+//!
+//! ```text
+//! Context::new   snapshot + desired + options  -> Context   (inputs, checked)
+//! resolve        Context                       -> Target    (owners, privileges, memberships, needs)
+//! intermediate   Context + Target              -> Routing   (the `_pgsr_` role of each need, and steps creating new ones)
+//! actual         Context                       -> Actual    (what managed roles hold)
+//! diff           Facts + Actual                -> Changes   (steps, notes, warnings)
+//! brackets       Facts + Changes               -> Changes   (temporary grants a non-superuser needs)
+//! power          Facts + steps                 -> power grants (refused unless opted in)
+//! order          steps                         -> steps     (by section)
+//! render         Plan                          -> SQL script
+//! ```
+//!
+//! `Facts` is Context, Target and Routing together, read-only. No phase
+//! changes another's output.
 
 mod action;
 mod actual;
 mod attributes;
 mod brackets;
+mod context;
+mod describe;
+mod diff;
+mod facts;
 mod index;
 mod intermediate;
 mod memberships;
 mod object;
+mod options;
+mod order;
+mod output;
 mod ownership;
 pub mod power;
 mod privileges;
 pub(crate) mod render;
+mod resolve;
 mod scope;
-mod target;
 
+pub use crate::statement::{PasswordSlot, Statement};
 pub use action::{Action, RoleOptions, Step};
 pub use object::ObjectRef;
-pub use render::{
-    password_slots, render, render_signed, statements, PasswordSlot, Section, Statement,
-};
+pub use options::{Passwords, PlanOptions};
+pub use order::Section;
+pub use output::{Plan, PlanError};
+pub use render::{password_slots, render, render_signed, statements};
 pub use scope::scope_for;
 
-use crate::desired::{Desired, Span};
-use crate::power::PowerGrant;
-use crate::snapshot::{DatabaseIdent, Scope, Snapshot};
-use std::collections::BTreeSet;
-use std::fmt;
-
-/// How to plan.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PlanOptions {
-    /// Grants on objects that do not exist are errors instead of skips.
-    pub strict: bool,
-    /// Also drop intermediate roles that hold no privilege on any object.
-    pub drop_unused: bool,
-    /// What is known of the passwords the desired file declares.
-    pub passwords: Passwords,
-    /// The time the plan is made, as [`timestamp_from_unix`] writes it:
-    /// a declared `valid_until` before it is a warning. The planner reads no
-    /// clock; the caller passes it, and without it nothing is compared.
-    ///
-    /// [`timestamp_from_unix`]: crate::desired::timestamp_from_unix
-    pub now: Option<String>,
-}
-
-/// What is known of declared passwords. Only a superuser can read the
-/// stored verifiers, so only then can a plan leave an unchanged password
-/// alone; otherwise every declared password is set.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Passwords {
-    /// Not compared: every declared password is set.
-    #[default]
-    Unknown,
-    /// Compared with the stored verifiers: these roles' passwords already
-    /// are the declared ones.
-    Compared { current: BTreeSet<String> },
-}
-
-impl Passwords {
-    /// Whether `role`'s stored password is known to be the declared one.
-    pub fn is_current(&self, role: &str) -> bool {
-        matches!(self, Passwords::Compared { current } if current.contains(role))
-    }
-}
-
-/// The changes that bring the catalog to the desired state.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plan {
-    pub server_version_num: u32,
-    pub database: DatabaseIdent,
-    pub connecting_role: String,
-    /// Fingerprint of the snapshot the plan was made from.
-    pub fingerprint: String,
-    /// The scope of that snapshot: apply reads the same part to compare.
-    pub scope: Scope,
-    pub lock_key: i64,
-    /// In the order they must run.
-    pub steps: Vec<Step>,
-    /// Declared grants that were skipped because their object is missing.
-    pub skipped: Vec<String>,
-    /// Things a reviewer should know that are not statements.
-    pub notes: Vec<String>,
-    /// Declarations that are likely mistakes: a name that differs from an
-    /// existing role's only by case, a `valid_until` in the past.
-    pub warnings: Vec<String>,
-    /// Grants of power the plan contains, each opted in by the desired file.
-    pub power: Vec<PowerGrant>,
-    /// Whether declared passwords were compared with the stored ones.
-    pub passwords_compared: bool,
-}
-
-impl Plan {
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
-    /// Whether the plan changes something known to differ: a plan that only
-    /// sets passwords that could not be compared (without SUPERUSER) is not
-    /// counted as a change by `plan --exit-code`.
-    pub fn has_known_changes(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| self.passwords_compared || !matches!(s.action, Action::SetPassword { .. }))
-    }
-}
-
-/// Why no plan could be made.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlanError {
-    /// Where in the desired file, when the problem is there.
-    pub span: Option<Span>,
-    pub message: String,
-}
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.span {
-            Some(s) => write!(f, "{}:{}: {}", s.line, s.column, self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for PlanError {}
+use crate::desired::Desired;
+use crate::snapshot::{Scope, Snapshot};
 
 /// Plans the changes that make every role in `desired` hold exactly its
 /// declared grants.
@@ -143,19 +65,28 @@ pub fn plan(
             message: "--drop-unused needs a full snapshot: only then is it known that a role holds nothing".into(),
         });
     }
-    let mut planner = target::Planner::new(snapshot, desired, options)?;
-    planner.check_reassign_targets()?;
-    planner.resolve_grants()?;
-    planner.resolve_intermediates();
-    let actual = actual::scan(&planner);
-    planner.diff(&actual)?;
-    if options.drop_unused {
-        planner.drop_unused(&actual);
-    }
-    planner.bracket_owners();
-    let power = power::check(&planner)?;
-    let mut plan = planner.finish();
-    plan.power = power;
+    let ctx = context::Context::new(snapshot, desired, options)?;
+    let target = resolve::resolve(&ctx)?;
+    let (routing, created) = intermediate::choose(&ctx, &target);
+    let actual = actual::collect(&ctx);
+    let facts = facts::Facts::new(ctx, target, routing);
+    let changes = diff::diff(&facts, &actual, created)?;
+    let changes = brackets::bracket(&facts, changes);
+    let power = power::check(&facts, &changes.steps)?;
+    let mut plan = Plan {
+        server_version_num: snapshot.server_version_num,
+        database: snapshot.database.clone(),
+        connecting_role: facts.ctx.conn.to_owned(),
+        fingerprint: snapshot.fingerprint.clone(),
+        scope: snapshot.scope.clone(),
+        lock_key: desired.lock_key,
+        steps: order::order(changes.steps),
+        skipped: sorted(facts.target.skipped),
+        notes: sorted(changes.notes),
+        warnings: sorted(changes.warnings),
+        power,
+        passwords_compared: matches!(options.passwords, Passwords::Compared { .. }),
+    };
     let uncompared: Vec<&str> = plan
         .steps
         .iter()
@@ -171,4 +102,10 @@ pub fn plan(
         ));
     }
     Ok(plan)
+}
+
+fn sorted(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort();
+    lines.dedup();
+    lines
 }

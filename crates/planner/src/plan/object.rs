@@ -5,6 +5,7 @@
 //! widening the vocabulary needs no change here.
 
 use crate::acl::AclObjectType;
+use crate::kind::{ObjectKind, Owner};
 use crate::quote::quote_ident;
 use crate::snapshot::{RelKind, RoutineKind};
 
@@ -54,53 +55,59 @@ impl ObjectRef {
         }
     }
 
-    pub fn acl_object_type(&self) -> AclObjectType {
+    /// Whether pgsr manages the ownership of this object: schemas and
+    /// table-likes, the kinds a desired file can declare ownership of.
+    pub fn ownership_managed(&self) -> bool {
         match self {
-            ObjectRef::Database(_) => AclObjectType::Database,
-            ObjectRef::Tablespace(_) => AclObjectType::Tablespace,
-            ObjectRef::Parameter(_) => AclObjectType::Parameter,
-            ObjectRef::Schema(_) => AclObjectType::Schema,
-            ObjectRef::Relation { kind, .. } => kind.acl_object_type(),
-            ObjectRef::Column { .. } => AclObjectType::Column,
-            ObjectRef::Routine { .. } => AclObjectType::Function,
-            ObjectRef::Type { .. } => AclObjectType::Type,
-            ObjectRef::Language(_) => AclObjectType::Language,
-            ObjectRef::LargeObject(_) => AclObjectType::LargeObject,
-            ObjectRef::ForeignDataWrapper(_) => AclObjectType::ForeignDataWrapper,
-            ObjectRef::ForeignServer(_) => AclObjectType::ForeignServer,
+            ObjectRef::Schema(_) => true,
+            ObjectRef::Relation { kind, .. } => kind.is_table_like(),
+            _ => false,
         }
+    }
+
+    /// The object's kind, whose definition says the rest.
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            ObjectRef::Database(_) => ObjectKind::Database,
+            ObjectRef::Tablespace(_) => ObjectKind::Tablespace,
+            ObjectRef::Parameter(_) => ObjectKind::Parameter,
+            ObjectRef::Schema(_) => ObjectKind::Schema,
+            ObjectRef::Relation {
+                kind: RelKind::Sequence,
+                ..
+            } => ObjectKind::Sequence,
+            ObjectRef::Relation { .. } => ObjectKind::Table,
+            ObjectRef::Column { .. } => ObjectKind::Column,
+            ObjectRef::Routine { .. } => ObjectKind::Routine,
+            ObjectRef::Type { .. } => ObjectKind::Type,
+            ObjectRef::Language(_) => ObjectKind::Language,
+            ObjectRef::LargeObject(_) => ObjectKind::LargeObject,
+            ObjectRef::ForeignDataWrapper(_) => ObjectKind::ForeignDataWrapper,
+            ObjectRef::ForeignServer(_) => ObjectKind::ForeignServer,
+        }
+    }
+
+    pub fn acl_object_type(&self) -> AclObjectType {
+        self.kind().def().acl
     }
 
     /// The object class keyword used in GRANT and REVOKE (`ON <class> …`).
     /// Columns use their table's (the column goes with the privilege).
     pub fn grant_class(&self) -> &'static str {
         match self {
-            ObjectRef::Database(_) => "DATABASE",
-            ObjectRef::Tablespace(_) => "TABLESPACE",
-            ObjectRef::Parameter(_) => "PARAMETER",
-            ObjectRef::Schema(_) => "SCHEMA",
-            ObjectRef::Relation {
-                kind: RelKind::Sequence,
-                ..
-            } => "SEQUENCE",
-            ObjectRef::Relation { .. } | ObjectRef::Column { .. } => "TABLE",
             ObjectRef::Routine {
                 kind: RoutineKind::Procedure,
                 ..
             } => "PROCEDURE",
-            ObjectRef::Routine { .. } => "FUNCTION",
             ObjectRef::Type { domain: true, .. } => "DOMAIN",
-            ObjectRef::Type { .. } => "TYPE",
-            ObjectRef::Language(_) => "LANGUAGE",
-            ObjectRef::LargeObject(_) => "LARGE OBJECT",
-            ObjectRef::ForeignDataWrapper(_) => "FOREIGN DATA WRAPPER",
-            ObjectRef::ForeignServer(_) => "FOREIGN SERVER",
+            other => other.kind().def().grant_class,
         }
     }
 
-    /// The object class keyword used in `ALTER <class> … OWNER TO`.
-    pub fn alter_class(&self) -> &'static str {
-        match self {
+    /// The object class keyword used in `ALTER <class> … OWNER TO`; none
+    /// for what has no owner of its own (columns, parameters).
+    pub fn alter_class(&self) -> Option<&'static str> {
+        let class = match self {
             ObjectRef::Relation { kind, .. } => match kind {
                 RelKind::Table | RelKind::PartitionedTable => "TABLE",
                 RelKind::View => "VIEW",
@@ -113,9 +120,13 @@ impl ObjectRef {
                 RoutineKind::Procedure => "PROCEDURE",
                 RoutineKind::Aggregate => "AGGREGATE",
             },
-            ObjectRef::ForeignServer(_) => "SERVER",
-            other => other.grant_class(),
-        }
+            ObjectRef::Type { domain: true, .. } => "DOMAIN",
+            other => match other.kind().def().owner {
+                Owner::Own { alter_class } => alter_class,
+                Owner::Table | Owner::None => return None,
+            },
+        };
+        Some(class)
     }
 
     /// The object's name as it appears in statements, quoted. For a column

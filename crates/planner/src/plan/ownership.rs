@@ -20,23 +20,13 @@
 
 use super::action::Action;
 use super::actual::Actual;
+use super::context::preserved;
+use super::diff::Diff;
 use super::intermediate;
 use super::object::ObjectRef;
-use super::target::{preserved, Planner};
-use super::PlanError;
-use crate::desired::RoleRef;
+use super::output::PlanError;
 use crate::snapshot::RelKind;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Whether pgsr manages the ownership of `object`: schemas and table-likes,
-/// the kinds a desired file can declare ownership of.
-pub(crate) fn managed_kind(object: &ObjectRef) -> bool {
-    match object {
-        ObjectRef::Schema(_) => true,
-        ObjectRef::Relation { kind, .. } => kind.is_table_like(),
-        _ => false,
-    }
-}
 
 /// What comes with owning `object`, in words for plan comments.
 pub(crate) fn what_comes_with(object: &ObjectRef) -> &'static str {
@@ -60,110 +50,39 @@ pub(crate) fn what_comes_with(object: &ObjectRef) -> &'static str {
     }
 }
 
-impl<'a> Planner<'a> {
-    /// Where ownership taken away from the managed role `role` goes: its
-    /// `reassign_owned_to`, else the top-level one, else the connecting role.
-    pub fn destination(&self, role: &str) -> &'a str {
-        match self.reassign_target(role) {
-            Some(target) => target.name.as_str(),
-            None => self.conn,
-        }
-    }
-
-    /// [`Desired::reassign_target`](crate::desired::Desired::reassign_target),
-    /// through the index of managed roles.
-    pub fn reassign_target(&self, role: &str) -> Option<&'a RoleRef> {
-        self.managed
-            .get(role)
-            .and_then(|r| r.reassign_owned_to.as_ref())
-            .or(self.desired.reassign_owned_to.as_ref())
-    }
-
-    /// Where `object`, owned by `owner`, goes when the plan takes its
-    /// ownership away; `None` when it stays (not a managed role, a kind
-    /// pgsr does not manage, a preserved schema, or a role that keeps what
-    /// it owns).
-    pub fn taken_to(&self, owner: &str, object: &ObjectRef) -> Option<&'a str> {
-        // An intermediate role owns nothing: its schemas and table-likes go
-        // where the file says ownership taken away goes (other kinds are
-        // refused by `plan_ownership`).
-        if intermediate::is_intermediate(owner) {
-            let to = self.destination(owner);
-            return (managed_kind(object) && to != owner).then_some(to);
-        }
-        let role = self.managed.get(owner)?;
-        if !managed_kind(object) || preserved(role, object) {
-            return None;
-        }
-        let to = self.destination(owner);
-        (to != owner).then_some(to)
-    }
-
-    /// Checks every `reassign_owned_to`: the role exists or the file
-    /// manages it, and a managed one keeps what it receives (else the next
-    /// run would move it again).
-    pub fn check_reassign_targets(&self) -> Result<(), PlanError> {
-        let named = self
-            .desired
-            .roles
-            .iter()
-            .filter_map(|r| r.reassign_owned_to.as_ref())
-            .chain(self.desired.reassign_owned_to.as_ref());
-        for target in named {
-            let name = target.name.as_str();
-            if !self.ix.role_exists(name) && !self.managed.contains_key(name) {
-                return Err(PlanError {
-                    span: Some(target.span),
-                    message: format!(
-                        "reassign_owned_to: {name} does not exist: create it, or list it under roles"
-                    ),
-                });
-            }
-            if self.managed.contains_key(name) && self.destination(name) != name {
-                return Err(PlanError {
-                    span: Some(target.span),
-                    message: format!(
-                        "reassign_owned_to: {name} is managed by this file, which takes away the ownership {name} does not declare (it goes to {}): what {name} received would move again on the next run; give {name} `reassign_owned_to: {name}`, or name a role the file does not manage",
-                        self.destination(name)
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
+impl<'a> Diff<'_, 'a> {
     /// Plans the ownership changes: declared owners, and ownership taken
     /// away from managed roles.
-    pub fn plan_ownership(&mut self, actual: &Actual<'a>) -> Result<(), PlanError> {
+    pub(super) fn plan_ownership(&mut self, actual: &Actual<'a>) -> Result<(), PlanError> {
         // Who the plan grants privileges on each object: declared direct
         // grants and intermediate roles.
         let mut granted: BTreeMap<&ObjectRef, BTreeSet<&str>> = BTreeMap::new();
-        for (grantee, held) in &self.privileges {
+        for (grantee, held) in &self.f.target.privileges {
             for (object, _) in held.keys() {
                 granted.entry(object).or_default().insert(grantee);
             }
         }
-        for (role, (object, _)) in &self.serves {
+        for (role, (object, _)) in &self.f.routing.serves {
             granted.entry(object).or_default().insert(role);
         }
         let mut moves: Vec<(ObjectRef, String, String)> = Vec::new();
-        for (object, (role, reason)) in &self.owners {
+        for (object, (role, reason)) in &self.f.target.owners {
             if let ObjectRef::Schema(s) = object {
-                if self.create_schemas.contains_key(s) {
+                if self.f.target.create_schemas.contains_key(s) {
                     continue;
                 }
             }
-            if self.actual_owner(object) != Some(role) {
+            if self.f.actual_owner(object) != Some(role) {
                 let reason = format!("{reason} ({})", what_comes_with(object));
                 moves.push((object.clone(), (*role).to_owned(), reason));
             }
         }
         for (role, owned) in &actual.owned {
             for object in owned {
-                if self.owners.contains_key(object) {
+                if self.f.target.owners.contains_key(object) {
                     continue;
                 }
-                if intermediate::is_intermediate(role) && !managed_kind(object) {
+                if intermediate::is_intermediate(role) && !object.ownership_managed() {
                     return Err(PlanError {
                         span: None,
                         message: format!(
@@ -172,10 +91,10 @@ impl<'a> Planner<'a> {
                         ),
                     });
                 }
-                let Some(to) = self.taken_to(role, object) else {
+                let Some(to) = self.f.taken_to(role, object) else {
                     continue;
                 };
-                if to == self.conn && self.reassign_target(role).is_none() {
+                if to == self.f.ctx.conn && self.f.ctx.reassign_target(role).is_none() {
                     let granted = granted.get(object).cloned().unwrap_or_default();
                     self.refuse_silent_move(role, object, &granted)?;
                 }
@@ -194,8 +113,8 @@ impl<'a> Planner<'a> {
             None => 1,
             Some(schema) => {
                 let schema = ObjectRef::Schema(schema.to_owned());
-                let before = self.actual_owner(&schema);
-                if before == Some(owner.as_str()) && self.final_owner(&schema) != before {
+                let before = self.f.actual_owner(&schema);
+                if before == Some(owner.as_str()) && self.f.final_owner(&schema) != before {
                     0
                 } else {
                     2
@@ -240,14 +159,14 @@ impl<'a> Planner<'a> {
                 )
             }
         };
-        let conn = self.conn;
+        let conn = self.f.ctx.conn;
         let undeclared = if intermediate::is_intermediate(role) {
             "an intermediate role owns nothing"
         } else {
             "ownership of it is not declared"
         };
         Err(PlanError {
-            span: self.managed.get(role).map(|r| r.span),
+            span: self.f.ctx.managed.get(role).map(|r| r.span),
             message: format!(
                 "{role} owns {}, {undeclared}, and taking it away would give it to the connecting role {conn}: {why}. Declare it (table_ownership), or name the role that receives ownership taken away with `reassign_owned_to` on the role or at the top level (`reassign_owned_to: {conn}` accepts this)",
                 object.describe()
@@ -263,19 +182,27 @@ impl<'a> Planner<'a> {
         let ObjectRef::Relation { schema, name, .. } = object else {
             return Vec::new();
         };
-        let Some(rel) = self.ix.relations.get(&(schema.as_str(), name.as_str())) else {
+        let Some(rel) = self
+            .f
+            .ctx
+            .ix
+            .relations
+            .get(&(schema.as_str(), name.as_str()))
+        else {
             return Vec::new();
         };
         let mut out: BTreeSet<String> = BTreeSet::new();
         let table = rel.acl.iter().flatten().map(|e| (e, true));
         let columns = rel.columns.iter().flat_map(|c| &c.acl).map(|e| (e, false));
         for (e, on_table) in table.chain(columns) {
-            if e.grantee == owner || e.grantee == self.conn {
+            if e.grantee == owner || e.grantee == self.f.ctx.conn {
                 continue;
             }
-            if let Some(role) = self.managed.get(e.grantee.as_str()) {
+            if let Some(role) = self.f.ctx.managed.get(e.grantee.as_str()) {
                 let declared = on_table
                     && self
+                        .f
+                        .target
                         .privileges
                         .get(e.grantee.as_str())
                         .is_some_and(|p| p.contains_key(&(object.clone(), e.privilege)));
@@ -292,7 +219,7 @@ impl<'a> Planner<'a> {
         out.extend(
             granted
                 .iter()
-                .filter(|g| **g != owner && **g != self.conn)
+                .filter(|g| **g != owner && **g != self.f.ctx.conn)
                 .map(|g| (*g).to_owned()),
         );
         out.into_iter().collect()

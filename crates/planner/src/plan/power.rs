@@ -11,9 +11,10 @@
 //! receives ownership taken away is judged as it is before the plan as
 //! well, as `apply` judges it.
 
-use super::action::Action;
-use super::target::Planner;
-use super::PlanError;
+use super::action::{Action, Step};
+use super::facts::Facts;
+use super::object::ObjectRef;
+use super::output::PlanError;
 use crate::desired::GrantKind;
 use crate::power::{powerful_roles, schema_power, PowerGrant, PowerWhat, Why};
 use crate::quote::quote_ident;
@@ -22,15 +23,15 @@ use std::collections::BTreeMap;
 
 /// Checks every declared membership and ownership; returns the power grants
 /// the plan's steps contain (all opted in), for its header.
-pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
-    let powerful = after_plan(p);
-    let role_exists = |name: &str| p.ix.role_exists(name) || p.managed.contains_key(name);
+pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanError> {
+    let powerful = after_plan(f);
+    let role_exists = |name: &str| f.ctx.ix.role_exists(name) || f.ctx.managed.contains_key(name);
     let mut allowed: BTreeMap<(String, PowerWhat), Why> = BTreeMap::new();
-    for role in &p.desired.roles {
+    for role in &f.ctx.desired.roles {
         for grant in &role.grants {
             let (what, why) = match &grant.kind {
                 GrantKind::RoleMembership { role: target } => {
-                    if target == p.conn {
+                    if target == f.ctx.conn {
                         return Err(PlanError {
                             span: Some(grant.span),
                             message: format!(
@@ -52,7 +53,7 @@ pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
                 }
                 _ => continue,
             };
-            if !p.desired.allows_power(&role.name) {
+            if !f.ctx.desired.allows_power(&role.name) {
                 let subject = match &what {
                     PowerWhat::Membership(r) => format!("role_membership: {r} gives power ({why})"),
                     PowerWhat::SchemaOwner(s) => format!("schema_ownership: {s} is power ({why})"),
@@ -72,8 +73,10 @@ pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
     // Ownership taken away and given to the role `reassign_owned_to` names
     // (the connecting role's own power is not in question).
     let before = powerful_roles(
-        &p.ix.snapshot.catalog.roles,
-        p.ix.snapshot
+        &f.ctx.ix.snapshot.catalog.roles,
+        f.ctx
+            .ix
+            .snapshot
             .catalog
             .memberships
             .iter()
@@ -85,30 +88,30 @@ pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
             .or_else(|| before.get(role))
             .map(|w| format!("{role} is powerful: {w}"))
     };
-    for step in &p.steps {
+    for step in steps {
         let Action::AlterOwner { object, owner } = &step.action else {
             continue;
         };
-        if owner == p.conn || p.owners.contains_key(object) {
+        if owner == f.ctx.conn || f.target.owners.contains_key(object) {
             continue;
         }
         let (what, why) = match object {
-            super::ObjectRef::Schema(schema) => (
+            ObjectRef::Schema(schema) => (
                 PowerWhat::SchemaOwner(schema.clone()),
                 schema_power(schema, owner, role_exists).or_else(|| powerful_why(owner)),
             ),
-            super::ObjectRef::Relation { schema, name, .. } => (
+            ObjectRef::Relation { schema, name, .. } => (
                 PowerWhat::RelationOwner(format!("{}.{}", quote_ident(schema), quote_ident(name))),
                 powerful_why(owner),
             ),
             _ => continue,
         };
         let Some(why) = why else { continue };
-        if !p.desired.allows_power(owner) {
+        if !f.ctx.desired.allows_power(owner) {
             // Where the file names the receiver for the role it is taken from.
-            let span = p
+            let span = f
                 .actual_owner(object)
-                .and_then(|from| p.reassign_target(from))
+                .and_then(|from| f.ctx.reassign_target(from))
                 .map(|t| t.span);
             return Err(PlanError {
                 span,
@@ -122,7 +125,7 @@ pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
     }
     // What the plan actually does: a membership it grants, an owner it sets.
     let mut grants = Vec::new();
-    for step in &p.steps {
+    for step in steps {
         let (grantee, what) = match &step.action {
             Action::GrantMembership { role, member } => {
                 (member.clone(), PowerWhat::Membership(role.clone()))
@@ -131,11 +134,11 @@ pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
                 (owner.clone(), PowerWhat::SchemaOwner(schema.clone()))
             }
             Action::AlterOwner {
-                object: super::ObjectRef::Schema(schema),
+                object: ObjectRef::Schema(schema),
                 owner,
             } => (owner.clone(), PowerWhat::SchemaOwner(schema.clone())),
             Action::AlterOwner {
-                object: super::ObjectRef::Relation { schema, name, .. },
+                object: ObjectRef::Relation { schema, name, .. },
                 owner,
             } => (
                 owner.clone(),
@@ -157,14 +160,14 @@ pub(crate) fn check(p: &Planner) -> Result<Vec<PowerGrant>, PlanError> {
 }
 
 /// The powerful roles of the catalog as the plan leaves it.
-fn after_plan(p: &Planner) -> BTreeMap<String, Why> {
-    let snapshot = p.ix.snapshot;
+fn after_plan(f: &Facts) -> BTreeMap<String, Why> {
+    let snapshot = f.ctx.ix.snapshot;
     let roles: Vec<Role> = snapshot
         .catalog
         .roles
         .iter()
         .map(|r| {
-            if p.managed.contains_key(r.name.as_str()) {
+            if f.ctx.managed.contains_key(r.name.as_str()) {
                 Role::new(r.name.clone(), r.oid)
             } else {
                 r.clone()
@@ -175,10 +178,10 @@ fn after_plan(p: &Planner) -> BTreeMap<String, Why> {
         .catalog
         .memberships
         .iter()
-        .filter(|m| !p.managed.contains_key(m.member.as_str()))
+        .filter(|m| !f.ctx.managed.contains_key(m.member.as_str()))
         .map(|m| (m.role.as_str(), m.member.as_str()))
         .collect();
-    for (member, targets) in &p.memberships {
+    for (member, targets) in &f.memberships {
         for target in targets.keys() {
             memberships.push((target.as_str(), member));
         }

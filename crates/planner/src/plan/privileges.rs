@@ -4,26 +4,33 @@
 
 use super::action::Action;
 use super::actual::{Actual, Held};
+use super::context::preserved;
+use super::diff::Diff;
 use super::intermediate::{self, Kind};
 use super::object::ObjectRef;
-use super::target::{preserved, Planner};
 use crate::acl::{AclEntry, Privilege};
 use std::collections::{BTreeMap, HashSet};
 
-impl<'a> Planner<'a> {
+impl<'a> Diff<'_, 'a> {
     pub(super) fn plan_privileges(&mut self, actual: &Actual<'a>) {
-        let roles: Vec<&'a str> = self.managed.keys().copied().collect();
+        let roles: Vec<&'a str> = self.f.ctx.managed.keys().copied().collect();
         let empty = BTreeMap::new();
         // Revokes first, for every role: a CASCADE can take away what
         // another role (or an intermediate role) is to keep, which must then
         // be granted again.
         let mut cascaded: HashSet<(ObjectRef, Privilege, String)> = HashSet::new();
         for &role in &roles {
-            let desired_role = self.managed[role];
+            let desired_role = self.f.ctx.managed[role];
             let held = actual.held.get(role).unwrap_or(&empty);
-            let wanted = self.privileges.get(role).cloned().unwrap_or_default();
+            let wanted = self
+                .f
+                .target
+                .privileges
+                .get(role)
+                .cloned()
+                .unwrap_or_default();
             for ((object, privilege), h) in held {
-                if self.final_owner(object) == Some(role) || preserved(desired_role, object) {
+                if self.f.final_owner(object) == Some(role) || preserved(desired_role, object) {
                     continue;
                 }
                 let declared = wanted.contains_key(&(object.clone(), *privilege));
@@ -36,16 +43,27 @@ impl<'a> Planner<'a> {
                 continue;
             }
             for ((object, privilege), h) in held {
-                let own = intermediate::may_hold(self, role, object, *privilege);
+                let own = self.f.routing.may_hold(
+                    role,
+                    object,
+                    *privilege,
+                    self.f.ctx.ix.snapshot.database.oid,
+                );
                 self.revoke_held(role, object, *privilege, h, own, &mut cascaded);
             }
             self.note_ambiguous(role, held);
         }
         for &role in &roles {
             let held = actual.held.get(role).unwrap_or(&empty);
-            let wanted = self.privileges.get(role).cloned().unwrap_or_default();
+            let wanted = self
+                .f
+                .target
+                .privileges
+                .get(role)
+                .cloned()
+                .unwrap_or_default();
             for ((object, privilege), reason) in wanted {
-                if self.final_owner(&object) == Some(role) {
+                if self.f.final_owner(&object) == Some(role) {
                     continue;
                 }
                 let kept = held.contains_key(&(object.clone(), privilege))
@@ -63,23 +81,22 @@ impl<'a> Planner<'a> {
             }
         }
         // Intermediate roles keep their privilege through a CASCADE too.
-        for (role, (object, privilege)) in self.serves.clone() {
-            if self.loses_to_cascade(&object, privilege, &role, &cascaded) {
+        for (role, (object, privilege)) in self.f.routing.serves.iter() {
+            if self.loses_to_cascade(object, *privilege, role, &cascaded) {
                 let reason = format!(
                     "intermediate role for {privilege} on {}: restored after CASCADE",
                     object.describe()
                 );
                 self.push(
                     Action::Grant {
-                        object,
-                        privilege,
-                        grantee: role,
+                        object: object.clone(),
+                        privilege: *privilege,
+                        grantee: role.clone(),
                     },
                     reason,
                 );
             }
         }
-        self.cascaded = cascaded;
     }
 
     /// Revokes what `role` holds of `privilege` on `object` (`h`, every
@@ -136,7 +153,7 @@ impl<'a> Planner<'a> {
         }
         if !declared {
             for (grantor, _) in h.grants.iter().filter(|(g, _)| !revocable.contains(g)) {
-                self.notes.push(format!(
+                self.out.notes.push(format!(
                     "{role} holds {privilege} on {} granted by {grantor}, not by the owner: only {grantor} can revoke it",
                     object.describe()
                 ));
@@ -172,6 +189,7 @@ impl<'a> Planner<'a> {
     ) -> Vec<AclEntry> {
         let revocable = self.revocable_grantors(object);
         let mut acl: Vec<AclEntry> = self
+            .f
             .object_acl(object)
             .unwrap_or_default()
             .iter()
@@ -183,7 +201,7 @@ impl<'a> Planner<'a> {
             .filter(|e| e.grantable)
             .map(|e| e.grantee.clone())
             .collect();
-        for step in &self.steps {
+        for step in &self.out.steps {
             let Action::Revoke {
                 object: o,
                 privilege: p,
@@ -228,10 +246,10 @@ impl<'a> Planner<'a> {
         role: &str,
         held: &BTreeMap<(ObjectRef, Privilege), Held>,
     ) {
-        if self.serves.contains_key(role) {
+        if self.f.routing.serves.contains_key(role) {
             return;
         }
-        let Some(kind) = Kind::of_role(role, self.ix.snapshot.database.oid) else {
+        let Some(kind) = Kind::of_role(role, self.f.ctx.ix.snapshot.database.oid) else {
             return;
         };
         let objects: Vec<String> = held
@@ -240,7 +258,7 @@ impl<'a> Planner<'a> {
             .map(|(o, _)| o.describe())
             .collect();
         if objects.len() > 1 {
-            self.notes.push(format!(
+            self.out.notes.push(format!(
                 "intermediate role {role} holds its privilege on {}: it should serve one object, and which one cannot be told; the others were granted by hand",
                 objects.join(", ")
             ));
@@ -254,6 +272,8 @@ impl<'a> Planner<'a> {
     pub(super) fn revocable_grantors(&self, object: &ObjectRef) -> Vec<String> {
         if let ObjectRef::Parameter(_) = object {
             return self
+                .f
+                .ctx
                 .ix
                 .snapshot
                 .catalog
@@ -264,9 +284,10 @@ impl<'a> Planner<'a> {
                 .collect();
         }
         let mut owners: Vec<String> = self
+            .f
             .actual_owner(object)
             .into_iter()
-            .chain(self.final_owner(object))
+            .chain(self.f.final_owner(object))
             .map(str::to_owned)
             .collect();
         owners.dedup();
@@ -282,7 +303,7 @@ impl<'a> Planner<'a> {
         privilege: Privilege,
         grantee: &str,
     ) -> Vec<(ObjectRef, Privilege, String)> {
-        let acl = self.object_acl(object).unwrap_or_default();
+        let acl = self.f.object_acl(object).unwrap_or_default();
         let mut out: Vec<(ObjectRef, Privilege, String)> = Vec::new();
         let mut grantors = vec![grantee.to_owned()];
         while let Some(grantor) = grantors.pop() {

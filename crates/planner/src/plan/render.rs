@@ -3,61 +3,16 @@
 
 use super::action::{Action, RoleOptions, Step};
 use super::object::ObjectRef;
-use super::Plan;
+use super::order::Section;
+use super::output::Plan;
 use crate::acl::Privilege;
-use crate::desired::PasswordRef;
 use crate::quote::{quote_ident, quote_literal};
-use crate::script::{self, StatementKind};
+use crate::script::{self, Heading};
+use crate::statement::{PasswordSlot, Statement, StatementKind};
 use std::collections::BTreeMap;
 
 /// Upper bound on the length of one combined statement.
 const MAX_STATEMENT_BYTES: usize = 64 * 1024;
-
-/// The order sections of a plan run in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Section {
-    CreateRole,
-    TemporaryGrant,
-    CreateSchema,
-    Ownership,
-    Revoke,
-    Grant,
-    RevokeMembership,
-    GrantMembership,
-    RoleAttributes,
-    DropRole,
-    TemporaryRevoke,
-}
-
-impl Section {
-    pub fn of(action: &Action) -> Section {
-        match action {
-            Action::CreateRole { .. } => Section::CreateRole,
-            Action::TemporaryGrant { .. } | Action::TemporaryPrivilege { .. } => {
-                Section::TemporaryGrant
-            }
-            Action::CreateSchema { .. } => Section::CreateSchema,
-            Action::AlterOwner { .. } => Section::Ownership,
-            Action::Revoke { .. } | Action::RevokeDefault { .. } => Section::Revoke,
-            Action::Grant { .. } => Section::Grant,
-            Action::GrantMembership { .. } => Section::GrantMembership,
-            Action::RevokeMembership { .. } => Section::RevokeMembership,
-            Action::AlterRole { .. } | Action::SetPassword { .. } => Section::RoleAttributes,
-            Action::DropRole { .. } => Section::DropRole,
-            Action::TemporaryRevoke { .. } | Action::TemporaryPrivilegeRevoke { .. } => {
-                Section::TemporaryRevoke
-            }
-        }
-    }
-}
-
-/// One rendered statement, without its terminating semicolon.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Statement {
-    pub kind: StatementKind,
-    pub reason: String,
-    pub sql: String,
-}
 
 /// The whole script: header and body.
 pub fn render(plan: &Plan) -> String {
@@ -67,7 +22,21 @@ pub fn render(plan: &Plan) -> String {
 /// The whole script, signed with the plan key when one is given.
 pub fn render_signed(plan: &Plan, key: Option<&[u8]>) -> String {
     let statements = statements(plan);
-    script::write(plan, &statements, key)
+    let passwords = password_slots(plan);
+    let heading = Heading {
+        server_version_num: plan.server_version_num,
+        database: &plan.database,
+        connecting_role: &plan.connecting_role,
+        fingerprint: &plan.fingerprint,
+        scope: &plan.scope,
+        lock_key: plan.lock_key,
+        passwords: &passwords,
+        power: &plan.power,
+        skipped: &plan.skipped,
+        notes: &plan.notes,
+        warnings: &plan.warnings,
+    };
+    script::write(&heading, &statements, key)
 }
 
 /// Groups the plan's steps into statements, in order.
@@ -197,15 +166,6 @@ fn role_of(action: &Action) -> Option<&str> {
     }
 }
 
-/// A password a plan sets: the psql variable that stands for it in the
-/// script, whose password, and where the secret comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PasswordSlot {
-    pub variable: String,
-    pub role: String,
-    pub source: PasswordRef,
-}
-
 /// The passwords `plan` sets, numbered in plan order: `password_1`, ….
 pub fn password_slots(plan: &Plan) -> Vec<PasswordSlot> {
     plan.steps
@@ -250,7 +210,9 @@ fn single(step: &Step, slots: &[PasswordSlot]) -> Statement {
             StatementKind::AlterOwner,
             format!(
                 "ALTER {} {} OWNER TO {}",
-                object.alter_class(),
+                object
+                    .alter_class()
+                    .expect("only objects with an owner of their own change owner"),
                 object.sql_name(),
                 quote_ident(owner)
             ),

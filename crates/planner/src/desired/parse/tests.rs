@@ -1,6 +1,6 @@
 use super::*;
 use crate::desired::{
-    GrantKind, Login, PasswordSource, Pattern, Secret, TableName, DEFAULT_LOCK_KEY,
+    parse, Desired, GrantKind, Login, PasswordSource, Pattern, Secret, TableName, DEFAULT_LOCK_KEY,
 };
 use proptest::prelude::*;
 

@@ -1,0 +1,175 @@
+//! The diff: what managed and intermediate roles actually hold against
+//! what they should, as steps. Its topics are files of their own, each an
+//! `impl Diff` block: `ownership.rs`, `privileges.rs`, `memberships.rs`
+//! and `attributes.rs`; role creation, default privileges and dropping
+//! unused intermediate roles are here.
+
+use super::action::{Action, Step};
+use super::actual::Actual;
+use super::facts::Facts;
+use super::intermediate;
+use super::output::PlanError;
+use std::collections::HashMap;
+
+/// Steps in the order they were planned, and what a reviewer should know.
+#[derive(Default)]
+pub(crate) struct Changes {
+    pub steps: Vec<Step>,
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Changes {
+    pub fn push(&mut self, action: Action, reason: impl Into<String>) {
+        self.steps.push(Step {
+            action,
+            reason: reason.into(),
+        });
+    }
+}
+
+/// Compares what managed roles hold with what they should, and plans the
+/// difference (after `steps`, the intermediate roles' creation).
+pub(crate) fn diff(f: &Facts, actual: &Actual, steps: Vec<Step>) -> Result<Changes, PlanError> {
+    let mut d = Diff {
+        f,
+        out: Changes {
+            steps,
+            ..Changes::default()
+        },
+    };
+    d.plan_role_creation();
+    d.plan_ownership(actual)?;
+    d.plan_privileges(actual);
+    d.plan_default_privileges(actual);
+    d.plan_memberships();
+    d.plan_attributes()?;
+    if f.ctx.options.drop_unused {
+        d.drop_unused(actual);
+    }
+    Ok(d.out)
+}
+
+/// The diff's state: the facts it reads, and the changes it makes.
+pub(crate) struct Diff<'f, 'a> {
+    pub f: &'f Facts<'a>,
+    pub out: Changes,
+}
+
+impl<'a> Diff<'_, 'a> {
+    pub fn push(&mut self, action: Action, reason: impl Into<String>) {
+        self.out.push(action, reason);
+    }
+
+    fn plan_role_creation(&mut self) {
+        let managed: Vec<&str> = self
+            .f
+            .ctx
+            .managed
+            .keys()
+            .copied()
+            .filter(|r| !self.f.ctx.ix.role_exists(r))
+            .collect();
+        let created = managed.iter().map(|r| (*r, "managed role")).chain(
+            self.f
+                .target
+                .create_roles
+                .keys()
+                .map(|r| (r.as_str(), "role_membership target")),
+        );
+        let mut warnings = Vec::new();
+        let mut by_lower: Option<HashMap<String, Vec<&str>>> = None;
+        for (role, what) in created {
+            let by_lower = by_lower.get_or_insert_with(|| self.f.ctx.roles_by_lower_case());
+            let existing = by_lower
+                .get(&role.to_lowercase())
+                .and_then(|names| names.iter().copied().filter(|e| *e != role).min());
+            if let Some(existing) = existing {
+                warnings.push(format!(
+                    "{what} {role:?} does not exist and would be created, but role {existing:?} does: did you mean {existing:?}? (role names are case-sensitive)"
+                ));
+            }
+        }
+        self.out.warnings.extend(warnings);
+        for role in managed {
+            self.push(
+                Action::CreateRole {
+                    role: role.to_owned(),
+                },
+                format!("{role}: managed role does not exist"),
+            );
+        }
+        for (role, reason) in self.f.target.create_roles.clone() {
+            self.push(Action::CreateRole { role }, reason);
+        }
+        for (schema, owner) in self.f.target.create_schemas.clone() {
+            self.push(
+                Action::CreateSchema {
+                    schema: schema.clone(),
+                    owner: owner.to_owned(),
+                },
+                format!("{owner}: schema_ownership {schema}: schema does not exist"),
+            );
+        }
+    }
+
+    fn plan_default_privileges(&mut self, actual: &Actual<'a>) {
+        for d in &actual.defaults {
+            self.push(
+                Action::RevokeDefault {
+                    owner: d.owner.to_owned(),
+                    schema: d.schema.map(str::to_owned),
+                    object_type: d.object_type,
+                    privilege: d.privilege,
+                    grantee: d.grantee.to_owned(),
+                },
+                format!("{}: default privilege not declared", d.grantee),
+            );
+        }
+    }
+
+    /// Drops intermediate roles of this database (and global ones) that this
+    /// plan does not use and that hold no privilege once it has run.
+    fn drop_unused(&mut self, actual: &Actual<'a>) {
+        let local = format!(
+            "{}{}_",
+            intermediate::LOCAL_PREFIX,
+            self.f.ctx.ix.snapshot.database.oid
+        );
+        let c = &self.f.ctx.ix.snapshot.catalog;
+        let candidates: Vec<String> = c
+            .roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .filter(|n| n.starts_with(intermediate::GLOBAL_CONNECT_PREFIX) || n.starts_with(&local))
+            .filter(|n| {
+                !self.f.routing.serves.contains_key(*n) && !self.keeps_privileges(actual, n)
+            })
+            // Its own default privileges would stop DROP ROLE.
+            .filter(|n| !c.default_privileges.iter().any(|d| d.role == *n))
+            .map(str::to_owned)
+            .collect();
+        for role in candidates {
+            self.push(
+                Action::DropRole { role },
+                "intermediate role holds no privilege (--drop-unused)",
+            );
+        }
+    }
+
+    /// Whether intermediate role `role` still holds a privilege once the
+    /// plan has run: one it may keep, or one granted by another role than
+    /// the owner (which the plan cannot revoke), unless a planned CASCADE
+    /// takes it away. Restored grants do not matter: only roles the plan
+    /// uses get any, and those are never dropped.
+    fn keeps_privileges(&self, actual: &Actual<'a>, role: &str) -> bool {
+        let Some(held) = actual.held.get(role) else {
+            return false;
+        };
+        held.keys().any(|(object, privilege)| {
+            self.grants_after_revokes(object, *privilege)
+                .iter()
+                .any(|e| e.grantee == role)
+        })
+    }
+}

@@ -1,0 +1,340 @@
+//! Resolving the desired file against the snapshot: every declared grant
+//! becomes target facts (owners, schemas and roles to create, memberships,
+//! direct privileges, privileges to hold through an intermediate role), or
+//! a skip when its object is missing.
+
+use super::context::Context;
+use super::describe::describe_grant;
+use super::object::ObjectRef;
+use super::output::PlanError;
+use crate::acl::Privilege;
+use crate::desired::{DesiredRole, Grant, GrantKind, TableName};
+use crate::snapshot::RelKind;
+use std::collections::BTreeMap;
+
+/// What the desired file asks for, resolved against the snapshot.
+#[derive(Default)]
+pub(crate) struct Target<'a> {
+    /// Declared owner of each object, with the reason.
+    pub owners: BTreeMap<ObjectRef, (&'a str, String)>,
+    /// Schemas to create, with their owner.
+    pub create_schemas: BTreeMap<String, &'a str>,
+    /// Roles to create that are not managed (targets of role_membership).
+    pub create_roles: BTreeMap<String, String>,
+    /// Declared memberships: member -> role -> reason.
+    pub memberships: BTreeMap<&'a str, BTreeMap<String, String>>,
+    /// Declared direct privileges: grantee -> (object, privilege) -> reason.
+    pub privileges: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), String>>,
+    /// Privileges to be held through an intermediate role: the roles that
+    /// need each, with the grant that asks for it.
+    pub needs: BTreeMap<(ObjectRef, Privilege), BTreeMap<&'a str, String>>,
+    /// Declared grants skipped because their object is missing.
+    pub skipped: Vec<String>,
+}
+
+impl<'a> Target<'a> {
+    /// The owner of a schema this plan creates.
+    pub fn actual_owner(&self, object: &ObjectRef) -> Option<&'a str> {
+        match object {
+            ObjectRef::Schema(n) => self.create_schemas.get(n).copied(),
+            _ => None,
+        }
+    }
+
+    fn schema_will_exist(&self, ctx: &Context, schema: &str) -> bool {
+        ctx.ix.schemas.contains_key(schema) || self.create_schemas.contains_key(schema)
+    }
+}
+
+/// Turns every declared grant into target facts.
+pub(crate) fn resolve<'a>(ctx: &Context<'a>) -> Result<Target<'a>, PlanError> {
+    let mut r = Resolver {
+        ctx,
+        t: Target::default(),
+    };
+    r.resolve_grants()?;
+    Ok(r.t)
+}
+
+struct Resolver<'c, 'a> {
+    ctx: &'c Context<'a>,
+    t: Target<'a>,
+}
+
+impl<'a> Resolver<'_, 'a> {
+    fn skip(&mut self, role: &str, grant: &Grant, what: String) -> Result<(), PlanError> {
+        let message = format!("{role}: {}: {what}", describe_grant(&grant.kind));
+        if self.ctx.options.strict {
+            return Err(PlanError {
+                span: Some(grant.span),
+                message: format!("{message} (--strict)"),
+            });
+        }
+        self.t.skipped.push(message);
+        Ok(())
+    }
+
+    /// Turns every declared grant into target facts.
+    fn resolve_grants(&mut self) -> Result<(), PlanError> {
+        let roles: Vec<&'a DesiredRole> = self.ctx.desired.roles.iter().collect();
+        for role in &roles {
+            for grant in &role.grants {
+                refuse_system_schema(role, grant)?;
+            }
+        }
+        // Ownership first: a schema_ownership creates its schema, which
+        // other grants (of any role) may then use.
+        for role in &roles {
+            for grant in &role.grants {
+                self.resolve_ownership(role, grant)?;
+            }
+        }
+        for role in &roles {
+            self.t.memberships.entry(role.name.as_str()).or_default();
+            self.t.privileges.entry(role.name.as_str()).or_default();
+            for grant in &role.grants {
+                self.resolve_grant(role, grant)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn declare_owner(
+        &mut self,
+        role: &'a DesiredRole,
+        grant: &Grant,
+        object: ObjectRef,
+    ) -> Result<(), PlanError> {
+        let reason = format!("{}: {}", role.name, describe_grant(&grant.kind));
+        if let Some((other, _)) = self.t.owners.get(&object) {
+            if *other != role.name {
+                return Err(PlanError {
+                    span: Some(grant.span),
+                    message: format!(
+                        "{} is declared to be owned by both {other:?} and {:?}",
+                        object.describe(),
+                        role.name
+                    ),
+                });
+            }
+        }
+        self.t.owners.insert(object, (role.name.as_str(), reason));
+        Ok(())
+    }
+
+    fn resolve_ownership(&mut self, role: &'a DesiredRole, grant: &Grant) -> Result<(), PlanError> {
+        match &grant.kind {
+            GrantKind::SchemaOwnership { schema } => {
+                if !self.ctx.ix.schemas.contains_key(schema.as_str()) {
+                    if let Some(other) = self.t.create_schemas.get(schema) {
+                        if *other != role.name {
+                            return Err(PlanError {
+                                span: Some(grant.span),
+                                message: format!("schema {schema} is declared to be owned by both {other:?} and {:?}", role.name),
+                            });
+                        }
+                    }
+                    self.t
+                        .create_schemas
+                        .insert(schema.clone(), role.name.as_str());
+                }
+                self.declare_owner(role, grant, ObjectRef::Schema(schema.clone()))
+            }
+            GrantKind::TableOwnership { schema, table } => {
+                match self
+                    .ctx
+                    .ix
+                    .relations
+                    .get(&(schema.as_str(), table.as_str()))
+                {
+                    Some(rel) if rel.kind.is_table_like() => {
+                        let object = ObjectRef::Relation {
+                            schema: schema.clone(),
+                            name: table.clone(),
+                            kind: rel.kind,
+                        };
+                        self.declare_owner(role, grant, object)
+                    }
+                    Some(_) => self.skip(
+                        &role.name,
+                        grant,
+                        format!("{schema}.{table} is a sequence, not a table-like"),
+                    ),
+                    None => self.skip(
+                        &role.name,
+                        grant,
+                        format!("table {schema}.{table} does not exist"),
+                    ),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn resolve_grant(&mut self, role: &'a DesiredRole, grant: &Grant) -> Result<(), PlanError> {
+        let name = role.name.as_str();
+        let reason = describe_grant(&grant.kind);
+        match &grant.kind {
+            GrantKind::SchemaOwnership { .. } | GrantKind::TableOwnership { .. } => {}
+            GrantKind::DatabaseConnect { database } => {
+                if !self.ctx.ix.databases.contains_key(database.as_str()) {
+                    return self.skip(name, grant, format!("database {database} does not exist"));
+                }
+                self.need(
+                    ObjectRef::Database(database.clone()),
+                    Privilege::Connect,
+                    name,
+                    reason,
+                );
+            }
+            GrantKind::SchemaUsage { schema, direct }
+            | GrantKind::SchemaCreate { schema, direct } => {
+                if !self.t.schema_will_exist(self.ctx, schema) {
+                    return self.skip(name, grant, format!("schema {schema} does not exist"));
+                }
+                let privilege = if matches!(grant.kind, GrantKind::SchemaUsage { .. }) {
+                    Privilege::Usage
+                } else {
+                    Privilege::Create
+                };
+                self.direct_or_need(
+                    ObjectRef::Schema(schema.clone()),
+                    privilege,
+                    name,
+                    *direct,
+                    reason,
+                );
+            }
+            GrantKind::TableSelect {
+                schema,
+                table,
+                direct,
+            } => {
+                if !self.ctx.ix.schemas.contains_key(schema.as_str()) {
+                    return self.skip(name, grant, format!("schema {schema} does not exist"));
+                }
+                let tables: Vec<(String, RelKind)> = match table {
+                    TableName::Exact(t) => {
+                        match self.ctx.ix.relations.get(&(schema.as_str(), t.as_str())) {
+                            Some(rel) if rel.kind.is_table_like() => vec![(t.clone(), rel.kind)],
+                            Some(_) => {
+                                return self.skip(
+                                    name,
+                                    grant,
+                                    format!("{schema}.{t} is a sequence, not a table-like"),
+                                )
+                            }
+                            None => {
+                                return self.skip(
+                                    name,
+                                    grant,
+                                    format!("table {schema}.{t} does not exist"),
+                                )
+                            }
+                        }
+                    }
+                    TableName::Regex(pattern) => self
+                        .ctx
+                        .ix
+                        .relations_by_schema
+                        .get(schema.as_str())
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| r.kind.is_table_like() && pattern.matches(&r.name))
+                        .map(|r| (r.name.clone(), r.kind))
+                        .collect(),
+                };
+                for (table, kind) in tables {
+                    let object = ObjectRef::Relation {
+                        schema: schema.clone(),
+                        name: table,
+                        kind,
+                    };
+                    self.direct_or_need(object, Privilege::Select, name, *direct, reason.clone());
+                }
+            }
+            GrantKind::RoleMembership { role: target } => {
+                if !self.ctx.ix.role_exists(target)
+                    && !self.ctx.managed.contains_key(target.as_str())
+                {
+                    if self.ctx.options.strict {
+                        let hint = self
+                            .ctx
+                            .same_but_case(target)
+                            .map(|r| format!("; did you mean {r:?}?"))
+                            .unwrap_or_default();
+                        return Err(PlanError {
+                            span: Some(grant.span),
+                            message: format!(
+                                "{name}: {reason}: role {target} does not exist (--strict){hint}"
+                            ),
+                        });
+                    }
+                    // As pg-sync-roles: a missing role is created (NOLOGIN).
+                    self.t
+                        .create_roles
+                        .entry(target.clone())
+                        .or_insert_with(|| format!("{name}: {reason}: role does not exist"));
+                }
+                self.t
+                    .memberships
+                    .entry(name)
+                    .or_default()
+                    .insert(target.clone(), reason);
+            }
+        }
+        Ok(())
+    }
+
+    fn direct_or_need(
+        &mut self,
+        object: ObjectRef,
+        privilege: Privilege,
+        role: &'a str,
+        direct: bool,
+        reason: String,
+    ) {
+        if direct {
+            self.t
+                .privileges
+                .entry(role)
+                .or_default()
+                .entry((object, privilege))
+                .or_insert(reason);
+        } else {
+            self.need(object, privilege, role, reason);
+        }
+    }
+
+    fn need(&mut self, object: ObjectRef, privilege: Privilege, role: &'a str, reason: String) {
+        self.t
+            .needs
+            .entry((object, privilege))
+            .or_default()
+            .entry(role)
+            .or_insert(reason);
+    }
+}
+
+/// PostgreSQL's own schemas are not pgsr's to grant on or give away
+/// (USAGE on them, which every role has through PUBLIC, may be declared).
+fn refuse_system_schema(role: &DesiredRole, grant: &Grant) -> Result<(), PlanError> {
+    let schema = match &grant.kind {
+        GrantKind::SchemaCreate { schema, .. }
+        | GrantKind::SchemaOwnership { schema }
+        | GrantKind::TableSelect { schema, .. }
+        | GrantKind::TableOwnership { schema, .. } => schema,
+        _ => return Ok(()),
+    };
+    if crate::power::is_system_schema(schema) {
+        return Err(PlanError {
+            span: Some(grant.span),
+            message: format!(
+                "{}: {}: {schema} is a system schema: pgsr does not grant on or give away PostgreSQL's own objects",
+                role.name,
+                describe_grant(&grant.kind)
+            ),
+        });
+    }
+    Ok(())
+}
