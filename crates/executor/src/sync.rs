@@ -330,7 +330,7 @@ pub fn scope(desired: &Desired, options: &PlanOptions, full_scope: bool) -> Scop
     if full_scope || options.drop_unused {
         Scope::Full
     } else {
-        Scope::Partial(pgsr_planner::plan::scope_for(desired))
+        pgsr_planner::plan::scope_for(desired)
     }
 }
 

@@ -64,12 +64,10 @@ pub enum Scoped {
     Whole,
     /// Relations by name, or every relation of a schema.
     Relations,
-    /// Every object of the kind in the schemas named (routines, types).
-    InSchemas,
-    /// Every object of the kind in the database, when a declaration names
-    /// the kind (languages, foreign-data wrappers and servers, large
-    /// objects: few, and not in schemas).
-    AllOfKind,
+    /// Nothing by name: a desired file that declares privileges on one is
+    /// planned from a full read (routines, types, languages, foreign-data
+    /// wrappers and servers, large objects).
+    FullRead,
 }
 
 /// Everything about one kind.
@@ -185,7 +183,7 @@ const ROUTINE: KindDef = KindDef {
     },
     in_schema: true,
     catalog: "pg_proc",
-    scoped: Scoped::InSchemas,
+    scoped: Scoped::FullRead,
     default_privileges: Some(DefaultObjectType::Functions),
     since: 0,
 };
@@ -200,7 +198,7 @@ const TYPE: KindDef = KindDef {
     },
     in_schema: true,
     catalog: "pg_type",
-    scoped: Scoped::InSchemas,
+    scoped: Scoped::FullRead,
     default_privileges: Some(DefaultObjectType::Types),
     since: 0,
 };
@@ -215,7 +213,7 @@ const LANGUAGE: KindDef = KindDef {
     },
     in_schema: false,
     catalog: "pg_language",
-    scoped: Scoped::AllOfKind,
+    scoped: Scoped::FullRead,
     default_privileges: None,
     since: 0,
 };
@@ -230,7 +228,7 @@ const FOREIGN_DATA_WRAPPER: KindDef = KindDef {
     },
     in_schema: false,
     catalog: "pg_foreign_data_wrapper",
-    scoped: Scoped::AllOfKind,
+    scoped: Scoped::FullRead,
     default_privileges: None,
     since: 0,
 };
@@ -245,7 +243,7 @@ const FOREIGN_SERVER: KindDef = KindDef {
     },
     in_schema: false,
     catalog: "pg_foreign_server",
-    scoped: Scoped::AllOfKind,
+    scoped: Scoped::FullRead,
     default_privileges: None,
     since: 0,
 };
@@ -260,7 +258,7 @@ const LARGE_OBJECT: KindDef = KindDef {
     },
     in_schema: false,
     catalog: "pg_largeobject_metadata",
-    scoped: Scoped::AllOfKind,
+    scoped: Scoped::FullRead,
     default_privileges: Some(DefaultObjectType::LargeObjects),
     since: 0,
 };

@@ -84,12 +84,27 @@ pub(super) const GRANT_OBJECTS: &[(&[&str], Name)] = &[
     (&["ROUTINE"], Name::Signature),
 ];
 
-/// The privileges the planner grants, per object kind: what declarations
-/// (and the connecting role's temporary CREATE for new owners) need.
+/// The privileges a plan may grant, per object class: every privilege of
+/// the class (a desired file can declare any), but none on parameters,
+/// whose privileges are superuser-level power.
 const GRANTED: &[(&str, &str)] = &[
-    ("DATABASE", "CONNECT CREATE"),
+    ("DATABASE", "CONNECT CREATE TEMPORARY TEMP"),
     ("SCHEMA", "USAGE CREATE"),
-    ("TABLE", "SELECT"),
+    (
+        "TABLE",
+        "SELECT INSERT UPDATE DELETE TRUNCATE REFERENCES TRIGGER MAINTAIN",
+    ),
+    ("SEQUENCE", "USAGE SELECT UPDATE"),
+    ("FUNCTION", "EXECUTE"),
+    ("PROCEDURE", "EXECUTE"),
+    ("ROUTINE", "EXECUTE"),
+    ("TYPE", "USAGE"),
+    ("DOMAIN", "USAGE"),
+    ("LANGUAGE", "USAGE"),
+    ("FOREIGN DATA WRAPPER", "USAGE"),
+    ("FOREIGN SERVER", "USAGE"),
+    ("LARGE OBJECT", "SELECT UPDATE"),
+    ("TABLESPACE", "CREATE"),
 ];
 
 /// Object kinds whose owner a plan changes: what a desired file can declare
@@ -392,7 +407,7 @@ fn alter_owner(c: &mut Cursor, class: String, name: Name) -> Recognized {
 }
 
 fn grant(c: &mut Cursor) -> Recognized {
-    let privileges = c.privileges(false)?;
+    let privileges = c.privileges(true)?;
     c.expect_kw("ON")?;
     let class = c.object_class()?;
     let allowed = GRANTED
@@ -400,8 +415,13 @@ fn grant(c: &mut Cursor) -> Recognized {
         .find(|(k, _)| *k == class)
         .map_or("", |(_, p)| *p);
     if let Some(p) = privileges.iter().find(|p| !listed(allowed, p)) {
+        let why = if class == "PARAMETER" {
+            "privileges on parameters are superuser-level power, which pgsr never grants"
+        } else {
+            "not a privilege of the class, or one pgsr never writes"
+        };
         return Err(format!(
-            "GRANT {p} ON {class} is not allowed in a plan: pgsr grants only CONNECT and CREATE on databases, USAGE and CREATE on schemas, and SELECT on tables"
+            "GRANT {p} ON {class} is not allowed in a plan: {why}"
         ));
     }
     let objects = c.objects(&class)?;
@@ -422,7 +442,9 @@ fn grant(c: &mut Cursor) -> Recognized {
     }
     c.expect_kw("TO")?;
     c.list(|c| c.role("a grantee"))?;
-    c.no_options("WITH GRANT OPTION: pgsr never lets a role grant on")?;
+    // A declared `with_grant_option`.
+    c.eat_kws(&["WITH", "GRANT", "OPTION"]);
+    c.no_options("WITH … other than WITH GRANT OPTION")?;
     c.end()?;
     Ok((StatementKind::Grant, Effect::None))
 }

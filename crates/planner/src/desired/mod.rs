@@ -4,12 +4,15 @@
 //! The vocabulary is pg-sync-roles' grant types, one to one. Every value
 //! keeps the position it came from so that later checks can point at it.
 
+mod grant;
 mod parse;
 mod schema;
 mod timestamp;
 
 pub use timestamp::{parse_timestamp, timestamp_from_unix};
 
+use crate::acl::Privilege;
+use crate::kind::ObjectKind;
 use std::fmt;
 
 /// The advisory lock key used when nothing says otherwise (pg-sync-roles').
@@ -179,6 +182,75 @@ pub enum GrantKind {
     TableOwnership { schema: String, table: String },
     /// Membership of another role, created (NOLOGIN) when missing.
     RoleMembership { role: String },
+    /// Any privileges on a selection of objects of one kind (`grant`).
+    Privileges(PrivilegeGrant),
+}
+
+/// Privileges on a selection of objects of one kind: the general grant, of
+/// which pg-sync-roles' kinds are special cases.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrivilegeGrant {
+    pub privileges: Privileges,
+    pub on: ObjectKind,
+    pub objects: Objects,
+    /// For `on: column`: the columns of the selected tables.
+    pub columns: Vec<String>,
+    pub with_grant_option: bool,
+    /// Held by the role itself (the default), or through an intermediate
+    /// role (`direct: false`: databases, schemas and table-likes).
+    pub direct: bool,
+}
+
+/// Which privileges a grant names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Privileges {
+    /// Every privilege of the kind (on the server planned for).
+    All,
+    /// In file order, without repeats.
+    Listed(Vec<Privilege>),
+}
+
+impl Privileges {
+    /// The privileges meant on a server of this version.
+    pub fn expand(&self, on: ObjectKind, server_version_num: u32) -> Vec<Privilege> {
+        match self {
+            Privileges::All => on.privileges(server_version_num).to_vec(),
+            Privileges::Listed(list) => list.clone(),
+        }
+    }
+}
+
+/// Which objects of the kind a grant selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Objects {
+    /// By name (a routine's may carry its argument types: `f(integer)`; a
+    /// large object's is its oid). `schema` for kinds that live in one.
+    Named {
+        schema: Option<String>,
+        names: Vec<String>,
+    },
+    /// Names starting with a match of the pattern, as `table_regex`.
+    Regex {
+        schema: Option<String>,
+        pattern: Pattern,
+    },
+    /// Every object of the kind (in `schema`, for kinds that live in one),
+    /// but those named in `except`. PostgreSQL's own schemas are never
+    /// among every schema.
+    All {
+        schema: Option<String>,
+        except: Vec<String>,
+    },
+}
+
+impl Objects {
+    pub fn schema(&self) -> Option<&str> {
+        match self {
+            Objects::Named { schema, .. }
+            | Objects::Regex { schema, .. }
+            | Objects::All { schema, .. } => schema.as_deref(),
+        }
+    }
 }
 
 impl GrantKind {
@@ -192,6 +264,7 @@ impl GrantKind {
             GrantKind::TableSelect { .. } => "table_select",
             GrantKind::TableOwnership { .. } => "table_ownership",
             GrantKind::RoleMembership { .. } => "role_membership",
+            GrantKind::Privileges(_) => "grant",
         }
     }
 }
@@ -215,6 +288,14 @@ impl PartialEq for TableName {
 }
 
 impl Eq for TableName {}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Pattern {}
 
 /// A compiled `table_regex`.
 #[derive(Clone, Debug)]

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
+use super::grant::{pattern, privileges};
 use super::parse::*;
 use super::{
-    parse_timestamp, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, Pattern,
-    RoleRef, Secret, Span, TableName, DEFAULT_LOCK_KEY,
+    parse_timestamp, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, RoleRef,
+    Secret, Span, TableName, DEFAULT_LOCK_KEY,
 };
 use crate::display::quoted;
 
@@ -235,6 +236,7 @@ fn grant(item: &Node, role_name: &str) -> Result<Item> {
         "table_select" => table_select(value)?,
         "table_ownership" => table_ownership(value)?,
         "role_membership" => role_membership(value, role_name)?,
+        "grant" => GrantKind::Privileges(privileges(value)?),
         other => {
             return Err(error(
                 key.span,
@@ -307,7 +309,7 @@ fn table_select(value: &Node) -> Result<GrantKind> {
             ));
         }
         (Some(node), None) => TableName::Exact(name(node, "table name")?),
-        (None, Some(node)) => TableName::Regex(pattern(node)?),
+        (None, Some(node)) => TableName::Regex(pattern(node, "table_regex")?),
         (None, None) => {
             return Err(error(
                 fields.span,
@@ -320,35 +322,6 @@ fn table_select(value: &Node) -> Result<GrantKind> {
         table,
         direct: direct(Some(&fields))?,
     })
-}
-
-fn pattern(node: &Node) -> Result<Pattern> {
-    let source = string(node, "table_regex")?;
-    let invalid = |e: regex::Error| {
-        error(
-            node.span,
-            format!(
-                "invalid table_regex {}: {}",
-                quoted(source),
-                regex_message(&e)
-            ),
-        )
-    };
-    // Compiled alone first so that a source such as `a)|(b` cannot escape
-    // the group `Pattern` wraps it in, and errors refer to the text as written.
-    regex::Regex::new(source).map_err(invalid)?;
-    Pattern::new(source).map_err(invalid)
-}
-
-/// The regex crate's error on one line: syntax errors come as a diagram
-/// whose last line says what is wrong.
-fn regex_message(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let reason = text.lines().find_map(|l| l.strip_prefix("error: "));
-    match reason {
-        Some(r) => r.trim().to_owned(),
-        None => text.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
 }
 
 fn table_ownership(value: &Node) -> Result<GrantKind> {

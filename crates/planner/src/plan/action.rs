@@ -34,11 +34,12 @@ pub enum Action {
     CreateSchema { schema: String, owner: String },
     /// `ALTER … OWNER TO owner`.
     AlterOwner { object: ObjectRef, owner: String },
-    /// `GRANT privilege ON object TO grantee`.
+    /// `GRANT privilege ON object TO grantee [WITH GRANT OPTION]`.
     Grant {
         object: ObjectRef,
         privilege: Privilege,
         grantee: String,
+        grant_option: bool,
     },
     /// `REVOKE [GRANT OPTION FOR] privilege ON object FROM grantee [CASCADE]`.
     Revoke {

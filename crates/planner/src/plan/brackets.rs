@@ -95,6 +95,7 @@ pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Changes {
                 object: container.clone(),
                 privilege: Privilege::Create,
                 grantee: owner.clone(),
+                grant_option: false,
             };
             out.steps.retain(|s| s.action != early);
         } else if f.final_owner(container) == Some(owner.as_str())

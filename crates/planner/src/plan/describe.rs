@@ -1,7 +1,7 @@
 //! Declared grants in the words of the desired file, for plan comments
 //! and messages.
 
-use crate::desired::{GrantKind, TableName};
+use crate::desired::{GrantKind, Objects, PrivilegeGrant, Privileges, TableName};
 
 /// A grant as the desired file says it, for comments and messages.
 pub(crate) fn describe_grant(kind: &GrantKind) -> String {
@@ -31,5 +31,60 @@ pub(crate) fn describe_grant(kind: &GrantKind) -> String {
         }
         GrantKind::TableOwnership { schema, table } => format!("table_ownership {schema}.{table}"),
         GrantKind::RoleMembership { role } => format!("role_membership {role}"),
+        GrantKind::Privileges(g) => describe_privileges(g),
     }
+}
+
+/// `grant SELECT, INSERT on table s.t`, `grant ALL on tables in s /^t_/`.
+fn describe_privileges(g: &PrivilegeGrant) -> String {
+    let privileges = match &g.privileges {
+        Privileges::All => "ALL".to_owned(),
+        Privileges::Listed(list) => list
+            .iter()
+            .map(|p| p.keyword())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let columns = if g.columns.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", g.columns.join(", "))
+    };
+    let word = g.on.word();
+    let qualified = |name: &str| match g.objects.schema() {
+        Some(s) => format!("{s}.{name}"),
+        None => name.to_owned(),
+    };
+    let objects = match &g.objects {
+        Objects::Named { names, .. } => {
+            let names: Vec<String> = names.iter().map(|n| qualified(n)).collect();
+            format!("{word} {}", names.join(", "))
+        }
+        Objects::Regex { schema, pattern } => match schema {
+            Some(s) => format!("{word}s in {s} /{}/", pattern.source),
+            None => format!("{word}s /{}/", pattern.source),
+        },
+        Objects::All { schema, except } => {
+            let except = if except.is_empty() {
+                String::new()
+            } else {
+                format!(" except {}", except.join(", "))
+            };
+            match schema {
+                Some(s) => format!("all {word}s in {s}{except}"),
+                None => format!("all {word}s{except}"),
+            }
+        }
+    };
+    let option = if g.with_grant_option {
+        " with grant option"
+    } else {
+        ""
+    };
+    let direct = if g.direct {
+        ""
+    } else {
+        " (through an intermediate role)"
+    };
+    format!("grant {privileges}{columns} on {objects}{option}{direct}")
 }

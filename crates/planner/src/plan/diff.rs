@@ -141,7 +141,9 @@ impl<'a> Diff<'_, 'a> {
             .roles
             .iter()
             .map(|r| r.name.as_str())
-            .filter(|n| n.starts_with(intermediate::GLOBAL_CONNECT_PREFIX) || n.starts_with(&local))
+            .filter(|n| {
+                n.starts_with(intermediate::GLOBAL_DATABASE_PREFIX) || n.starts_with(&local)
+            })
             .filter(|n| {
                 !self.f.routing.serves.contains_key(*n) && !self.keeps_privileges(actual, n)
             })

@@ -17,84 +17,125 @@ use crate::acl::Privilege;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
 
+pub(crate) const GLOBAL_DATABASE_PREFIX: &str = "_pgsr_global_database_";
 pub(crate) const GLOBAL_CONNECT_PREFIX: &str = "_pgsr_global_database_connect_";
 pub(crate) const LOCAL_PREFIX: &str = "_pgsr_local_";
 
 /// Whether `role` is one of pgsr's intermediate roles, of any database.
 /// No desired file can name one, so none is ever a managed role.
 pub(crate) fn is_intermediate(role: &str) -> bool {
-    role.starts_with(GLOBAL_CONNECT_PREFIX) || role.starts_with(LOCAL_PREFIX)
+    role.starts_with(GLOBAL_DATABASE_PREFIX) || role.starts_with(LOCAL_PREFIX)
 }
 
-/// The privilege an intermediate role serves, as its name says.
+/// The kinds of object an intermediate role serves a privilege on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    DatabaseConnect,
-    SchemaUsage,
-    SchemaCreate,
-    TableSelect,
+pub(crate) enum Class {
+    /// Databases: shared, so their roles are global.
+    Database,
+    Schema,
+    /// Table-likes.
+    Table,
+}
+
+impl Class {
+    const ALL: [Class; 3] = [Class::Database, Class::Schema, Class::Table];
+
+    fn word(self) -> &'static str {
+        match self {
+            Class::Database => "database",
+            Class::Schema => "schema",
+            Class::Table => "table",
+        }
+    }
+
+    fn of(object: &ObjectRef) -> Option<Class> {
+        match object {
+            ObjectRef::Database(_) => Some(Class::Database),
+            ObjectRef::Schema(_) => Some(Class::Schema),
+            ObjectRef::Relation { kind, .. } if kind.is_table_like() => Some(Class::Table),
+            _ => None,
+        }
+    }
+}
+
+/// The privilege an intermediate role serves, as its name says:
+/// `_pgsr_global_database_<privilege>_…` for databases (pg-sync-roles'
+/// `_pgsr_global_database_connect_`), `_pgsr_local_<database oid>_schema_<privilege>_…`
+/// and `_pgsr_local_<database oid>_table_<privilege>_…` (pg-sync-roles'
+/// `schema_usage`, `schema_create` and `table_select`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Kind {
+    class: Class,
+    privilege: Privilege,
+}
+
+/// A privilege in a role name: its keyword in lower case.
+fn privilege_word(privilege: Privilege) -> String {
+    privilege.keyword().to_lowercase().replace(' ', "_")
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [
-        Kind::DatabaseConnect,
-        Kind::SchemaUsage,
-        Kind::SchemaCreate,
-        Kind::TableSelect,
-    ];
-
     /// The kind of intermediate role that serves `privilege` on `object`.
     fn of(object: &ObjectRef, privilege: Privilege) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.covers(object, privilege))
+        let class = Class::of(object)?;
+        object
+            .acl_object_type()
+            .privileges(u32::MAX)
+            .contains(&privilege)
+            .then_some(Kind { class, privilege })
     }
 
     /// The kind of an intermediate role of database `db_oid` (or a global
     /// one), by its name; None for other databases' roles and names pgsr
     /// does not know.
     pub fn of_role(role: &str, db_oid: u32) -> Option<Kind> {
-        if role.starts_with(GLOBAL_CONNECT_PREFIX) {
-            return Some(Kind::DatabaseConnect);
-        }
-        // `_pgsr_local_<oid>_<what>_…`, read without building the prefixes:
-        // this runs for every privilege an intermediate role holds.
-        let (oid, what) = role.strip_prefix(LOCAL_PREFIX)?.split_once('_')?;
-        let canonical = oid.bytes().all(|b| b.is_ascii_digit()) && !oid.starts_with('0');
-        if !canonical || oid.parse::<u32>().ok()? != db_oid {
-            return None;
-        }
-        [
-            (Kind::SchemaUsage, "schema_usage_"),
-            (Kind::SchemaCreate, "schema_create_"),
-            (Kind::TableSelect, "table_select_"),
-        ]
-        .into_iter()
-        .find(|(_, w)| what.starts_with(w))
-        .map(|(k, _)| k)
+        let (class, rest) = if let Some(rest) = role.strip_prefix(GLOBAL_DATABASE_PREFIX) {
+            (Class::Database, rest)
+        } else {
+            // `_pgsr_local_<oid>_<class>_<privilege>_…`, read without
+            // building the prefixes: this runs for every privilege an
+            // intermediate role holds.
+            let (oid, what) = role.strip_prefix(LOCAL_PREFIX)?.split_once('_')?;
+            let canonical = oid.bytes().all(|b| b.is_ascii_digit()) && !oid.starts_with('0');
+            if !canonical || oid.parse::<u32>().ok()? != db_oid {
+                return None;
+            }
+            let (class, rest) = what.split_once('_')?;
+            let class = Class::ALL
+                .into_iter()
+                .find(|c| *c != Class::Database && c.word() == class)?;
+            (class, rest)
+        };
+        let (word, _) = rest.split_once('_')?;
+        let privilege = Privilege::ALL
+            .into_iter()
+            .find(|p| !p.keyword().contains(' ') && privilege_word(*p) == word)?;
+        let kind = Kind { class, privilege };
+        let sample = match class {
+            Class::Database => ObjectRef::Database(String::new()),
+            Class::Schema => ObjectRef::Schema(String::new()),
+            Class::Table => ObjectRef::Relation {
+                schema: String::new(),
+                name: String::new(),
+                kind: crate::snapshot::RelKind::Table,
+            },
+        };
+        (Kind::of(&sample, privilege) == Some(kind)).then_some(kind)
     }
 
     /// Whether `privilege` on `object` is what this kind of role serves.
     pub fn covers(self, object: &ObjectRef, privilege: Privilege) -> bool {
-        match (self, object, privilege) {
-            (Kind::DatabaseConnect, ObjectRef::Database(_), Privilege::Connect) => true,
-            (Kind::SchemaUsage, ObjectRef::Schema(_), Privilege::Usage) => true,
-            (Kind::SchemaCreate, ObjectRef::Schema(_), Privilege::Create) => true,
-            (Kind::TableSelect, ObjectRef::Relation { kind, .. }, Privilege::Select) => {
-                kind.is_table_like()
-            }
-            _ => false,
-        }
+        Kind::of(object, privilege) == Some(self)
     }
 
     /// The name prefix of this kind's roles in database `db_oid` (as
     /// `of_role` reads it).
-    fn prefix(self, db_oid: u32) -> String {
-        let what = match self {
-            Kind::DatabaseConnect => return GLOBAL_CONNECT_PREFIX.to_owned(),
-            Kind::SchemaUsage => "schema_usage",
-            Kind::SchemaCreate => "schema_create",
-            Kind::TableSelect => "table_select",
-        };
-        format!("{LOCAL_PREFIX}{db_oid}_{what}_")
+    pub fn prefix(self, db_oid: u32) -> String {
+        let privilege = privilege_word(self.privilege);
+        match self.class {
+            Class::Database => format!("{GLOBAL_DATABASE_PREFIX}{privilege}_"),
+            class => format!("{LOCAL_PREFIX}{db_oid}_{}_{privilege}_", class.word()),
+        }
     }
 }
 
@@ -230,6 +271,7 @@ fn create(
             object: object.clone(),
             privilege,
             grantee: name.clone(),
+            grant_option: false,
         },
         reason,
     });
@@ -271,21 +313,60 @@ mod tests {
     use super::*;
 
     /// `of_role` reads back the kind of every name `prefix` starts, and
-    /// no other database's.
+    /// no other database's; pg-sync-roles' names are among them.
     #[test]
     fn kind_of_a_role_by_its_name() {
-        for kind in Kind::ALL {
+        let table = ObjectRef::Relation {
+            schema: "s".into(),
+            name: "t".into(),
+            kind: crate::snapshot::RelKind::Table,
+        };
+        let mut kinds = Vec::new();
+        for object in [
+            ObjectRef::Database("d".into()),
+            ObjectRef::Schema("s".into()),
+            table,
+        ] {
+            for privilege in Privilege::ALL {
+                kinds.extend(Kind::of(&object, privilege));
+            }
+        }
+        assert_eq!(kinds.len(), 3 + 2 + 8);
+        for kind in kinds {
             let name = format!("{}0badcafe", kind.prefix(16384));
             assert_eq!(Kind::of_role(&name, 16384), Some(kind), "{name}");
             let other = format!("{}0badcafe", kind.prefix(1638));
-            let expected = (kind == Kind::DatabaseConnect).then_some(kind);
+            let expected = (kind.class == Class::Database).then_some(kind);
             assert_eq!(Kind::of_role(&other, 16384), expected, "{other}");
+        }
+        for (name, expected) in [
+            (
+                "_pgsr_global_database_connect_1",
+                "_pgsr_global_database_connect_",
+            ),
+            (
+                "_pgsr_local_16384_schema_usage_1",
+                "_pgsr_local_16384_schema_usage_",
+            ),
+            (
+                "_pgsr_local_16384_schema_create_1",
+                "_pgsr_local_16384_schema_create_",
+            ),
+            (
+                "_pgsr_local_16384_table_select_1",
+                "_pgsr_local_16384_table_select_",
+            ),
+        ] {
+            let kind = Kind::of_role(name, 16384).expect(name);
+            assert_eq!(kind.prefix(16384), expected);
         }
         for name in [
             "_pgsr_local_163840_table_select_x",
             "_pgsr_local_016384_table_select_x",
             "_pgsr_local_+16384_table_select_x",
-            "_pgsr_local_16384_table_insert_x",
+            "_pgsr_local_16384_table_usage_x",
+            "_pgsr_local_16384_database_connect_x",
+            "_pgsr_local_16384_schema_select_x",
             "_pgsr_database_connect_x",
             "_pgsr_local_16384",
         ] {

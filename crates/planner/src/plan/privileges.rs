@@ -11,6 +11,14 @@ use super::object::ObjectRef;
 use crate::acl::{AclEntry, Privilege};
 use std::collections::{BTreeMap, HashSet};
 
+/// What of a privilege a role holds is to be kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Keep {
+    Nothing,
+    Privilege,
+    WithGrantOption,
+}
+
 impl<'a> Diff<'_, 'a> {
     pub(super) fn plan_privileges(&mut self, actual: &Actual<'a>) {
         let roles: Vec<&'a str> = self.f.ctx.managed.keys().copied().collect();
@@ -33,7 +41,11 @@ impl<'a> Diff<'_, 'a> {
                 if self.f.final_owner(object) == Some(role) || preserved(desired_role, object) {
                     continue;
                 }
-                let declared = wanted.contains_key(&(object.clone(), *privilege));
+                let declared = match wanted.get(&(object.clone(), *privilege)) {
+                    None => Keep::Nothing,
+                    Some(d) if d.grant_option => Keep::WithGrantOption,
+                    Some(_) => Keep::Privilege,
+                };
                 self.revoke_held(role, object, *privilege, h, declared, &mut cascaded);
             }
         }
@@ -49,7 +61,8 @@ impl<'a> Diff<'_, 'a> {
                     *privilege,
                     self.f.ctx.ix.snapshot.database.oid,
                 );
-                self.revoke_held(role, object, *privilege, h, own, &mut cascaded);
+                let keep = if own { Keep::Privilege } else { Keep::Nothing };
+                self.revoke_held(role, object, *privilege, h, keep, &mut cascaded);
             }
             self.note_ambiguous(role, held);
         }
@@ -62,11 +75,13 @@ impl<'a> Diff<'_, 'a> {
                 .get(role)
                 .cloned()
                 .unwrap_or_default();
-            for ((object, privilege), reason) in wanted {
+            for ((object, privilege), declared) in wanted {
                 if self.f.final_owner(&object) == Some(role) {
                     continue;
                 }
-                let kept = held.contains_key(&(object.clone(), privilege))
+                let h = held.get(&(object.clone(), privilege));
+                let kept = h
+                    .is_some_and(|h| !declared.grant_option || h.grants.iter().any(|(_, g)| *g))
                     && !self.loses_to_cascade(&object, privilege, role, &cascaded);
                 if !kept {
                     self.push(
@@ -74,8 +89,9 @@ impl<'a> Diff<'_, 'a> {
                             object,
                             privilege,
                             grantee: role.to_owned(),
+                            grant_option: declared.grant_option,
                         },
-                        reason,
+                        declared.reason,
                     );
                 }
             }
@@ -92,6 +108,7 @@ impl<'a> Diff<'_, 'a> {
                         object: object.clone(),
                         privilege: *privilege,
                         grantee: role.clone(),
+                        grant_option: false,
                     },
                     reason,
                 );
@@ -100,8 +117,8 @@ impl<'a> Diff<'_, 'a> {
     }
 
     /// Revokes what `role` holds of `privilege` on `object` (`h`, every
-    /// grant of it) unless `declared`, in which case only a grant option
-    /// goes. Grants by others than the owner only the grantor can revoke:
+    /// grant of it) but what `declared` keeps: with the privilege alone,
+    /// only a grant option goes. Grants by others than the owner only the grantor can revoke:
     /// they are noted.
     pub(super) fn revoke_held(
         &mut self,
@@ -109,9 +126,13 @@ impl<'a> Diff<'_, 'a> {
         object: &ObjectRef,
         privilege: Privilege,
         h: &Held,
-        declared: bool,
+        keep: Keep,
         cascaded: &mut HashSet<(ObjectRef, Privilege, String)>,
     ) {
+        if keep == Keep::WithGrantOption {
+            return;
+        }
+        let declared = keep == Keep::Privilege;
         let revocable = self.revocable_grantors(object);
         let by_owner: Vec<&(String, bool)> = h
             .grants

@@ -273,6 +273,7 @@ struct PrivilegeShape {
     /// `ON <class>` or, for default privileges, `FOR ROLE … ON <TYPES>`.
     class: String,
     privileges: String,
+    /// `GRANT OPTION FOR` in a revoke, `WITH GRANT OPTION` in a grant.
     grant_option_only: bool,
     cascade: bool,
 }
@@ -292,13 +293,14 @@ fn render_privileges(steps: &[Step], out: &mut Vec<Statement>) {
                 object,
                 privilege,
                 grantee,
+                grant_option,
             } => (
                 true,
                 object_class(object),
                 object.sql_name(),
                 privilege_text(object, *privilege),
                 grantee,
-                false,
+                *grant_option,
                 false,
             ),
             Action::Revoke {
@@ -428,8 +430,13 @@ fn privilege_statement(
         (
             StatementKind::Grant,
             format!(
-                "GRANT {} ON {class} {objects} TO {grantees}",
-                shape.privileges
+                "GRANT {} ON {class} {objects} TO {grantees}{}",
+                shape.privileges,
+                if shape.grant_option_only {
+                    " WITH GRANT OPTION"
+                } else {
+                    ""
+                }
             ),
         )
     } else {

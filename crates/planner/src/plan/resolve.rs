@@ -8,9 +8,17 @@ use super::describe::describe_grant;
 use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::acl::Privilege;
-use crate::desired::{DesiredRole, Grant, GrantKind, TableName};
+use crate::desired::{DesiredRole, Grant, GrantKind, Objects, PrivilegeGrant, TableName};
+use crate::kind::ObjectKind;
 use crate::snapshot::RelKind;
 use std::collections::BTreeMap;
+
+/// A direct privilege as declared: why, and whether with grant option.
+#[derive(Clone, Debug)]
+pub(crate) struct Declared {
+    pub reason: String,
+    pub grant_option: bool,
+}
 
 /// What the desired file asks for, resolved against the snapshot.
 #[derive(Default)]
@@ -23,8 +31,8 @@ pub(crate) struct Target<'a> {
     pub create_roles: BTreeMap<String, String>,
     /// Declared memberships: member -> role -> reason.
     pub memberships: BTreeMap<&'a str, BTreeMap<String, String>>,
-    /// Declared direct privileges: grantee -> (object, privilege) -> reason.
-    pub privileges: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), String>>,
+    /// Declared direct privileges: grantee -> (object, privilege) -> how.
+    pub privileges: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), Declared>>,
     /// Privileges to be held through an intermediate role: the roles that
     /// need each, with the grant that asks for it.
     pub needs: BTreeMap<(ObjectRef, Privilege), BTreeMap<&'a str, String>>,
@@ -253,6 +261,36 @@ impl<'a> Resolver<'_, 'a> {
                     self.direct_or_need(object, Privilege::Select, name, *direct, reason.clone());
                 }
             }
+            GrantKind::Privileges(g) => {
+                let objects = match self.select(role, grant, g)? {
+                    Some(objects) => objects,
+                    None => return Ok(()),
+                };
+                let v = self.ctx.ix.snapshot.server_version_num;
+                let privileges = g.privileges.expand(g.on, v);
+                if let Some(p) = privileges.iter().find(|p| !g.on.privileges(v).contains(p)) {
+                    return Err(PlanError {
+                        span: Some(grant.span),
+                        message: format!(
+                            "{name}: {reason}: {p} is not a privilege of a {} on PostgreSQL {}",
+                            g.on.word(),
+                            v / 10000
+                        ),
+                    });
+                }
+                for object in objects {
+                    for &privilege in &privileges {
+                        self.declare(
+                            object.clone(),
+                            privilege,
+                            name,
+                            g.direct,
+                            reason.clone(),
+                            g.with_grant_option,
+                        );
+                    }
+                }
+            }
             GrantKind::RoleMembership { role: target } => {
                 if !self.ctx.ix.role_exists(target)
                     && !self.ctx.managed.contains_key(target.as_str())
@@ -286,6 +324,192 @@ impl<'a> Resolver<'_, 'a> {
         Ok(())
     }
 
+    /// The objects a general grant selects; `None` when it is skipped (a
+    /// named object or the schema is missing).
+    fn select(
+        &mut self,
+        role: &'a DesiredRole,
+        grant: &Grant,
+        g: &PrivilegeGrant,
+    ) -> Result<Option<Vec<ObjectRef>>, PlanError> {
+        let ix = &self.ctx.ix;
+        let c = &ix.snapshot.catalog;
+        let schema = g.objects.schema();
+        if let Some(schema) = schema {
+            if !self.t.schema_will_exist(self.ctx, schema) {
+                self.skip(&role.name, grant, format!("schema {schema} does not exist"))?;
+                return Ok(None);
+            }
+        }
+        let in_schema = |s: &str| schema.is_none_or(|want| want == s);
+        // Every object of the kind (in the schema): (name, object).
+        let mut every: Vec<(String, ObjectRef)> = match g.on {
+            ObjectKind::Database => c
+                .databases
+                .iter()
+                .map(|d| (d.name.clone(), ObjectRef::Database(d.name.clone())))
+                .collect(),
+            ObjectKind::Schema => {
+                let mut names: Vec<&str> = c.schemas.iter().map(|s| s.name.as_str()).collect();
+                names.extend(self.t.create_schemas.keys().map(String::as_str));
+                names.sort_unstable();
+                names.dedup();
+                names
+                    .into_iter()
+                    // Every schema: PostgreSQL's own are never among them.
+                    .filter(|n| {
+                        matches!(g.objects, Objects::Named { .. })
+                            || !crate::power::is_system_schema(n)
+                    })
+                    .map(|n| (n.to_owned(), ObjectRef::Schema(n.to_owned())))
+                    .collect()
+            }
+            ObjectKind::Table | ObjectKind::Column | ObjectKind::Sequence => {
+                let sequence = g.on == ObjectKind::Sequence;
+                schema
+                    .and_then(|s| ix.relations_by_schema.get(s))
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.kind.is_table_like() != sequence)
+                    .map(|r| {
+                        let object = ObjectRef::Relation {
+                            schema: r.schema.clone(),
+                            name: r.name.clone(),
+                            kind: r.kind,
+                        };
+                        (r.name.clone(), object)
+                    })
+                    .collect()
+            }
+            ObjectKind::Routine => c
+                .routines
+                .iter()
+                .filter(|f| in_schema(&f.schema))
+                .map(|f| {
+                    let object = ObjectRef::Routine {
+                        schema: f.schema.clone(),
+                        name: f.name.clone(),
+                        arguments: f.arguments.clone(),
+                        kind: f.kind,
+                    };
+                    (f.name.clone(), object)
+                })
+                .collect(),
+            ObjectKind::Type => c
+                .types
+                .iter()
+                .filter(|t| in_schema(&t.schema))
+                .map(|t| {
+                    let object = ObjectRef::Type {
+                        schema: t.schema.clone(),
+                        name: t.name.clone(),
+                        domain: t.kind == crate::snapshot::TypeKind::Domain,
+                    };
+                    (t.name.clone(), object)
+                })
+                .collect(),
+            ObjectKind::Language => c
+                .languages
+                .iter()
+                .map(|o| (o.name.clone(), ObjectRef::Language(o.name.clone())))
+                .collect(),
+            ObjectKind::ForeignDataWrapper => c
+                .foreign_data_wrappers
+                .iter()
+                .map(|o| {
+                    (
+                        o.name.clone(),
+                        ObjectRef::ForeignDataWrapper(o.name.clone()),
+                    )
+                })
+                .collect(),
+            ObjectKind::ForeignServer => c
+                .foreign_servers
+                .iter()
+                .map(|o| (o.name.clone(), ObjectRef::ForeignServer(o.name.clone())))
+                .collect(),
+            ObjectKind::LargeObject => c
+                .large_objects
+                .iter()
+                .map(|o| (o.oid.to_string(), ObjectRef::LargeObject(o.oid)))
+                .collect(),
+            ObjectKind::Tablespace => c
+                .tablespaces
+                .iter()
+                .map(|o| (o.name.clone(), ObjectRef::Tablespace(o.name.clone())))
+                .collect(),
+            ObjectKind::Parameter => c
+                .parameters
+                .iter()
+                .map(|o| (o.name.clone(), ObjectRef::Parameter(o.name.clone())))
+                .collect(),
+        };
+        let mut selected: Vec<ObjectRef> = Vec::new();
+        match &g.objects {
+            Objects::Named { names, .. } => {
+                for wanted in names {
+                    let (name, arguments) = match wanted.split_once('(') {
+                        Some((n, args)) if g.on == ObjectKind::Routine => {
+                            (n.trim(), Some(normalize_arguments(&args[..args.len() - 1])))
+                        }
+                        _ => (wanted.as_str(), None),
+                    };
+                    let found: Vec<&ObjectRef> = every
+                        .iter()
+                        .filter(|(n, o)| {
+                            n == name
+                                && match (o, &arguments) {
+                                    (ObjectRef::Routine { arguments: a, .. }, Some(want)) => {
+                                        routine_arguments_match(a, want)
+                                    }
+                                    _ => true,
+                                }
+                        })
+                        .map(|(_, o)| o)
+                        .collect();
+                    if found.is_empty() {
+                        let what = match schema {
+                            Some(s) => format!("{} {s}.{wanted} does not exist", g.on.word()),
+                            None => format!("{} {wanted} does not exist", g.on.word()),
+                        };
+                        self.skip(&role.name, grant, what)?;
+                        continue;
+                    }
+                    selected.extend(found.into_iter().cloned());
+                }
+            }
+            Objects::Regex { pattern, .. } => {
+                every.retain(|(n, _)| pattern.matches(n));
+                selected.extend(every.into_iter().map(|(_, o)| o));
+            }
+            Objects::All { except, .. } => {
+                every.retain(|(n, _)| !except.contains(n));
+                selected.extend(every.into_iter().map(|(_, o)| o));
+            }
+        }
+        if g.on == ObjectKind::Column {
+            selected = selected
+                .into_iter()
+                .flat_map(|table| {
+                    let ObjectRef::Relation { schema, name, .. } = table else {
+                        unreachable!("columns are selected through their tables")
+                    };
+                    g.columns
+                        .iter()
+                        .map(|column| ObjectRef::Column {
+                            schema: schema.clone(),
+                            table: name.clone(),
+                            column: column.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+        }
+        selected.sort();
+        selected.dedup();
+        Ok(Some(selected))
+    }
+
     fn direct_or_need(
         &mut self,
         object: ObjectRef,
@@ -294,13 +518,30 @@ impl<'a> Resolver<'_, 'a> {
         direct: bool,
         reason: String,
     ) {
+        self.declare(object, privilege, role, direct, reason, false);
+    }
+
+    fn declare(
+        &mut self,
+        object: ObjectRef,
+        privilege: Privilege,
+        role: &'a str,
+        direct: bool,
+        reason: String,
+        grant_option: bool,
+    ) {
         if direct {
-            self.t
+            let declared = self
+                .t
                 .privileges
                 .entry(role)
                 .or_default()
                 .entry((object, privilege))
-                .or_insert(reason);
+                .or_insert(Declared {
+                    reason,
+                    grant_option: false,
+                });
+            declared.grant_option |= grant_option;
         } else {
             self.need(object, privilege, role, reason);
         }
@@ -337,4 +578,48 @@ fn refuse_system_schema(role: &DesiredRole, grant: &Grant) -> Result<(), PlanErr
         });
     }
     Ok(())
+}
+
+/// Argument types as written in a desired file or by PostgreSQL, compared
+/// without regard to spacing or case.
+fn normalize_arguments(text: &str) -> String {
+    text.split(',')
+        .map(|a| {
+            a.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether a routine's identity arguments (`pg_get_function_identity_arguments`:
+/// each `[mode] [name] type`) are the declared argument types: equal, or
+/// equal once a leading argument name is left out of each.
+fn routine_arguments_match(identity: &str, wanted: &str) -> bool {
+    let identity = normalize_arguments(identity);
+    if identity == wanted {
+        return true;
+    }
+    let have: Vec<&str> = if identity.is_empty() {
+        Vec::new()
+    } else {
+        identity.split(", ").collect()
+    };
+    let want: Vec<&str> = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        wanted.split(", ").collect()
+    };
+    have.len() == want.len()
+        && have.iter().zip(&want).all(|(h, w)| {
+            let h = h
+                .strip_prefix("variadic ")
+                .or_else(|| h.strip_prefix("inout "))
+                .or_else(|| h.strip_prefix("in "))
+                .unwrap_or(h);
+            let w = w.strip_prefix("variadic ").unwrap_or(w);
+            h == w || h.split_once(' ').is_some_and(|(_, t)| t == w)
+        })
 }

@@ -1,8 +1,9 @@
 //! The part of the catalog a desired file can touch.
 
-use super::intermediate::{GLOBAL_CONNECT_PREFIX, LOCAL_PREFIX};
-use crate::desired::{Desired, GrantKind, TableName};
-use crate::snapshot::{PartialScope, QualifiedName};
+use super::intermediate::{GLOBAL_CONNECT_PREFIX, GLOBAL_DATABASE_PREFIX, LOCAL_PREFIX};
+use crate::desired::{Desired, GrantKind, Objects, PrivilegeGrant, TableName};
+use crate::kind::{ObjectKind, Scoped};
+use crate::snapshot::{PartialScope, QualifiedName, Scope};
 
 /// What must be read to plan `desired` exactly as from a full snapshot, and
 /// to see every change that would make its plan mean something else: its
@@ -10,7 +11,21 @@ use crate::snapshot::{PartialScope, QualifiedName};
 /// ownership taken away (with everything they hold), pgsr's intermediate
 /// roles (likewise), the databases, schemas and
 /// tables it names, and the schemas its regexes search.
-pub fn scope_for(desired: &Desired) -> PartialScope {
+///
+/// A file that declares privileges on a kind a scoped read does not fetch
+/// by name (see [`Scoped`]) is planned from a full read.
+pub fn scope_for(desired: &Desired) -> Scope {
+    let full = desired.roles.iter().flat_map(|r| &r.grants).any(
+        |g| matches!(&g.kind, GrantKind::Privileges(p) if p.on.def().scoped == Scoped::FullRead),
+    );
+    if full {
+        Scope::Full
+    } else {
+        Scope::Partial(partial_scope_for(desired))
+    }
+}
+
+fn partial_scope_for(desired: &Desired) -> PartialScope {
     let mut scope = PartialScope {
         role_prefixes: vec![GLOBAL_CONNECT_PREFIX.to_owned(), LOCAL_PREFIX.to_owned()],
         ..PartialScope::default()
@@ -54,6 +69,7 @@ pub fn scope_for(desired: &Desired) -> PartialScope {
                     scope.regex_schemas.push(schema.clone());
                 }
                 GrantKind::RoleMembership { role } => scope.roles.push(role.clone()),
+                GrantKind::Privileges(g) => privileges_scope(g, &mut scope),
             }
         }
     }
@@ -70,4 +86,45 @@ pub fn scope_for(desired: &Desired) -> PartialScope {
     scope.relations.sort();
     scope.relations.dedup();
     scope
+}
+
+/// What a general grant on a kind a scoped read fetches names.
+fn privileges_scope(g: &PrivilegeGrant, scope: &mut PartialScope) {
+    match (g.on.def().scoped, &g.objects) {
+        (Scoped::FullRead, _) => {}
+        (Scoped::Whole, _) if g.on == ObjectKind::Database && !g.direct => {
+            // The global intermediate roles of each privilege routed.
+            let privileges = g.privileges.expand(g.on, u32::MAX);
+            for privilege in privileges {
+                let word = privilege.keyword().to_lowercase();
+                scope
+                    .role_prefixes
+                    .push(format!("{GLOBAL_DATABASE_PREFIX}{word}_"));
+            }
+            if let Objects::Named { names, .. } = &g.objects {
+                scope.databases.extend(names.iter().cloned());
+            }
+        }
+        (Scoped::Whole, Objects::Named { names, .. }) => match g.on {
+            ObjectKind::Database => scope.databases.extend(names.iter().cloned()),
+            ObjectKind::Schema => scope.schemas.extend(names.iter().cloned()),
+            _ => {}
+        },
+        (Scoped::Whole, _) => {}
+        (Scoped::Relations, objects) => {
+            let schema = objects.schema().unwrap_or_default().to_owned();
+            scope.schemas.push(schema.clone());
+            match objects {
+                Objects::Named { names, .. } => {
+                    scope
+                        .relations
+                        .extend(names.iter().map(|name| QualifiedName {
+                            schema: schema.clone(),
+                            name: name.clone(),
+                        }))
+                }
+                Objects::Regex { .. } | Objects::All { .. } => scope.regex_schemas.push(schema),
+            }
+        }
+    }
 }

@@ -351,6 +351,7 @@ impl Model {
                 object: object.clone(),
                 privilege: *privilege,
                 grantee: grantee.clone(),
+                grant_option: false,
             })?,
             Action::TemporaryPrivilegeRevoke {
                 object,
@@ -370,6 +371,7 @@ impl Model {
                 object,
                 privilege,
                 grantee,
+                grant_option,
             } => {
                 self.need_role(grantee)?;
                 let bootstrap = self.bootstrap();
@@ -380,20 +382,24 @@ impl Model {
                 let (owner, acl) = slot(&mut self.s.catalog, object)?;
                 let owner = owner.map_or(bootstrap, |o| o.clone());
                 let entries = acl.get_or_insert_with(|| default_acl(ty, Some(&owner), version));
-                let exists = entries.iter().any(|e| {
+                let existing = entries.iter_mut().find(|e| {
                     &e.grantee == grantee && e.grantor == owner && e.privilege == *privilege
                 });
-                if exists {
+                if let Some(e) = existing.filter(|e| !*grant_option || e.grantable) {
+                    let _ = e;
                     self.warn(format!(
                         "{grantee} already holds {privilege} on {}",
                         object.describe()
                     ));
                 } else {
+                    entries.retain(|e| {
+                        !(&e.grantee == grantee && e.grantor == owner && e.privilege == *privilege)
+                    });
                     entries.push(AclEntry {
                         grantee: grantee.clone(),
                         grantor: owner,
                         privilege: *privilege,
-                        grantable: false,
+                        grantable: *grant_option,
                     });
                     entries.sort();
                 }

@@ -1,0 +1,310 @@
+//! The general grant: `grant: {privileges, on, schema, name | names |
+//! regex | all, …}`, privileges on a selection of objects of one kind.
+
+use super::parse::*;
+use super::{Objects, Pattern, PrivilegeGrant, Privileges};
+use crate::acl::Privilege;
+use crate::display::quoted;
+use crate::kind::ObjectKind;
+
+const KEYS: &[&str] = &[
+    "privileges",
+    "on",
+    "schema",
+    "name",
+    "names",
+    "regex",
+    "all",
+    "except",
+    "columns",
+    "with_grant_option",
+    "direct",
+];
+
+/// The kinds an intermediate role can hold a privilege on for its members.
+const ROUTABLE: [ObjectKind; 3] = [ObjectKind::Database, ObjectKind::Schema, ObjectKind::Table];
+
+pub(super) fn privileges(value: &Node) -> Result<PrivilegeGrant> {
+    let fields = Fields::of(value, "grant", KEYS)?;
+    let on_node = fields.require("on")?;
+    let word = string(on_node, "on")?;
+    let on = ObjectKind::from_word(word).ok_or_else(|| {
+        error(
+            on_node.span,
+            format!(
+                "unknown object kind {} in `on`; expected one of: {}",
+                quoted(word),
+                ObjectKind::all_words()
+            ),
+        )
+    })?;
+    if on == ObjectKind::Parameter {
+        return Err(error(
+            on_node.span,
+            "privileges on parameters cannot be declared: they are superuser-level power",
+        ));
+    }
+    let privileges = privilege_list(fields.require("privileges")?, on)?;
+    let in_schema = on.def().in_schema;
+    let schema = match (fields.get("schema"), in_schema) {
+        (Some(node), true) => Some(name(node, "schema name")?),
+        (None, true) => {
+            return Err(error(
+                fields.span,
+                format!(
+                    "missing `schema` in grant: a {} lives in a schema",
+                    on.word()
+                ),
+            ))
+        }
+        (Some(node), false) => {
+            return Err(error(
+                node.span,
+                format!("a {} lives in no schema: remove `schema`", on.word()),
+            ))
+        }
+        (None, false) => None,
+    };
+    let selectors: Vec<&str> = ["name", "names", "regex", "all"]
+        .into_iter()
+        .filter(|k| fields.get(k).is_some())
+        .collect();
+    let objects = match selectors.as_slice() {
+        ["name"] => Objects::Named {
+            schema,
+            names: vec![object_name(fields.require("name")?, on)?],
+        },
+        ["names"] => {
+            let node = fields.require("names")?;
+            let items = optional_list(Some(node), "names")?;
+            if items.is_empty() {
+                return Err(error(node.span, "`names` must name at least one object"));
+            }
+            let mut names = Vec::new();
+            for item in items {
+                let n = object_name(item, on)?;
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+            Objects::Named { schema, names }
+        }
+        ["regex"] => Objects::Regex {
+            schema,
+            pattern: pattern(fields.require("regex")?, "regex")?,
+        },
+        ["all"] => {
+            let node = fields.require("all")?;
+            if !boolean(node, "all")? {
+                return Err(error(
+                    node.span,
+                    "`all: false` selects nothing; name the objects with `name`, `names` or `regex`",
+                ));
+            }
+            let except = optional_list(fields.get("except"), "except")?
+                .iter()
+                .map(|n| name(n, "name"))
+                .collect::<Result<Vec<_>>>()?;
+            Objects::All { schema, except }
+        }
+        [_] => unreachable!("one of the selectors above"),
+        [] => {
+            return Err(error(
+                fields.span,
+                "missing the objects in grant: give `name`, `names`, `regex` or `all: true`",
+            ))
+        }
+        [_, second, ..] => {
+            return Err(error(
+                fields.key_span(second).unwrap_or(fields.span),
+                format!(
+                    "`{}` and `{second}` both select objects; use one",
+                    selectors[0]
+                ),
+            ))
+        }
+    };
+    if let (Some(span), false) = (
+        fields.key_span("except"),
+        matches!(objects, Objects::All { .. }),
+    ) {
+        return Err(error(span, "`except` goes with `all: true`"));
+    }
+    let columns = match (fields.get("columns"), on) {
+        (Some(node), ObjectKind::Column) => {
+            let items = optional_list(Some(node), "columns")?;
+            if items.is_empty() {
+                return Err(error(node.span, "`columns` must name at least one column"));
+            }
+            items
+                .iter()
+                .map(|n| name(n, "column name"))
+                .collect::<Result<Vec<_>>>()?
+        }
+        (None, ObjectKind::Column) => {
+            return Err(error(
+                fields.span,
+                "missing `columns` in grant on columns (the tables are selected by `name`, `names`, `regex` or `all`)",
+            ))
+        }
+        (Some(_), _) => {
+            return Err(error(
+                fields.key_span("columns").unwrap_or(fields.span),
+                "`columns` goes with `on: column`",
+            ))
+        }
+        (None, _) => Vec::new(),
+    };
+    let flag = |key: &str, default: bool| -> Result<bool> {
+        fields.get(key).map_or(Ok(default), |n| boolean(n, key))
+    };
+    let with_grant_option = flag("with_grant_option", false)?;
+    let direct = flag("direct", true)?;
+    if !direct {
+        let span = fields.key_span("direct").unwrap_or(fields.span);
+        if !ROUTABLE.contains(&on) {
+            return Err(error(
+                span,
+                format!(
+                    "`direct: false` routes a privilege through an intermediate role, which pgsr does for databases, schemas and tables only, not a {}",
+                    on.word()
+                ),
+            ));
+        }
+        if with_grant_option {
+            return Err(error(
+                span,
+                "an intermediate role holds no grant option: `with_grant_option` needs `direct: true`",
+            ));
+        }
+    }
+    Ok(PrivilegeGrant {
+        privileges,
+        on,
+        objects,
+        columns,
+        with_grant_option,
+        direct,
+    })
+}
+
+/// `ALL`, one privilege, or a sequence of them; each must exist for the kind.
+fn privilege_list(node: &Node, on: ObjectKind) -> Result<Privileges> {
+    let items: Vec<&Node> = match &node.kind {
+        Kind::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    if items.is_empty() {
+        return Err(error(
+            node.span,
+            "`privileges` must name at least one privilege",
+        ));
+    }
+    let mut out: Vec<Privilege> = Vec::new();
+    for item in items {
+        let text = string(item, "privilege")?;
+        let word = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_uppercase();
+        if word == "ALL" || word == "ALL PRIVILEGES" {
+            if node_is_seq(node) && out.len() + 1 > 1 {
+                return Err(error(
+                    item.span,
+                    "`ALL` stands alone: give it instead of a list",
+                ));
+            }
+            return Ok(Privileges::All);
+        }
+        let word = if word == "TEMP" {
+            "TEMPORARY".to_owned()
+        } else {
+            word
+        };
+        let Some(privilege) = Privilege::ALL.into_iter().find(|p| p.keyword() == word) else {
+            return Err(error(
+                item.span,
+                format!("unknown privilege {}", quoted(text)),
+            ));
+        };
+        // MAINTAIN exists from PostgreSQL 17: the newest server decides
+        // here, the server planned for at plan time.
+        if !on.privileges(u32::MAX).contains(&privilege) {
+            let valid: Vec<&str> = on
+                .privileges(u32::MAX)
+                .iter()
+                .map(|p| p.keyword())
+                .collect();
+            return Err(error(
+                item.span,
+                format!(
+                    "{privilege} is not a privilege of a {}; expected one of: {}",
+                    on.word(),
+                    valid.join(", ")
+                ),
+            ));
+        }
+        if !out.contains(&privilege) {
+            out.push(privilege);
+        }
+    }
+    Ok(Privileges::Listed(out))
+}
+
+fn node_is_seq(node: &Node) -> bool {
+    matches!(node.kind, Kind::Seq(ref items) if items.len() > 1)
+}
+
+/// An object's name: a large object's is its oid, a routine's may end with
+/// its argument types in parentheses.
+fn object_name(node: &Node, on: ObjectKind) -> Result<String> {
+    let text = match (&node.kind, on) {
+        (Kind::Scalar { text, .. }, ObjectKind::LargeObject) => text.clone(),
+        _ => name(node, &format!("{} name", on.word()))?,
+    };
+    if on == ObjectKind::LargeObject && text.parse::<u32>().is_err() {
+        return Err(error(
+            node.span,
+            format!(
+                "a large object is named by its oid, a number; found {}",
+                quoted(&text)
+            ),
+        ));
+    }
+    if on == ObjectKind::Routine && text.contains('(') && !text.ends_with(')') {
+        return Err(error(
+            node.span,
+            format!(
+                "expected a routine's name, or its name and argument types as `name(type, …)`; found {}",
+                quoted(&text)
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+pub(super) fn pattern(node: &Node, key: &str) -> Result<Pattern> {
+    let source = string(node, key)?;
+    let invalid = |e: regex::Error| {
+        error(
+            node.span,
+            format!("invalid {key} {}: {}", quoted(source), regex_message(&e)),
+        )
+    };
+    // Compiled alone first so that a source such as `a)|(b` cannot escape
+    // the group `Pattern` wraps it in, and errors refer to the text as written.
+    regex::Regex::new(source).map_err(invalid)?;
+    Pattern::new(source).map_err(invalid)
+}
+
+/// The regex crate's error on one line: syntax errors come as a diagram
+/// whose last line says what is wrong.
+fn regex_message(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let reason = text.lines().find_map(|l| l.strip_prefix("error: "));
+    match reason {
+        Some(r) => r.trim().to_owned(),
+        None => text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
