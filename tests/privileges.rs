@@ -309,6 +309,10 @@ pg_test!(fn bad_grants_are_one_line_errors(pg) {
         ("grant: {privileges: USAGE, on: language, name: plpgsql, direct: false}", "intermediate role"),
         ("grant: {privileges: SELECT, on: column, schema: s, name: t}", "missing `columns`"),
         ("grant: {privileges: SELECT, on: gadget, name: t}", "unknown object kind"),
+        ("grant: {privileges: SELECT, on: table, schema: pg_catalog, name: pg_authid}", "system schema"),
+        ("grant: {privileges: CREATE, on: schema, name: pg_catalog}", "system schema"),
+        ("default_privileges: {privileges: SELECT, on: tables, owner: postgres, schema: pg_catalog}", "system schema"),
+        ("default_privileges: {privileges: USAGE, on: languages, owner: postgres}", "has no default privileges"),
     ] {
         let file = f.write("bad.yaml", &doc(&[role("app", &[grant])]));
         let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
@@ -322,4 +326,73 @@ pg_test!(fn bad_grants_are_one_line_errors(pg) {
         let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
         assert_one_line_error("MAINTAIN", &out, 1, "MAINTAIN is not a privilege of a table on PostgreSQL");
     }
+});
+
+pg_test!(fn default_privileges_reach_objects_created_afterwards(pg) {
+    pg.execute(
+        "postgres",
+        "CREATE ROLE owner LOGIN; CREATE SCHEMA s AUTHORIZATION owner; CREATE SCHEMA s2 AUTHORIZATION owner",
+    );
+    pg.execute("postgres", "CREATE ROLE app");
+    let f = Files::new();
+    let usage = "grant: {privileges: USAGE, on: schemas, names: [s, s2]}";
+    sync_roles(
+        pg,
+        &f,
+        "postgres",
+        &[role(
+            "app",
+            &[
+                usage,
+                "default_privileges: {privileges: [SELECT, INSERT], on: tables, owner: owner, schema: s}",
+                "default_privileges: {privileges: USAGE, on: sequences, owner: owner}",
+                "default_privileges: {privileges: SELECT, on: tables, owner: owner, schema: s2, with_grant_option: true}",
+            ],
+        )],
+    );
+    // Objects the owner creates after the sync.
+    let mut owner = pg.connect("owner", "postgres").expect("connect as owner");
+    owner
+        .batch_execute(
+            "CREATE TABLE s.t (i int); CREATE TABLE s2.t (i int); CREATE SEQUENCE s2.q;",
+        )
+        .expect("create as owner");
+    assert_can(pg, "postgres", "app", "SELECT * FROM s.t; INSERT INTO s.t VALUES (1)");
+    assert_can(pg, "postgres", "app", "SELECT * FROM s2.t; SELECT nextval('s2.q')");
+    assert!(has(pg, "postgres", "has_table_privilege('app', 's2.t', 'SELECT WITH GRANT OPTION')"));
+    assert_cannot(pg, "postgres", "app", "INSERT INTO s2.t VALUES (1)", "permission denied");
+    // Only SELECT in s, without grant option in s2: new objects get less.
+    sync_roles(
+        pg,
+        &f,
+        "postgres",
+        &[role(
+            "app",
+            &[
+                usage,
+                "default_privileges: {privileges: SELECT, on: tables, owner: owner, schema: s}",
+                "default_privileges: {privileges: SELECT, on: tables, owner: owner, schema: s2}",
+            ],
+        )],
+    );
+    owner
+        .batch_execute("CREATE TABLE s.u (i int); CREATE TABLE s2.u (i int); CREATE SEQUENCE s2.r;")
+        .expect("create as owner");
+    assert_can(pg, "postgres", "app", "SELECT * FROM s.u, s2.u");
+    assert_cannot(pg, "postgres", "app", "INSERT INTO s.u VALUES (1)", "permission denied");
+    assert!(!has(pg, "postgres", "has_table_privilege('app', 's2.u', 'SELECT WITH GRANT OPTION')"));
+    assert_cannot(pg, "postgres", "app", "SELECT nextval('s2.r')", "permission denied");
+    // None declared: new objects give app nothing, and no default names it.
+    sync_roles(pg, &f, "postgres", &[role("app", &[usage])]);
+    owner
+        .batch_execute("CREATE TABLE s.v (i int); CREATE TABLE s2.v (i int);")
+        .expect("create as owner");
+    assert_cannot(pg, "postgres", "app", "SELECT * FROM s.v", "permission denied");
+    assert_cannot(pg, "postgres", "app", "SELECT * FROM s2.v", "permission denied");
+    let left = query_one(
+        pg,
+        "postgres",
+        "SELECT count(*)::text FROM pg_default_acl, aclexplode(defaclacl) a WHERE a.grantee = 'app'::regrole",
+    );
+    assert_eq!(left.as_deref(), Some("0"));
 });

@@ -336,6 +336,11 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
                 };
                 prop_assert!(declarable, "changes the owner of {}", why());
             }
+            Action::GrantDefault { grantee, .. } => prop_assert!(
+                managed.contains(grantee.as_str()),
+                "grants default privileges to an unmanaged role: {}",
+                why()
+            ),
             Action::Grant { grantee, .. } => prop_assert!(
                 managed.contains(grantee.as_str())
                     || (is_intermediate(grantee)
@@ -644,6 +649,12 @@ fn plan_names(p: &Plan) -> BTreeSet<String> {
                 out.insert(grantee.clone());
             }
             Action::RevokeDefault {
+                owner,
+                schema,
+                grantee,
+                ..
+            }
+            | Action::GrantDefault {
                 owner,
                 schema,
                 grantee,

@@ -499,18 +499,27 @@ fn default_privileges(c: &mut Cursor) -> Recognized {
         c.expect_kw("SCHEMA")?;
         c.ident("a schema name")?;
     }
-    if c.is_kw(0, "GRANT") {
-        return Err("GRANT is not allowed in a plan: pgsr only revokes default privileges".into());
+    let grant = c.eat_kw("GRANT");
+    if !grant {
+        c.expect_kw("REVOKE")?;
+        c.eat_kws(&["GRANT", "OPTION", "FOR"]);
     }
-    c.expect_kw("REVOKE")?;
     c.privileges(false)?;
     c.expect_kw("ON")?;
     if !DEFAULT_PRIVILEGE_KINDS.iter().any(|w| c.eat_kws(w)) {
         return c
             .expected("TABLES, SEQUENCES, FUNCTIONS, ROUTINES, TYPES, SCHEMAS or LARGE OBJECTS");
     }
-    c.expect_kw("FROM")?;
-    c.list(|c| c.role("a grantee"))?;
+    if grant {
+        c.expect_kw("TO")?;
+        c.list(|c| c.role("a grantee"))?;
+        c.eat_kws(&["WITH", "GRANT", "OPTION"]);
+        c.no_options("WITH … other than WITH GRANT OPTION")?;
+    } else {
+        c.expect_kw("FROM")?;
+        c.list(|c| c.role("a grantee"))?;
+        c.eat_kw("CASCADE");
+    }
     c.end()?;
     Ok((StatementKind::AlterDefaultPrivileges, Effect::None))
 }

@@ -342,12 +342,19 @@ fn default_privileges() {
         "ALTER DEFAULT PRIVILEGES FOR ROLE \"o\" IN SCHEMA \"t;\" REVOKE USAGE, CREATE ON SCHEMAS FROM r, s;",
         "alter default privileges for role o revoke execute on routines from r;",
         "ALTER DEFAULT PRIVILEGES FOR ROLE o REVOKE SELECT, UPDATE ON LARGE OBJECTS FROM r;",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o REVOKE GRANT OPTION FOR SELECT ON TABLES FROM r;",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o GRANT SELECT ON TABLES TO r;",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o IN SCHEMA s GRANT USAGE ON TYPES TO r, q WITH GRANT OPTION;",
     ] {
         assert_eq!(kind(body), AlterDefaultPrivileges, "{body}");
     }
     refuse(
-        "ALTER DEFAULT PRIVILEGES FOR ROLE o GRANT SELECT ON TABLES TO r;",
-        "only revokes default privileges",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o GRANT SELECT ON TABLES TO r WITH ADMIN OPTION;",
+        "other than WITH GRANT OPTION",
+    );
+    refuse(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o GRANT SELECT ON TABLES FROM r;",
+        "expected TO",
     );
     refuse(
         "ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM r;",

@@ -2,7 +2,7 @@
 //! regex | all, …}`, privileges on a selection of objects of one kind.
 
 use super::parse::*;
-use super::{Objects, Pattern, PrivilegeGrant, Privileges};
+use super::{DefaultGrant, Objects, Pattern, PrivilegeGrant, Privileges};
 use crate::acl::Privilege;
 use crate::display::quoted;
 use crate::kind::ObjectKind;
@@ -185,6 +185,57 @@ pub(super) fn privileges(value: &Node) -> Result<PrivilegeGrant> {
         columns,
         with_grant_option,
         direct,
+    })
+}
+
+/// `default_privileges: {privileges, on, owner, schema, with_grant_option}`.
+pub(super) fn default_privileges(value: &Node) -> Result<DefaultGrant> {
+    let fields = Fields::of(
+        value,
+        "default_privileges",
+        &["privileges", "on", "owner", "schema", "with_grant_option"],
+    )?;
+    let on_node = fields.require("on")?;
+    let word = string(on_node, "on")?;
+    let on = ObjectKind::from_word(word)
+        .filter(|k| k.def().default_privileges.is_some())
+        .ok_or_else(|| {
+            let kinds: Vec<&str> = ObjectKind::ALL
+                .iter()
+                .filter(|k| k.def().default_privileges.is_some())
+                .map(|k| k.def().words[1])
+                .collect();
+            error(
+                on_node.span,
+                format!(
+                    "{} has no default privileges; expected one of: {}",
+                    quoted(word),
+                    kinds.join(", ")
+                ),
+            )
+        })?;
+    let privileges = privilege_list(fields.require("privileges")?, on)?;
+    let owner = name(fields.require("owner")?, "owner role name")?;
+    let schema = match fields.get("schema") {
+        Some(node) if on == ObjectKind::Schema => {
+            return Err(error(
+                node.span,
+                "default privileges on schemas are for every schema: remove `schema`",
+            ))
+        }
+        Some(node) => Some(name(node, "schema name")?),
+        None => None,
+    };
+    let with_grant_option = match fields.get("with_grant_option") {
+        Some(node) => boolean(node, "with_grant_option")?,
+        None => false,
+    };
+    Ok(DefaultGrant {
+        privileges,
+        on,
+        owner,
+        schema,
+        with_grant_option,
     })
 }
 

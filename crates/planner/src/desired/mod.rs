@@ -184,6 +184,24 @@ pub enum GrantKind {
     RoleMembership { role: String },
     /// Any privileges on a selection of objects of one kind (`grant`).
     Privileges(PrivilegeGrant),
+    /// Privileges objects get when `owner` creates them
+    /// (`default_privileges`).
+    DefaultPrivileges(DefaultGrant),
+}
+
+/// Default privileges: what objects of a kind get when their owner creates
+/// them, in a schema or anywhere (`ALTER DEFAULT PRIVILEGES FOR ROLE owner
+/// [IN SCHEMA schema] GRANT …`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultGrant {
+    pub privileges: Privileges,
+    /// A kind that has default privileges (tables, sequences, routines,
+    /// types, schemas, large objects).
+    pub on: ObjectKind,
+    pub owner: String,
+    /// None: in every schema (the global default privileges).
+    pub schema: Option<String>,
+    pub with_grant_option: bool,
 }
 
 /// Privileges on a selection of objects of one kind: the general grant, of
@@ -265,6 +283,7 @@ impl GrantKind {
             GrantKind::TableOwnership { .. } => "table_ownership",
             GrantKind::RoleMembership { .. } => "role_membership",
             GrantKind::Privileges(_) => "grant",
+            GrantKind::DefaultPrivileges(_) => "default_privileges",
         }
     }
 }

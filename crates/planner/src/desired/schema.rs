@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::grant::{pattern, privileges};
+use super::grant::{default_privileges, pattern, privileges};
 use super::parse::*;
 use super::{
     parse_timestamp, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, RoleRef,
@@ -237,6 +237,7 @@ fn grant(item: &Node, role_name: &str) -> Result<Item> {
         "table_ownership" => table_ownership(value)?,
         "role_membership" => role_membership(value, role_name)?,
         "grant" => GrantKind::Privileges(privileges(value)?),
+        "default_privileges" => GrantKind::DefaultPrivileges(default_privileges(value)?),
         other => {
             return Err(error(
                 key.span,

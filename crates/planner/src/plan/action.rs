@@ -49,13 +49,25 @@ pub enum Action {
         grant_option_only: bool,
         cascade: bool,
     },
-    /// `ALTER DEFAULT PRIVILEGES FOR ROLE owner [IN SCHEMA s] REVOKE … FROM grantee`.
+    /// `ALTER DEFAULT PRIVILEGES FOR ROLE owner [IN SCHEMA s] REVOKE
+    /// [GRANT OPTION FOR] … FROM grantee`.
     RevokeDefault {
         owner: String,
         schema: Option<String>,
         object_type: DefaultObjectType,
         privilege: Privilege,
         grantee: String,
+        grant_option_only: bool,
+    },
+    /// `ALTER DEFAULT PRIVILEGES FOR ROLE owner [IN SCHEMA s] GRANT … TO
+    /// grantee [WITH GRANT OPTION]`.
+    GrantDefault {
+        owner: String,
+        schema: Option<String>,
+        object_type: DefaultObjectType,
+        privilege: Privilege,
+        grantee: String,
+        grant_option: bool,
     },
     /// `GRANT role TO member`.
     GrantMembership { role: String, member: String },

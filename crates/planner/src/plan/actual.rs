@@ -26,6 +26,7 @@ pub(crate) struct HeldDefault<'a> {
     pub object_type: DefaultObjectType,
     pub privilege: Privilege,
     pub grantee: &'a str,
+    pub grantable: bool,
 }
 
 pub(crate) struct Actual<'a> {
@@ -162,6 +163,7 @@ pub(crate) fn collect<'a>(ctx: &Context<'a>) -> Actual<'a> {
                 object_type: d.object_type,
                 privilege: e.privilege,
                 grantee: &e.grantee,
+                grantable: e.grantable,
             });
         }
     }

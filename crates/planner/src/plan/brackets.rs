@@ -27,7 +27,9 @@ pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Changes {
             Action::Grant { object, .. } | Action::Revoke { object, .. } => {
                 needed.extend(f.final_owner(object).map(str::to_owned));
             }
-            Action::RevokeDefault { owner, .. } | Action::CreateSchema { owner, .. } => {
+            Action::RevokeDefault { owner, .. }
+            | Action::GrantDefault { owner, .. }
+            | Action::CreateSchema { owner, .. } => {
                 needed.insert(owner.clone());
             }
             _ => {}

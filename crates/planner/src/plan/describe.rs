@@ -32,19 +32,30 @@ pub(crate) fn describe_grant(kind: &GrantKind) -> String {
         GrantKind::TableOwnership { schema, table } => format!("table_ownership {schema}.{table}"),
         GrantKind::RoleMembership { role } => format!("role_membership {role}"),
         GrantKind::Privileges(g) => describe_privileges(g),
+        GrantKind::DefaultPrivileges(d) => {
+            let privileges = privileges_text(&d.privileges);
+            let schema = d
+                .schema
+                .as_ref()
+                .map(|s| format!(" in schema {s}"))
+                .unwrap_or_default();
+            let option = if d.with_grant_option {
+                " with grant option"
+            } else {
+                ""
+            };
+            format!(
+                "default_privileges {privileges} on {} created by {}{schema}{option}",
+                d.on.def().words[1],
+                d.owner
+            )
+        }
     }
 }
 
 /// `grant SELECT, INSERT on table s.t`, `grant ALL on tables in s /^t_/`.
 fn describe_privileges(g: &PrivilegeGrant) -> String {
-    let privileges = match &g.privileges {
-        Privileges::All => "ALL".to_owned(),
-        Privileges::Listed(list) => list
-            .iter()
-            .map(|p| p.keyword())
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
+    let privileges = privileges_text(&g.privileges);
     let columns = if g.columns.is_empty() {
         String::new()
     } else {
@@ -87,4 +98,15 @@ fn describe_privileges(g: &PrivilegeGrant) -> String {
         " (through an intermediate role)"
     };
     format!("grant {privileges}{columns} on {objects}{option}{direct}")
+}
+
+fn privileges_text(privileges: &Privileges) -> String {
+    match privileges {
+        Privileges::All => "ALL".to_owned(),
+        Privileges::Listed(list) => list
+            .iter()
+            .map(|p| p.keyword())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }

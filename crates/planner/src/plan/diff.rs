@@ -9,7 +9,8 @@ use super::actual::Actual;
 use super::facts::Facts;
 use super::intermediate;
 use super::output::PlanError;
-use std::collections::HashMap;
+use super::resolve::DefaultKey;
+use std::collections::{BTreeSet, HashMap};
 
 /// Steps in the order they were planned, and what a reviewer should know.
 #[derive(Default)]
@@ -113,18 +114,64 @@ impl<'a> Diff<'_, 'a> {
         }
     }
 
+    /// Default privileges naming managed or intermediate roles: what is
+    /// not declared is revoked (a grant option alone, when the privilege
+    /// is declared without it), what is declared and missing is granted.
     fn plan_default_privileges(&mut self, actual: &Actual<'a>) {
+        let declared = &self.f.target.defaults;
+        let mut held: BTreeSet<(&str, DefaultKey, bool)> = BTreeSet::new();
         for d in &actual.defaults {
+            let key = DefaultKey {
+                owner: d.owner.to_owned(),
+                schema: d.schema.map(str::to_owned),
+                object_type: d.object_type,
+                privilege: d.privilege,
+            };
+            let wanted = declared.get(d.grantee).and_then(|w| w.get(&key));
+            held.insert((d.grantee, key.clone(), d.grantable));
+            let grant_option_only = match wanted {
+                None => false,
+                Some(w) if d.grantable && !w.grant_option => true,
+                Some(_) => continue,
+            };
+            let reason = if grant_option_only {
+                format!(
+                    "{}: grant option of a default privilege not declared",
+                    d.grantee
+                )
+            } else {
+                format!("{}: default privilege not declared", d.grantee)
+            };
             self.push(
                 Action::RevokeDefault {
-                    owner: d.owner.to_owned(),
-                    schema: d.schema.map(str::to_owned),
-                    object_type: d.object_type,
-                    privilege: d.privilege,
+                    owner: key.owner,
+                    schema: key.schema,
+                    object_type: key.object_type,
+                    privilege: key.privilege,
                     grantee: d.grantee.to_owned(),
+                    grant_option_only,
                 },
-                format!("{}: default privilege not declared", d.grantee),
+                reason,
             );
+        }
+        for (grantee, wanted) in declared {
+            for (key, how) in wanted {
+                let kept = held.contains(&(*grantee, key.clone(), true))
+                    || (!how.grant_option && held.contains(&(*grantee, key.clone(), false)));
+                if !kept {
+                    self.push(
+                        Action::GrantDefault {
+                            owner: key.owner.clone(),
+                            schema: key.schema.clone(),
+                            object_type: key.object_type,
+                            privilege: key.privilege,
+                            grantee: (*grantee).to_owned(),
+                            grant_option: how.grant_option,
+                        },
+                        how.reason.clone(),
+                    );
+                }
+            }
         }
     }
 

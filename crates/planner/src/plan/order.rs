@@ -29,7 +29,7 @@ impl Section {
             Action::CreateSchema { .. } => Section::CreateSchema,
             Action::AlterOwner { .. } => Section::Ownership,
             Action::Revoke { .. } | Action::RevokeDefault { .. } => Section::Revoke,
-            Action::Grant { .. } => Section::Grant,
+            Action::Grant { .. } | Action::GrantDefault { .. } => Section::Grant,
             Action::GrantMembership { .. } => Section::GrantMembership,
             Action::RevokeMembership { .. } => Section::RevokeMembership,
             Action::AlterRole { .. } | Action::SetPassword { .. } => Section::RoleAttributes,

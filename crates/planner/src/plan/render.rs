@@ -324,6 +324,15 @@ fn render_privileges(steps: &[Step], out: &mut Vec<Statement>) {
                 object_type,
                 privilege,
                 grantee,
+                grant_option_only: option,
+            }
+            | Action::GrantDefault {
+                owner,
+                schema,
+                object_type,
+                privilege,
+                grantee,
+                grant_option: option,
             } => {
                 let mut class = format!("ALTER DEFAULT PRIVILEGES FOR ROLE {}", quote_ident(owner));
                 if let Some(s) = schema {
@@ -331,12 +340,12 @@ fn render_privileges(steps: &[Step], out: &mut Vec<Statement>) {
                 }
                 class.push_str(&format!("\0{}", object_type.keyword()));
                 (
-                    false,
+                    matches!(step.action, Action::GrantDefault { .. }),
                     class,
                     String::new(),
                     privilege.keyword().to_owned(),
                     grantee,
-                    false,
+                    *option,
                     false,
                 )
             }
@@ -415,13 +424,26 @@ fn privilege_statement(
         .split_once('\0')
         .filter(|(p, _)| p.starts_with("ALTER DEFAULT"))
     {
+        let sql = if shape.grant {
+            let option = if shape.grant_option_only {
+                " WITH GRANT OPTION"
+            } else {
+                ""
+            };
+            format!(
+                "{prefix} GRANT {} ON {kind} TO {grantees}{option}",
+                shape.privileges
+            )
+        } else {
+            format!(
+                "{prefix} REVOKE {option}{} ON {kind} FROM {grantees}{cascade}",
+                shape.privileges
+            )
+        };
         return Statement {
             kind: StatementKind::AlterDefaultPrivileges,
             reason: shape.reason.clone(),
-            sql: format!(
-                "{prefix} REVOKE {option}{} ON {kind} FROM {grantees}{cascade}",
-                shape.privileges
-            ),
+            sql,
         };
     }
     let class = shape.class.split('\0').next().unwrap_or_default();

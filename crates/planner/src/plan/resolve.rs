@@ -8,10 +8,22 @@ use super::describe::describe_grant;
 use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::acl::Privilege;
-use crate::desired::{DesiredRole, Grant, GrantKind, Objects, PrivilegeGrant, TableName};
+use crate::desired::{
+    DesiredRole, Grant, GrantKind, Objects, PrivilegeGrant, Privileges, TableName,
+};
 use crate::kind::ObjectKind;
-use crate::snapshot::RelKind;
+use crate::snapshot::{DefaultObjectType, RelKind};
 use std::collections::BTreeMap;
+
+/// One default privilege: objects of `object_type` that `owner` creates
+/// (in `schema`, or anywhere) get `privilege`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct DefaultKey {
+    pub owner: String,
+    pub schema: Option<String>,
+    pub object_type: DefaultObjectType,
+    pub privilege: Privilege,
+}
 
 /// A direct privilege as declared: why, and whether with grant option.
 #[derive(Clone, Debug)]
@@ -36,6 +48,8 @@ pub(crate) struct Target<'a> {
     /// Privileges to be held through an intermediate role: the roles that
     /// need each, with the grant that asks for it.
     pub needs: BTreeMap<(ObjectRef, Privilege), BTreeMap<&'a str, String>>,
+    /// Declared default privileges: grantee -> what -> how.
+    pub defaults: BTreeMap<&'a str, BTreeMap<DefaultKey, Declared>>,
     /// Declared grants skipped because their object is missing.
     pub skipped: Vec<String>,
 }
@@ -289,6 +303,63 @@ impl<'a> Resolver<'_, 'a> {
                             g.with_grant_option,
                         );
                     }
+                }
+            }
+            GrantKind::DefaultPrivileges(d) => {
+                let owner = d.owner.as_str();
+                if !self.ctx.ix.role_exists(owner) && !self.ctx.managed.contains_key(owner) {
+                    return self.skip(name, grant, format!("role {owner} does not exist"));
+                }
+                if let Some(schema) = &d.schema {
+                    if !self.t.schema_will_exist(self.ctx, schema) {
+                        return self.skip(name, grant, format!("schema {schema} does not exist"));
+                    }
+                }
+                let v = self.ctx.ix.snapshot.server_version_num;
+                let Some(object_type) = d.on.def().default_privileges else {
+                    unreachable!("the parser accepts only kinds with default privileges")
+                };
+                if object_type == DefaultObjectType::LargeObjects && v < 180000 {
+                    return Err(PlanError {
+                        span: Some(grant.span),
+                        message: format!(
+                            "{name}: {reason}: default privileges on large objects exist from PostgreSQL 18"
+                        ),
+                    });
+                }
+                let privileges = d.privileges.expand(d.on, v);
+                if let Some(p) = privileges.iter().find(|p| !d.on.privileges(v).contains(p)) {
+                    return Err(PlanError {
+                        span: Some(grant.span),
+                        message: format!(
+                            "{name}: {reason}: {p} is not a privilege of a {} on PostgreSQL {}",
+                            d.on.word(),
+                            v / 10000
+                        ),
+                    });
+                }
+                if owner == name {
+                    // A role's own objects give it every privilege.
+                    return Ok(());
+                }
+                for privilege in privileges {
+                    let key = DefaultKey {
+                        owner: owner.to_owned(),
+                        schema: d.schema.clone(),
+                        object_type,
+                        privilege,
+                    };
+                    let declared = self
+                        .t
+                        .defaults
+                        .entry(name)
+                        .or_default()
+                        .entry(key)
+                        .or_insert(Declared {
+                            reason: reason.clone(),
+                            grant_option: false,
+                        });
+                    declared.grant_option |= d.with_grant_option;
                 }
             }
             GrantKind::RoleMembership { role: target } => {
@@ -565,6 +636,25 @@ fn refuse_system_schema(role: &DesiredRole, grant: &Grant) -> Result<(), PlanErr
         | GrantKind::SchemaOwnership { schema }
         | GrantKind::TableSelect { schema, .. }
         | GrantKind::TableOwnership { schema, .. } => schema,
+        GrantKind::DefaultPrivileges(d) => match &d.schema {
+            Some(schema) => schema,
+            None => return Ok(()),
+        },
+        GrantKind::Privileges(g) => match (&g.objects, g.objects.schema()) {
+            (_, Some(schema)) => schema,
+            // USAGE on a system schema, which PUBLIC has, may be declared.
+            (Objects::Named { names, .. }, None) if g.on == ObjectKind::Schema => {
+                let usage_only = matches!(
+                    &g.privileges,
+                    Privileges::Listed(l) if l.iter().all(|p| *p == Privilege::Usage)
+                );
+                match names.iter().find(|n| crate::power::is_system_schema(n)) {
+                    Some(schema) if !usage_only => schema,
+                    _ => return Ok(()),
+                }
+            }
+            _ => return Ok(()),
+        },
         _ => return Ok(()),
     };
     if crate::power::is_system_schema(schema) {

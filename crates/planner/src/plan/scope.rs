@@ -70,6 +70,12 @@ fn partial_scope_for(desired: &Desired) -> PartialScope {
                 }
                 GrantKind::RoleMembership { role } => scope.roles.push(role.clone()),
                 GrantKind::Privileges(g) => privileges_scope(g, &mut scope),
+                // The owner's default privileges are read whole; the owner
+                // must be known to exist.
+                GrantKind::DefaultPrivileges(d) => {
+                    scope.roles.push(d.owner.clone());
+                    scope.schemas.extend(d.schema.clone());
+                }
             }
         }
     }

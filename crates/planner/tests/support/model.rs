@@ -411,12 +411,56 @@ impl Model {
                 grant_option_only,
                 cascade,
             } => self.revoke(object, *privilege, grantee, *grant_option_only, *cascade)?,
+            Action::GrantDefault {
+                owner,
+                schema,
+                object_type,
+                privilege,
+                grantee,
+                grant_option,
+            } => {
+                self.need_role(grantee)?;
+                let c = &mut self.s.catalog;
+                let pos = match c.default_privileges.iter().position(|d| {
+                    &d.role == owner && &d.schema == schema && d.object_type == *object_type
+                }) {
+                    Some(pos) => pos,
+                    None => {
+                        // A global row starts from the built-in defaults, a
+                        // schema's from nothing.
+                        let acl = match schema {
+                            Some(_) => Vec::new(),
+                            None => default_acl(default_type(*object_type), Some(owner), version),
+                        };
+                        c.default_privileges
+                            .push(pgsr_planner::snapshot::DefaultPrivilege {
+                                role: owner.clone(),
+                                schema: schema.clone(),
+                                object_type: *object_type,
+                                acl,
+                            });
+                        c.default_privileges.len() - 1
+                    }
+                };
+                let row = &mut c.default_privileges[pos];
+                row.acl.retain(|e| {
+                    !(&e.grantee == grantee && &e.grantor == owner && e.privilege == *privilege)
+                });
+                row.acl.push(AclEntry {
+                    grantee: grantee.clone(),
+                    grantor: owner.clone(),
+                    privilege: *privilege,
+                    grantable: *grant_option,
+                });
+                row.acl.sort();
+            }
             Action::RevokeDefault {
                 owner,
                 schema,
                 object_type,
                 privilege,
                 grantee,
+                grant_option_only,
             } => {
                 self.need_role(grantee)?;
                 let c = &mut self.s.catalog;
@@ -427,11 +471,19 @@ impl Model {
                     return Ok(());
                 };
                 let row = &mut c.default_privileges[pos];
-                let before = row.acl.len();
-                row.acl.retain(|e| {
-                    !(&e.grantee == grantee && &e.grantor == owner && e.privilege == *privilege)
-                });
-                let changed = row.acl.len() != before;
+                let before = row.acl.clone();
+                if *grant_option_only {
+                    for e in row.acl.iter_mut().filter(|e| {
+                        &e.grantee == grantee && &e.grantor == owner && e.privilege == *privilege
+                    }) {
+                        e.grantable = false;
+                    }
+                } else {
+                    row.acl.retain(|e| {
+                        !(&e.grantee == grantee && &e.grantor == owner && e.privilege == *privilege)
+                    });
+                }
+                let changed = row.acl != before;
                 let empty = match schema {
                     Some(_) => row.acl.is_empty(),
                     None => {
