@@ -2,6 +2,7 @@
 //! regex | all, …}`, privileges on a selection of objects of one kind.
 
 use super::parse::*;
+use super::profile::Params;
 use super::{DefaultGrant, Objects, Pattern, PrivilegeGrant, Privileges};
 use crate::acl::Privilege;
 use crate::display::quoted;
@@ -24,8 +25,9 @@ const KEYS: &[&str] = &[
 /// The kinds an intermediate role can hold a privilege on for its members.
 const ROUTABLE: [ObjectKind; 3] = [ObjectKind::Database, ObjectKind::Schema, ObjectKind::Table];
 
-pub(super) fn privileges(value: &Node) -> Result<PrivilegeGrant> {
+pub(super) fn privileges(value: &Node, params: Option<&Params>) -> Result<PrivilegeGrant> {
     let fields = Fields::of(value, "grant", KEYS)?;
+    let param_schema = params.and_then(|p| p.schema.clone());
     let on_node = fields.require("on")?;
     let word = string(on_node, "on")?;
     let on = ObjectKind::from_word(word).ok_or_else(|| {
@@ -48,6 +50,7 @@ pub(super) fn privileges(value: &Node) -> Result<PrivilegeGrant> {
     let in_schema = on.def().in_schema;
     let schema = match (fields.get("schema"), in_schema) {
         (Some(node), true) => Some(name(node, "schema name")?),
+        (None, true) if param_schema.is_some() => param_schema.clone(),
         (None, true) => {
             return Err(error(
                 fields.span,
@@ -108,6 +111,22 @@ pub(super) fn privileges(value: &Node) -> Result<PrivilegeGrant> {
             Objects::All { schema, except }
         }
         [_] => unreachable!("one of the selectors above"),
+        // In a profile: the schema or database its use names.
+        [] if params.is_some() && on == ObjectKind::Schema && param_schema.is_some() => {
+            Objects::Named {
+                schema: None,
+                names: param_schema.clone().into_iter().collect(),
+            }
+        }
+        [] if params.is_some() && on == ObjectKind::Database => {
+            match params.and_then(|p| p.database.clone()) {
+                Some(database) => Objects::Named {
+                    schema: None,
+                    names: vec![database],
+                },
+                None => Objects::Current,
+            }
+        }
         [] => {
             return Err(error(
                 fields.span,
@@ -189,7 +208,7 @@ pub(super) fn privileges(value: &Node) -> Result<PrivilegeGrant> {
 }
 
 /// `default_privileges: {privileges, on, owner, schema, with_grant_option}`.
-pub(super) fn default_privileges(value: &Node) -> Result<DefaultGrant> {
+pub(super) fn default_privileges(value: &Node, params: Option<&Params>) -> Result<DefaultGrant> {
     let fields = Fields::of(
         value,
         "default_privileges",
@@ -215,7 +234,11 @@ pub(super) fn default_privileges(value: &Node) -> Result<DefaultGrant> {
             )
         })?;
     let privileges = privilege_list(fields.require("privileges")?, on)?;
-    let owner = name(fields.require("owner")?, "owner role name")?;
+    let owner = match (fields.get("owner"), params.and_then(|p| p.owner.clone())) {
+        (Some(node), _) => name(node, "owner role name")?,
+        (None, Some(owner)) => owner,
+        (None, None) => name(fields.require("owner")?, "owner role name")?,
+    };
     let schema = match fields.get("schema") {
         Some(node) if on == ObjectKind::Schema => {
             return Err(error(
@@ -224,7 +247,8 @@ pub(super) fn default_privileges(value: &Node) -> Result<DefaultGrant> {
             ))
         }
         Some(node) => Some(name(node, "schema name")?),
-        None => None,
+        None if on == ObjectKind::Schema => None,
+        None => params.and_then(|p| p.schema.clone()),
     };
     let with_grant_option = match fields.get("with_grant_option") {
         Some(node) => boolean(node, "with_grant_option")?,

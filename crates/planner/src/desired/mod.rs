@@ -6,6 +6,7 @@
 
 mod grant;
 mod parse;
+mod profile;
 mod schema;
 mod timestamp;
 
@@ -259,6 +260,9 @@ pub enum Objects {
         schema: Option<String>,
         except: Vec<String>,
     },
+    /// The database the plan is made in (a profile's database, when its use
+    /// names none).
+    Current,
 }
 
 impl Objects {
@@ -267,6 +271,7 @@ impl Objects {
             Objects::Named { schema, .. }
             | Objects::Regex { schema, .. }
             | Objects::All { schema, .. } => schema.as_deref(),
+            Objects::Current => None,
         }
     }
 }

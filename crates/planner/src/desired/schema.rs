@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::grant::{default_privileges, pattern, privileges};
 use super::parse::*;
+use super::profile::{expand, profiles, Profiles};
 use super::{
     parse_timestamp, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, RoleRef,
     Secret, Span, TableName, DEFAULT_LOCK_KEY,
@@ -27,7 +28,13 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
     let top = Fields::of(
         root,
         "the top level",
-        &["lock_key", "roles", "allow_power", "reassign_owned_to"],
+        &[
+            "lock_key",
+            "roles",
+            "allow_power",
+            "reassign_owned_to",
+            "profiles",
+        ],
     )?;
     let lock_key = match top.get("lock_key") {
         Some(node) => integer(node, "lock_key")?,
@@ -43,10 +50,11 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
             ),
         ));
     };
+    let profiles = profiles(top.get("profiles"))?;
     let mut first_seen: HashMap<String, Span> = HashMap::new();
     let mut roles = Vec::with_capacity(items.len());
     for item in items {
-        let (role, name_span) = role(item)?;
+        let (role, name_span) = role(item, &profiles)?;
         if let Some(first) = first_seen.get(&role.name) {
             return Err(error(
                 name_span,
@@ -99,7 +107,7 @@ fn reassign_target(node: &Node) -> Result<RoleRef> {
 }
 
 /// A role, and where its name is.
-fn role(node: &Node) -> Result<(DesiredRole, Span)> {
+fn role(node: &Node, profiles: &Profiles) -> Result<(DesiredRole, Span)> {
     if !matches!(node.kind, Kind::Map(_)) {
         return Err(error(
             node.span,
@@ -125,8 +133,9 @@ fn role(node: &Node) -> Result<(DesiredRole, Span)> {
     let mut login: Option<Login> = None;
     let mut grants = Vec::new();
     for item in optional_list(fields.get("grants"), "grants")? {
-        match grant(item, &role_name)? {
+        match grant(item, &role_name, profiles)? {
             Item::Grant(g) => grants.push(g),
+            Item::Profile(g) => grants.extend(g),
             Item::Login(_) if login.is_some() => {
                 return Err(error(
                     item.span,
@@ -181,9 +190,11 @@ fn managed_role_name(node: &Node) -> Result<String> {
 enum Item {
     Login(Login),
     Grant(Grant),
+    /// A profile's grants.
+    Profile(Vec<Grant>),
 }
 
-fn grant(item: &Node, role_name: &str) -> Result<Item> {
+fn grant(item: &Node, role_name: &str, profiles: &Profiles) -> Result<Item> {
     let Kind::Map(entries) = &item.kind else {
         return Err(error(
             item.span,
@@ -236,8 +247,9 @@ fn grant(item: &Node, role_name: &str) -> Result<Item> {
         "table_select" => table_select(value)?,
         "table_ownership" => table_ownership(value)?,
         "role_membership" => role_membership(value, role_name)?,
-        "grant" => GrantKind::Privileges(privileges(value)?),
-        "default_privileges" => GrantKind::DefaultPrivileges(default_privileges(value)?),
+        "grant" => GrantKind::Privileges(privileges(value, None)?),
+        "default_privileges" => GrantKind::DefaultPrivileges(default_privileges(value, None)?),
+        "profile" => return Ok(Item::Profile(expand(profiles, value, span)?)),
         other => {
             return Err(error(
                 key.span,

@@ -75,6 +75,7 @@ fn describe_privileges(g: &PrivilegeGrant) -> String {
             Some(s) => format!("{word}s in {s} /{}/", pattern.source),
             None => format!("{word}s /{}/", pattern.source),
         },
+        Objects::Current => format!("{word} (the one planned for)"),
         Objects::All { schema, except } => {
             let except = if except.is_empty() {
                 String::new()

@@ -549,6 +549,15 @@ impl<'a> Resolver<'_, 'a> {
                     selected.extend(found.into_iter().cloned());
                 }
             }
+            Objects::Current => {
+                let current = &ix.snapshot.database.name;
+                selected.extend(
+                    every
+                        .into_iter()
+                        .filter(|(n, _)| n == current)
+                        .map(|(_, o)| o),
+                );
+            }
             Objects::Regex { pattern, .. } => {
                 every.retain(|(n, _)| pattern.matches(n));
                 selected.extend(every.into_iter().map(|(_, o)| o));

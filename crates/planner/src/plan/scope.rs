@@ -130,6 +130,7 @@ fn privileges_scope(g: &PrivilegeGrant, scope: &mut PartialScope) {
                         }))
                 }
                 Objects::Regex { .. } | Objects::All { .. } => scope.regex_schemas.push(schema),
+                Objects::Current => unreachable!("relations are selected in a schema"),
             }
         }
     }
