@@ -46,8 +46,10 @@ impl Session {
     /// For a session that syncs many times: its prepared statements (the
     /// catalog statements) are planned once, with plans that do not depend
     /// on the lists they are given, rather than at every execution. A
-    /// one-shot run keeps plans made for its own lists.
+    /// one-shot run prepares nothing: it sends the statements with their
+    /// lists as literals, planned for those lists.
     pub fn plan_once(&mut self) -> Result<(), Error> {
+        self.prepared.keep();
         self.client
             .batch_execute(
                 "SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
