@@ -101,11 +101,13 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
     // look-alikes that a database or role owner put first in the
     // search_path (ALTER DATABASE/ROLE … SET search_path), which would run
     // with pgsr's privileges and could forge what it reads. The same round
-    // trip reads the server's version and the backend's pid.
+    // trip reads the server's version, the backend's pid, and whether the
+    // role is a superuser (which reads the catalog more cheaply).
     let setup = format!(
         "SELECT pg_catalog.set_config('search_path', '', false), \
                 pg_catalog.current_setting('server_version_num'), \
-                pg_catalog.pg_backend_pid(){}",
+                pg_catalog.pg_backend_pid(), \
+                pg_catalog.current_setting('is_superuser'){}",
         timeouts.session_settings()
     );
     let start = move || -> Result<Session, StartError> {
@@ -116,12 +118,13 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
         }
         .map_err(StartError::Driver)?;
         let messages = client.simple_query(&setup).map_err(StartError::Driver)?;
-        let (server_version_num, pid) = messages
+        let (server_version_num, pid, superuser) = messages
             .iter()
             .find_map(|m| match m {
                 postgres::SimpleQueryMessage::Row(row) => Some((
                     row.get(1).and_then(|v| v.parse().ok())?,
                     row.get(2).and_then(|v| v.parse().ok())?,
+                    row.get(3) == Some("on"),
                 )),
                 _ => None,
             })
@@ -130,7 +133,7 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
             client,
             server_version_num,
             pid,
-            prepared: crate::inspect::PreparedStatements::new(server_version_num),
+            prepared: crate::inspect::PreparedStatements::new(server_version_num, superuser),
         })
     };
     let fail = |e: StartError| match e {

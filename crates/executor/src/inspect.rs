@@ -80,6 +80,7 @@ pub(crate) fn read(
         server_version_num,
         Args::Literal,
         Parts::All,
+        Reader::Any,
     ));
     for s in after {
         sql.push_str(";\n");
@@ -142,9 +143,17 @@ pub(crate) fn read_prepared(
             round_trips += 1;
         }
     }
+    let snapshot = snapshot_from_rows(scope, &rows)?;
+    if session.prepared.reader == Reader::Superuser && !snapshot.connecting_role.superuser {
+        // Read as a superuser reads, without the connecting role's
+        // memberships (a superuser holds every role): not what it is now.
+        return Err(Error::database(
+            "reading the catalog failed: the connecting role stopped being a superuser after it connected; run again",
+        ));
+    }
     Ok(Read {
         before: results,
-        snapshot: snapshot_from_rows(scope, &rows)?,
+        snapshot,
         round_trips,
     })
 }
@@ -158,14 +167,23 @@ pub struct PreparedStatements {
     keep: bool,
     made: u32,
     version: u32,
+    /// Who reads: a superuser reads `pg_authid` (see [`Reader`]).
+    reader: Reader,
     /// The name given by the last [`PreparedStatements::statement`].
     pending: Option<String>,
 }
 
 impl PreparedStatements {
-    pub(crate) fn new(server_version_num: u32) -> PreparedStatements {
+    /// For a server of `server_version_num`, and a role that was a
+    /// superuser when it connected (`superuser`).
+    pub(crate) fn new(server_version_num: u32, superuser: bool) -> PreparedStatements {
         PreparedStatements {
             version: server_version_num,
+            reader: if superuser {
+                Reader::Superuser
+            } else {
+                Reader::Any
+            },
             ..Default::default()
         }
     }
@@ -196,7 +214,13 @@ impl PreparedStatements {
                     };
                     sql = format!(
                         "PREPARE {name}{types} AS {};\n",
-                        catalog_statement(scope, self.version, Args::Parameters, parts)
+                        catalog_statement(
+                            scope,
+                            self.version,
+                            Args::Parameters,
+                            parts,
+                            self.reader
+                        )
                     );
                     skip = 1;
                     name
@@ -210,7 +234,7 @@ impl PreparedStatements {
             self.pending = Some(name);
             run
         } else {
-            catalog_statement(scope, self.version, Args::Literal, parts)
+            catalog_statement(scope, self.version, Args::Literal, parts, self.reader)
         };
         for s in before {
             sql.push_str(s);
@@ -299,6 +323,24 @@ enum Args {
     Parameters,
 }
 
+/// Who reads the catalog, which decides how.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Reader {
+    /// Any role: roles are read from the world-readable `pg_roles`, and the
+    /// connecting role's memberships with `pg_has_role`.
+    #[default]
+    Any,
+    /// A superuser: roles are read from `pg_authid` itself (never its
+    /// password), which a new backend plans and runs faster than the
+    /// `pg_roles` view at every mention, and the connecting role's
+    /// memberships are not read (a superuser holds every role; the part
+    /// that reads them returns nothing for one). Chosen when the role was
+    /// a superuser as it connected; one that no longer is cannot read
+    /// `pg_authid` (or, granted SELECT on it, is refused after the read by
+    /// its own row).
+    Superuser,
+}
+
 /// A partial scope's lists, as the catalog statement names them: the roles
 /// (with the roles they are to be members of), the role name prefixes, the
 /// schemas, the schemas and names of the relations, the regex schemas.
@@ -351,7 +393,11 @@ fn part(kind: char, columns: &[&str], from: &str) -> String {
 /// hold privileges or ownership, found through the indexed `pg_shdepend`
 /// rather than by scanning every ACL. Lists of oids reach the index scans
 /// as `= ANY(ARRAY(subquery))`.
-fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String {
+fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts, reader: Reader) -> String {
+    let roles_table = match reader {
+        Reader::Any => "pg_roles",
+        Reader::Superuser => "pg_authid",
+    };
     let partial = match scope {
         Scope::Full => None,
         Scope::Partial(p) => Some(p),
@@ -381,9 +427,9 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
         // upper bound is the prefix with its last character incremented),
         // checked by `starts_with`.
         ctes.push(format!(
-            "scoped(oid) AS (SELECT oid FROM pg_roles WHERE rolname = ANY({roles}) \
+            "scoped(oid) AS (SELECT oid FROM {roles_table} WHERE rolname = ANY({roles}) \
              UNION SELECT x.oid FROM unnest({prefixes}) AS p(prefix), LATERAL ( \
-               SELECT oid FROM pg_roles WHERE rolname >= p.prefix::name \
+               SELECT oid FROM {roles_table} WHERE rolname >= p.prefix::name \
                  AND rolname < (left(p.prefix, -1) || chr(ascii(right(p.prefix, 1)) + 1))::name \
                  AND starts_with(rolname::text, p.prefix) OFFSET 0) x)"
         ));
@@ -410,15 +456,14 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
         roles_filter = format!(
             " WHERE oid = ANY(ARRAY( \
                  SELECT oid FROM up \
-                 UNION SELECT oid FROM pg_roles WHERE rolname = ANY({}) \
-                 UNION SELECT oid FROM pg_roles WHERE rolname >= '_pgsr_' AND rolname < '_pgsr`' \
-                 UNION SELECT oid FROM pg_roles WHERE rolname = current_user \
+                 UNION SELECT oid FROM {roles_table} WHERE rolname = ANY({schemas}) \
+                 UNION SELECT oid FROM {roles_table} WHERE rolname >= '_pgsr_' AND rolname < '_pgsr`' \
+                 UNION SELECT oid FROM {roles_table} WHERE rolname = current_user \
                  UNION SELECT 10::oid \
-                 UNION SELECT oid FROM pg_roles \
+                 UNION SELECT oid FROM {roles_table} \
                    WHERE lower(rolname::text) = ANY(ARRAY(SELECT lower(n) FROM unnest({roles}) AS n)) \
                      AND EXISTS (SELECT FROM unnest({roles}) AS n \
-                                 WHERE NOT EXISTS (SELECT FROM pg_roles e WHERE e.rolname = n))))",
-            schemas
+                                 WHERE NOT EXISTS (SELECT FROM {roles_table} e WHERE e.rolname = n))))"
         );
         // Where the scope's roles hold privileges or ownership in this
         // database.
@@ -463,10 +508,13 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
                 "r.rolsuper",
                 "r.rolcreaterole",
             ],
-            "FROM pg_database d, pg_roles r \
-             WHERE d.datname = current_database() AND r.rolname = current_user",
+            &format!(
+                "FROM pg_database d, {roles_table} r \
+                 WHERE d.datname = current_database() AND r.rolname = current_user"
+            ),
         ),
-        // A superuser holds everything: its memberships are not read.
+        // A superuser holds everything: its memberships are not read (not
+        // even asked for when it was one as it connected).
         part(
             'c',
             &[
@@ -497,7 +545,7 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
                       WHEN rolvaliduntil = '-infinity' THEN '-infinity' \
                       ELSE to_char(rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END",
             ],
-            &format!("FROM pg_roles{roles_filter}"),
+            &format!("FROM {roles_table}{roles_filter}"),
         ),
         part(
             'm',
@@ -509,9 +557,11 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
             &[
                 "pg_get_userbyid(am.roleid)",
                 "pg_get_userbyid(am.member)",
-                "CASE WHEN pg_get_userbyid(am.grantor) <> 'unknown (OID=' || am.grantor || ')' \
-                        OR EXISTS (SELECT FROM pg_roles g WHERE g.oid = am.grantor) \
-                      THEN pg_get_userbyid(am.grantor) END",
+                &format!(
+                    "CASE WHEN pg_get_userbyid(am.grantor) <> 'unknown (OID=' || am.grantor || ')' \
+                            OR EXISTS (SELECT FROM {roles_table} g WHERE g.oid = am.grantor) \
+                          THEN pg_get_userbyid(am.grantor) END"
+                ),
                 "am.admin_option",
                 inherit,
                 set,
@@ -529,6 +579,9 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts) -> String 
             "FROM pg_tablespace",
         ),
     ];
+    if reader == Reader::Superuser {
+        parts.retain(|p| !p.starts_with("(SELECT 'c'::text"));
+    }
     if v >= 150000 {
         parts.push(part('p', &["parname", "paracl"], "FROM pg_parameter_acl"));
     }
