@@ -4,8 +4,10 @@
 //! never one query per object), sent with whatever the caller needs before
 //! it (BEGIN, an advisory lock) and after it in one round trip. Being one
 //! statement, it sees one consistent state of the database under any
-//! isolation level. Only world-readable catalogs are read (`pg_roles`, never
-//! `pg_authid`), so a non-superuser can inspect.
+//! isolation level. Only world-readable catalogs are read (`pg_roles`, not
+//! `pg_authid`), so a non-superuser can inspect; only a sync whose role was
+//! a superuser as it connected reads `pg_authid` (never its password), which
+//! a new backend plans faster (see `Reader`).
 
 use crate::connect::{describe, Session};
 use crate::Error;
