@@ -156,7 +156,9 @@ pg_test!(fn sync_reads_the_catalog_once_when_the_lock_is_free(pg) {
     pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.t (i int);");
     let f = Files::new();
     let file = f.write("d.yaml", &doc(&[role("r", &["schema_usage: s", "table_select: { schema: s, table: t }"])]));
-    const TRY: &str = "BEGIN;\nSELECT pg_try_advisory_xact_lock(1);\nEXECUTE pgsr_catalog_";
+    // A one-shot sync sends its catalog statements with literals.
+    const READ: &str = "WITH RECURSIVE scoped(oid) AS";
+    const TRY: &str = "BEGIN;\nSELECT pg_try_advisory_xact_lock(1);\nWITH RECURSIVE scoped(oid) AS";
 
     // A role that holds no object and is granted none by name, while no
     // role in the scope (pgsr's intermediate roles included) holds any
@@ -179,7 +181,7 @@ pg_test!(fn sync_reads_the_catalog_once_when_the_lock_is_free(pg) {
     assert_eq!(queries.len(), 5, "{queries:#?}");
     // (The first read of a session prepares its statements first.)
     assert!(queries[1].contains(TRY), "{}", queries[1]);
-    assert!(queries[2].contains("EXECUTE pgsr_catalog_") && queries[2].contains("pg_attribute"), "{}", queries[2]);
+    assert!(queries[2].starts_with(READ) && queries[2].contains("pg_attribute"), "{}", queries[2]);
     assert_eq!(with(&queries, "pg_advisory_xact_lock("), 0, "{queries:#?}");
     assert_eq!(queries[4], "COMMIT");
     assert_can(pg, "postgres", "r", "SELECT * FROM s.t");
@@ -247,7 +249,12 @@ pg_test!(fn sync_reads_again_after_waiting_for_the_lock(pg) {
         "{log}"
     );
     assert_eq!(
-        queries.iter().filter(|q| q.starts_with("EXECUTE pgsr_catalog_")).count(),
+        // The first of the two statements of a partial read (the one that
+        // counts what the roles hold), on its own this time.
+        queries
+            .iter()
+            .filter(|q| q.starts_with("WITH RECURSIVE scoped(oid) AS") && q.contains("(SELECT 'k'::text"))
+            .count(),
         1,
         "read again under the lock: {queries:#?}"
     );

@@ -46,8 +46,10 @@ impl Session {
     /// For a session that syncs many times: its prepared statements (the
     /// catalog statements) are planned once, with plans that do not depend
     /// on the lists they are given, rather than at every execution. A
-    /// one-shot run keeps plans made for its own lists.
+    /// one-shot run prepares nothing: it sends the statements with their
+    /// lists as literals, planned for those lists.
     pub fn plan_once(&mut self) -> Result<(), Error> {
+        self.prepared.keep();
         self.client
             .batch_execute(
                 "SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)",
@@ -99,11 +101,13 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
     // look-alikes that a database or role owner put first in the
     // search_path (ALTER DATABASE/ROLE … SET search_path), which would run
     // with pgsr's privileges and could forge what it reads. The same round
-    // trip reads the server's version and the backend's pid.
+    // trip reads the server's version, the backend's pid, and whether the
+    // role is a superuser (which reads the catalog more cheaply).
     let setup = format!(
         "SELECT pg_catalog.set_config('search_path', '', false), \
                 pg_catalog.current_setting('server_version_num'), \
-                pg_catalog.pg_backend_pid(){}",
+                pg_catalog.pg_backend_pid(), \
+                pg_catalog.current_setting('is_superuser'){}",
         timeouts.session_settings()
     );
     let start = move || -> Result<Session, StartError> {
@@ -114,12 +118,13 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
         }
         .map_err(StartError::Driver)?;
         let messages = client.simple_query(&setup).map_err(StartError::Driver)?;
-        let (server_version_num, pid) = messages
+        let (server_version_num, pid, superuser) = messages
             .iter()
             .find_map(|m| match m {
                 postgres::SimpleQueryMessage::Row(row) => Some((
                     row.get(1).and_then(|v| v.parse().ok())?,
                     row.get(2).and_then(|v| v.parse().ok())?,
+                    row.get(3) == Some("on"),
                 )),
                 _ => None,
             })
@@ -128,7 +133,7 @@ pub fn connect(info: &ConnInfo, timeouts: &Timeouts) -> Result<Session, Error> {
             client,
             server_version_num,
             pid,
-            prepared: crate::inspect::PreparedStatements::new(server_version_num),
+            prepared: crate::inspect::PreparedStatements::new(server_version_num, superuser),
         })
     };
     let fail = |e: StartError| match e {
