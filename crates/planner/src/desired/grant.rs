@@ -2,11 +2,19 @@
 //! regex | all, …}`, privileges on a selection of objects of one kind.
 
 use super::parse::*;
-use super::profile::Params;
 use super::{DefaultGrant, Objects, Pattern, PrivilegeGrant, Privileges};
 use crate::acl::Privilege;
 use crate::display::quoted;
 use crate::kind::ObjectKind;
+
+/// What a profile's use gives its grants: the schema, the owner of default
+/// privileges, the database.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Params {
+    pub schema: Option<String>,
+    pub owner: Option<String>,
+    pub database: Option<String>,
+}
 
 const KEYS: &[&str] = &[
     "privileges",

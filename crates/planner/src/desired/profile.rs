@@ -17,22 +17,13 @@
 //!   privileges `__default_<privilege>_on_tables__` (and so on), which need
 //!   `owner`.
 
-use super::grant::{default_privileges, privileges};
+use super::grant::{default_privileges, privileges, Params};
 use super::parse::*;
 use super::{DefaultGrant, Grant, GrantKind, Objects, PrivilegeGrant, Privileges, Span};
 use crate::acl::Privilege;
 use crate::display::quoted;
 use crate::kind::ObjectKind;
 use std::collections::BTreeMap;
-
-/// What a profile's use gives its grants: the schema, the owner of default
-/// privileges, the database.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Params {
-    pub schema: Option<String>,
-    pub owner: Option<String>,
-    pub database: Option<String>,
-}
 
 /// The profiles a desired file defines, by name.
 #[derive(Default)]
