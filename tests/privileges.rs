@@ -396,3 +396,47 @@ pg_test!(fn default_privileges_reach_objects_created_afterwards(pg) {
     );
     assert_eq!(left.as_deref(), Some("0"));
 });
+
+/// Objects whose NULL ACL gives PUBLIC PostgreSQL's built-in privileges.
+const BUILT_IN: &str = "CREATE SCHEMA s; CREATE TABLE s.t (i int);
+     CREATE FUNCTION s.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+     CREATE TYPE s.mood AS ENUM ('ok');
+     GRANT SELECT ON s.t TO PUBLIC; GRANT USAGE ON SCHEMA s TO PUBLIC;";
+
+pg_test!(fn public_section_revokes_the_built_in_defaults(pg) {
+    pg.execute("postgres", "CREATE DATABASE app");
+    pg.execute("app", BUILT_IN);
+    pg.execute("postgres", "CREATE ROLE someone LOGIN PASSWORD 'secret'");
+    // Without a public section PUBLIC is left alone.
+    let f = Files::new();
+    let file = f.write("none.yaml", &doc(&[role("app_user", &[])]));
+    sync_converged(pg, "app", &file);
+    assert_login(pg, "someone", "secret", "app");
+    assert_can(pg, "app", "someone", "SELECT s.f(); SELECT * FROM s.t; CREATE TEMPORARY TABLE x (i int)");
+    assert!(has(pg, "app", "has_type_privilege('someone', 's.mood', 'USAGE')"));
+    assert!(has(pg, "app", "has_language_privilege('someone', 'plpgsql', 'USAGE')"));
+    // PUBLIC may only connect, and use schema s.
+    let text = format!(
+        "public:\n  - grant: {{privileges: CONNECT, on: database, name: app}}\n  - grant: {{privileges: USAGE, on: schema, name: s}}\n{}",
+        doc(&[role("app_user", &[])])
+    );
+    let file = f.write("public.yaml", &text);
+    sync_converged(pg, "app", &file);
+    assert_login(pg, "someone", "secret", "app");
+    assert_cannot(pg, "app", "someone", "SELECT s.f()", "permission denied for function");
+    assert_cannot(pg, "app", "someone", "SELECT * FROM s.t", "permission denied for table");
+    // USAGE on a type governs objects made with it, not values in queries.
+    assert!(!has(pg, "app", "has_type_privilege('someone', 's.mood', 'USAGE')"));
+    assert_cannot(pg, "app", "someone", "CREATE TEMPORARY TABLE x (i int)", "permission denied");
+    assert!(!has(pg, "app", "has_language_privilege('someone', 'plpgsql', 'USAGE')"));
+    // The public schema's CREATE (before 15) and USAGE are PUBLIC's too.
+    assert!(!has(pg, "app", "has_schema_privilege('someone', 'public', 'USAGE')"));
+    assert!(!has(pg, "app", "has_schema_privilege('someone', 'public', 'CREATE')"));
+    // Nothing declared for PUBLIC: not even CONNECT.
+    let text = format!("public: []\n{}", doc(&[role("app_user", &[])]));
+    let file = f.write("nothing.yaml", &text);
+    sync_converged(pg, "app", &file);
+    assert!(try_login(pg, "someone", "secret", "app").is_err(), "PUBLIC kept CONNECT");
+    // Other databases are not the plan's: PUBLIC keeps CONNECT there.
+    assert_login(pg, "someone", "secret", "postgres");
+});

@@ -695,7 +695,9 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts, reader: Re
             only("t.oid", "pg_type")
         ),
     ));
-    for (kind, name, owner, acl, table, class) in [
+    // Only trusted languages: USAGE on an untrusted one cannot be granted
+    // or revoked (only superusers use them), so it has no privileges to read.
+    for (kind, name, owner, acl, table, class, filter) in [
         (
             'l',
             "lanname",
@@ -703,6 +705,7 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts, reader: Re
             "lanacl",
             "pg_language",
             "pg_language",
+            "lanpltrusted",
         ),
         (
             'w',
@@ -711,6 +714,7 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts, reader: Re
             "fdwacl",
             "pg_foreign_data_wrapper",
             "pg_foreign_data_wrapper",
+            "true",
         ),
         (
             'v',
@@ -719,12 +723,13 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts, reader: Re
             "srvacl",
             "pg_foreign_server",
             "pg_foreign_server",
+            "true",
         ),
     ] {
         parts.push(part(
             kind,
             &["oid", name, &format!("pg_get_userbyid({owner})"), acl],
-            &format!("FROM {table} WHERE true{}", only("oid", class)),
+            &format!("FROM {table} WHERE {filter}{}", only("oid", class)),
         ));
     }
     parts.push(part(

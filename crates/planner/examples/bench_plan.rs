@@ -316,6 +316,7 @@ fn build_desired(z: &Sizes, rng: &mut Rng) -> Desired {
         });
     }
     Desired {
+        public: None,
         lock_key: 1,
         roles,
         allow_power: Vec::new(),

@@ -175,6 +175,18 @@ impl<'t> Cursor<'t> {
         self.ident(what)
     }
 
+    /// A grantee of an object privilege: a role, or PUBLIC (unquoted), which
+    /// a desired file's `public` section manages.
+    pub fn grantee(&mut self) -> Result<String, String> {
+        if let Some(Token::Word(w)) = self.peek_at(0) {
+            if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("PUBLIC") {
+                self.pos += 1;
+                return Ok("PUBLIC".to_owned());
+            }
+        }
+        self.role("a grantee")
+    }
+
     /// A role being granted or revoked; a bare privilege keyword here means
     /// an object privilege whose `ON` is missing.
     pub fn granted_role(&mut self) -> Result<String, String> {

@@ -441,7 +441,7 @@ fn grant(c: &mut Cursor) -> Recognized {
         ));
     }
     c.expect_kw("TO")?;
-    c.list(|c| c.role("a grantee"))?;
+    c.list(|c| c.grantee())?;
     // A declared `with_grant_option`.
     c.eat_kws(&["WITH", "GRANT", "OPTION"]);
     c.no_options("WITH … other than WITH GRANT OPTION")?;
@@ -456,7 +456,7 @@ fn revoke(c: &mut Cursor) -> Recognized {
     let class = c.object_class()?;
     c.objects(&class)?;
     c.expect_kw("FROM")?;
-    c.list(|c| c.role("a grantee"))?;
+    c.list(|c| c.grantee())?;
     c.eat_kw("CASCADE");
     c.end()?;
     Ok((StatementKind::Revoke, Effect::None))
@@ -512,12 +512,12 @@ fn default_privileges(c: &mut Cursor) -> Recognized {
     }
     if grant {
         c.expect_kw("TO")?;
-        c.list(|c| c.role("a grantee"))?;
+        c.list(|c| c.grantee())?;
         c.eat_kws(&["WITH", "GRANT", "OPTION"]);
         c.no_options("WITH … other than WITH GRANT OPTION")?;
     } else {
         c.expect_kw("FROM")?;
-        c.list(|c| c.role("a grantee"))?;
+        c.list(|c| c.grantee())?;
         c.eat_kw("CASCADE");
     }
     c.end()?;

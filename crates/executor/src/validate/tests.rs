@@ -446,18 +446,19 @@ fn other_statements_are_refused() {
 
 #[test]
 fn public_and_session_roles_are_refused() {
-    refuse(
+    // A desired file's `public` section manages PUBLIC's object privileges.
+    for body in [
         "GRANT SELECT ON TABLE s.t TO PUBLIC;",
-        "PUBLIC is not allowed",
-    );
-    refuse(
-        "GRANT SELECT ON TABLE s.t TO r, public;",
-        "PUBLIC is not allowed",
-    );
-    refuse(
-        "REVOKE SELECT ON TABLE s.t FROM Public;",
-        "PUBLIC is not allowed",
-    );
+        "REVOKE EXECUTE ON FUNCTION s.f() FROM r, Public;",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE o REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;",
+    ] {
+        accept(body);
+    }
+    // PUBLIC is no role: it is never granted, nor given anything as one.
+    refuse("GRANT p TO PUBLIC;", "PUBLIC is not allowed");
+    refuse("GRANT PUBLIC TO r;", "PUBLIC");
+    refuse("ALTER TABLE s.t OWNER TO PUBLIC;", "PUBLIC is not allowed");
+    refuse("GRANT SELECT ON TABLE s.t TO \"public\";", "means PUBLIC");
     refuse("GRANT p TO \"public\";", "means PUBLIC");
     refuse(
         "GRANT SELECT ON TABLE s.t TO current_user;",

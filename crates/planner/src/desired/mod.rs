@@ -57,6 +57,10 @@ pub struct Desired {
     /// Where ownership taken away from managed roles goes, unless a role
     /// says otherwise; none: to the connecting role.
     pub reassign_owned_to: Option<RoleRef>,
+    /// The top-level `public` section: what PUBLIC holds in the database
+    /// planned for (its name is `public`, its grants privileges only).
+    /// None: PUBLIC's privileges are left as they are.
+    pub public: Option<DesiredRole>,
 }
 
 /// A role named in the desired file, and where.

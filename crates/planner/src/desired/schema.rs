@@ -34,6 +34,7 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
             "allow_power",
             "reassign_owned_to",
             "profiles",
+            "public",
         ],
     )?;
     let lock_key = match top.get("lock_key") {
@@ -76,11 +77,63 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
         .get("reassign_owned_to")
         .map(reassign_target)
         .transpose()?;
+    let public = top
+        .get("public")
+        .map(|node| public_section(node, &profiles))
+        .transpose()?;
     Ok(Desired {
         lock_key,
         roles,
         allow_power,
         reassign_owned_to,
+        public,
+    })
+}
+
+/// The `public` section: `grant`, `default_privileges` and `profile` items
+/// for PUBLIC, held directly.
+fn public_section(node: &Node, profiles: &Profiles) -> Result<DesiredRole> {
+    let mut grants = Vec::new();
+    for item in optional_list(Some(node), "public")? {
+        let found = match grant(item, crate::acl::PUBLIC, profiles)? {
+            Item::Grant(g) => vec![g],
+            Item::Profile(g) => g,
+            Item::Login(_) => {
+                return Err(error(
+                    item.span,
+                    "PUBLIC is not a role: it holds privileges only (`grant`, `default_privileges`, `profile`)",
+                ))
+            }
+        };
+        for g in found {
+            match &g.kind {
+                GrantKind::Privileges(p) if !p.direct => {
+                    return Err(error(
+                        g.span,
+                        "PUBLIC holds privileges directly: remove `direct: false`",
+                    ))
+                }
+                GrantKind::Privileges(_) | GrantKind::DefaultPrivileges(_) => grants.push(g),
+                other => {
+                    return Err(error(
+                        g.span,
+                        format!(
+                            "`{}` is not for PUBLIC: the public section holds `grant`, `default_privileges` and `profile` items",
+                            other.key()
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(DesiredRole {
+        name: crate::acl::PUBLIC.to_owned(),
+        span: node.span,
+        login: None,
+        grants,
+        preserve_existing_grants_in_schemas: Vec::new(),
+        allow_power: false,
+        reassign_owned_to: None,
     })
 }
 

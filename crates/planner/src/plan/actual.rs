@@ -4,8 +4,9 @@
 use super::context::{preserved, Context};
 use super::intermediate::is_intermediate;
 use super::object::ObjectRef;
-use crate::acl::{AclEntry, Privilege};
+use crate::acl::{default_acl, AclEntry, Privilege, PUBLIC};
 use crate::desired::DesiredRole;
+use crate::power::is_system_schema;
 use crate::snapshot::{DefaultObjectType, RelKind};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,6 +43,9 @@ pub(crate) struct Actual<'a> {
 pub(crate) fn collect<'a>(ctx: &Context<'a>) -> Actual<'a> {
     let mut s = Scanner {
         managed: &ctx.managed,
+        public: ctx.public,
+        database: &ctx.ix.snapshot.database.name,
+        version: ctx.ix.snapshot.server_version_num,
         actual: Actual {
             held: BTreeMap::new(),
             owned: BTreeMap::new(),
@@ -172,6 +176,12 @@ pub(crate) fn collect<'a>(ctx: &Context<'a>) -> Actual<'a> {
 
 struct Scanner<'m, 'a> {
     managed: &'m BTreeMap<&'a str, &'a DesiredRole>,
+    /// PUBLIC, when the file declares what it holds: its privileges in the
+    /// database planned for are recorded too, the built-in ones of a NULL
+    /// ACL included.
+    public: Option<&'a DesiredRole>,
+    database: &'m str,
+    version: u32,
     actual: Actual<'a>,
 }
 
@@ -181,7 +191,20 @@ impl<'a> Scanner<'_, 'a> {
     fn tracked(&self, role: &str) -> Option<Option<&'a DesiredRole>> {
         match self.managed.get(role) {
             Some(r) => Some(Some(r)),
+            None if role == PUBLIC => self.public.map(Some),
             None => is_intermediate(role).then_some(None),
+        }
+    }
+
+    /// Whether PUBLIC's privileges on `object` are managed: those in the
+    /// database planned for, but on PostgreSQL's own schemas and what is in
+    /// them (other databases, tablespaces and parameters are the cluster's).
+    fn public_scope(&self, object: &ObjectRef) -> bool {
+        match object {
+            ObjectRef::Database(n) => n == self.database,
+            ObjectRef::Tablespace(_) | ObjectRef::Parameter(_) => false,
+            ObjectRef::Schema(n) => !is_system_schema(n),
+            other => other.schema().is_none_or(|s| !is_system_schema(s)),
         }
     }
 
@@ -221,11 +244,35 @@ impl<'a> Scanner<'_, 'a> {
         owner: &str,
         acl: Option<&'a [AclEntry]>,
     ) {
-        let Some(acl) = acl else { return };
         let mut built: Option<ObjectRef> = None;
+        let Some(acl) = acl else {
+            // A NULL ACL gives PUBLIC PostgreSQL's built-in privileges.
+            if self.public.is_none() {
+                return;
+            }
+            let o = object();
+            if !self.public_scope(&o) {
+                return;
+            }
+            let defaults = default_acl(o.acl_object_type(), Some(owner), self.version);
+            for e in defaults.iter().filter(|e| e.is_public()) {
+                let held = self
+                    .actual
+                    .held
+                    .entry(PUBLIC)
+                    .or_default()
+                    .entry((o.clone(), e.privilege))
+                    .or_default();
+                held.grants.push((e.grantor.clone(), e.grantable));
+            }
+            return;
+        };
         for e in acl {
             let grantee = e.grantee.as_str();
             if self.tracked(grantee).is_none() {
+                continue;
+            }
+            if grantee == PUBLIC && !self.public_scope(built.get_or_insert_with(&object)) {
                 continue;
             }
             // The owner's own entries come with ownership.

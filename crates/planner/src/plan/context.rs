@@ -18,6 +18,8 @@ pub(crate) struct Context<'a> {
     pub conn: &'a str,
     /// Managed roles by name.
     pub managed: BTreeMap<&'a str, &'a DesiredRole>,
+    /// PUBLIC, when the desired file declares what it holds.
+    pub public: Option<&'a DesiredRole>,
 }
 
 impl<'a> Context<'a> {
@@ -63,6 +65,7 @@ impl<'a> Context<'a> {
             options,
             conn,
             managed,
+            public: desired.public.as_ref(),
         };
         ctx.check_reassign_targets()?;
         Ok(ctx)
@@ -87,6 +90,15 @@ impl<'a> Context<'a> {
         for role in self.ix.roles.keys().chain(self.managed.keys()).copied() {
             out.entry(role.to_lowercase()).or_default().push(role);
         }
+        out
+    }
+
+    /// The grantees whose privileges the plan manages: the managed roles,
+    /// and PUBLIC when the file declares what it holds.
+    pub fn grantees(&self) -> Vec<(&'a str, &'a DesiredRole)> {
+        let mut out: Vec<(&'a str, &'a DesiredRole)> =
+            self.managed.iter().map(|(n, r)| (*n, *r)).collect();
+        out.extend(self.public.map(|p| (crate::acl::PUBLIC, p)));
         out
     }
 

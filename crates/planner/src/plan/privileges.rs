@@ -21,14 +21,19 @@ pub(super) enum Keep {
 
 impl<'a> Diff<'_, 'a> {
     pub(super) fn plan_privileges(&mut self, actual: &Actual<'a>) {
-        let roles: Vec<&'a str> = self.f.ctx.managed.keys().copied().collect();
+        let grantees = self.f.ctx.grantees();
+        let roles: Vec<&'a str> = grantees.iter().map(|(n, _)| *n).collect();
         let empty = BTreeMap::new();
         // Revokes first, for every role: a CASCADE can take away what
         // another role (or an intermediate role) is to keep, which must then
         // be granted again.
         let mut cascaded: HashSet<(ObjectRef, Privilege, String)> = HashSet::new();
         for &role in &roles {
-            let desired_role = self.f.ctx.managed[role];
+            let desired_role = grantees
+                .iter()
+                .find(|(n, _)| *n == role)
+                .map(|(_, r)| *r)
+                .expect("a grantee");
             let held = actual.held.get(role).unwrap_or(&empty);
             let wanted = self
                 .f
@@ -152,6 +157,9 @@ impl<'a> Diff<'_, 'a> {
             let reason = match (declared, intermediate::is_intermediate(role)) {
                 (true, false) => {
                     format!("{role}: grant option on {} not declared", object.describe())
+                }
+                (false, false) if role == crate::acl::PUBLIC => {
+                    "PUBLIC: not declared in the public section".to_owned()
                 }
                 (false, false) => format!("{role}: not declared"),
                 (true, true) => {

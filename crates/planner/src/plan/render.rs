@@ -356,7 +356,7 @@ fn render_privileges(steps: &[Step], out: &mut Vec<Statement>) {
             grant,
             class,
             target,
-            quote_ident(grantee),
+            grantee_sql(grantee),
             grant_option_only,
             cascade,
         );
@@ -581,4 +581,13 @@ fn chunks(items: &[String]) -> Vec<Vec<String>> {
         out.last_mut().expect("pushed above").push(item.clone());
     }
     out
+}
+
+/// A grantee in a privilege statement: PUBLIC as the keyword.
+fn grantee_sql(grantee: &str) -> String {
+    if grantee == crate::acl::PUBLIC {
+        "PUBLIC".to_owned()
+    } else {
+        quote_ident(grantee)
+    }
 }

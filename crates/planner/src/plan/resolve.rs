@@ -98,7 +98,13 @@ impl<'a> Resolver<'_, 'a> {
 
     /// Turns every declared grant into target facts.
     fn resolve_grants(&mut self) -> Result<(), PlanError> {
-        let roles: Vec<&'a DesiredRole> = self.ctx.desired.roles.iter().collect();
+        let roles: Vec<&'a DesiredRole> = self
+            .ctx
+            .desired
+            .roles
+            .iter()
+            .chain(self.ctx.desired.public.as_ref())
+            .collect();
         for role in &roles {
             for grant in &role.grants {
                 refuse_system_schema(role, grant)?;

@@ -13,12 +13,13 @@ use crate::snapshot::{PartialScope, QualifiedName, Scope};
 /// tables it names, and the schemas its regexes search.
 ///
 /// A file that declares privileges on a kind a scoped read does not fetch
-/// by name (see [`Scoped`]) is planned from a full read.
+/// by name (see [`Scoped`]), or what PUBLIC holds (on every object of the
+/// database), is planned from a full read.
 pub fn scope_for(desired: &Desired) -> Scope {
     let full = desired.roles.iter().flat_map(|r| &r.grants).any(
         |g| matches!(&g.kind, GrantKind::Privileges(p) if p.on.def().scoped == Scoped::FullRead),
     );
-    if full {
+    if full || desired.public.is_some() {
         Scope::Full
     } else {
         Scope::Partial(partial_scope_for(desired))

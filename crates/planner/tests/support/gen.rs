@@ -1366,6 +1366,7 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
         .map(|t| t.name.clone())
         .collect();
     Desired {
+        public: None,
         lock_key: d.lock_key,
         roles: out,
         allow_power,

@@ -265,6 +265,7 @@ fn defaults_and_empty_lists() {
     assert_eq!(
         ok("roles: []\n"),
         Desired {
+            public: None,
             lock_key: DEFAULT_LOCK_KEY,
             roles: vec![],
             allow_power: vec![],
