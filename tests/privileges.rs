@@ -440,3 +440,72 @@ pg_test!(fn public_section_revokes_the_built_in_defaults(pg) {
     // Other databases are not the plan's: PUBLIC keeps CONNECT there.
     assert_login(pg, "someone", "secret", "postgres");
 });
+
+/// The owner of an object, by a catalog query returning one owner name.
+fn owner_of(pg: &Pg, db: &str, sql: &str) -> String {
+    query_one(pg, db, sql).unwrap_or_else(|| panic!("no owner from {sql}"))
+}
+
+pg_test!(fn ownership_of_every_kind_that_has_an_owner(pg) {
+    let tablespace = pg.server_dir("ts");
+    pg.execute("postgres", "CREATE DATABASE appdb");
+    pg.execute(
+        "postgres",
+        &format!("CREATE TABLESPACE ts LOCATION {}", literal(tablespace.to_str().unwrap())),
+    );
+    pg.execute(
+        "appdb",
+        "CREATE SCHEMA s; CREATE SEQUENCE s.q;
+         CREATE FUNCTION s.f(integer) RETURNS integer LANGUAGE sql AS 'SELECT $1';
+         CREATE PROCEDURE s.p() LANGUAGE sql AS 'SELECT 1';
+         CREATE TYPE s.mood AS ENUM ('ok'); CREATE DOMAIN s.positive AS integer CHECK (VALUE > 0);
+         CREATE FOREIGN DATA WRAPPER w; CREATE SERVER v FOREIGN DATA WRAPPER w;
+         SELECT lo_create(424242);",
+    );
+    let f = Files::new();
+    let owns = [
+        "grant: {privileges: USAGE, on: schema, name: s}",
+        "ownership: {on: sequence, schema: s, name: q}",
+        "ownership: {on: functions, schema: s, names: [\"f(integer)\", p]}",
+        "ownership: {on: types, schema: s, all: true}",
+        "ownership: {on: foreign_server, name: v}",
+        "ownership: {on: large_object, name: 424242}",
+        "ownership: {on: tablespace, name: ts}",
+        "ownership: {on: database, name: appdb}",
+    ];
+    // A database's owner is power: refused until the file allows it.
+    let file = f.write("owner.yaml", &doc(&[role("keeper", &owns)]));
+    let out = pg.pgsr("postgres", "appdb", &["plan", "-f", path_str(&file)]);
+    assert_one_line_error("database owner", &out, 1, "ownership of database appdb is power");
+    let text = doc(&[role("keeper", &owns)]).replace("  - name: \"keeper\"\n", "  - name: \"keeper\"\n    allow_power: true\n");
+    let file = f.write("owner.yaml", &text);
+    sync_converged(pg, "appdb", &file);
+    for (what, sql) in [
+        ("sequence", "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 's.q'::regclass"),
+        ("function", "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE oid = 's.f(integer)'::regprocedure"),
+        ("procedure", "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE oid = 's.p()'::regprocedure"),
+        ("type", "SELECT pg_get_userbyid(typowner) FROM pg_type WHERE oid = 's.mood'::regtype"),
+        ("domain", "SELECT pg_get_userbyid(typowner) FROM pg_type WHERE oid = 's.positive'::regtype"),
+        ("server", "SELECT pg_get_userbyid(srvowner) FROM pg_foreign_server WHERE srvname = 'v'"),
+        ("large object", "SELECT pg_get_userbyid(lomowner) FROM pg_largeobject_metadata WHERE oid = 424242"),
+        ("tablespace", "SELECT pg_get_userbyid(spcowner) FROM pg_tablespace WHERE spcname = 'ts'"),
+        ("database", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'appdb'"),
+    ] {
+        assert_eq!(owner_of(pg, "appdb", sql), "keeper", "{what}");
+    }
+    // As the owner, keeper may change what it owns.
+    assert_can(pg, "appdb", "keeper", "COMMENT ON FUNCTION s.f(integer) IS 'mine'; ALTER SEQUENCE s.q RESTART");
+    // What initdb made is never given away.
+    let file = f.write(
+        "initdb.yaml",
+        &doc(&[role("keeper", &["ownership: {on: language, name: plpgsql}"])]),
+    );
+    let out = pg.pgsr("postgres", "appdb", &["plan", "-f", path_str(&file)]);
+    assert_one_line_error("plpgsql", &out, 1, "PostgreSQL's own object");
+    let file = f.write(
+        "fdw.yaml",
+        &doc(&[role("keeper", &["ownership: {on: foreign_data_wrapper, name: w}"])]),
+    );
+    let out = pg.pgsr("postgres", "appdb", &["plan", "-f", path_str(&file)]);
+    assert_one_line_error("fdw", &out, 1, "must be a superuser");
+});

@@ -13,7 +13,8 @@ use crate::inspect::{query_typed, PgType};
 use crate::validate::{Effect, ValidatedStatement};
 use crate::Error;
 use pgsr_planner::power::{
-    is_system_schema, powerful_roles, schema_power, PowerGrant, PowerWhat, POWERFUL_PREDEFINED,
+    is_system_schema, powerful_roles, schema_power, PowerGrant, PowerWhat, DATABASE_OWNER_POWER,
+    POWERFUL_PREDEFINED,
 };
 use pgsr_planner::quote::quote_ident;
 use pgsr_planner::snapshot::Role;
@@ -53,6 +54,7 @@ pub fn check(
             }
         }
     }
+    refuse_initdb_objects(client, statements)?;
     let candidates = candidates(statements, connecting_role);
     let logins = logins(statements);
     if candidates.is_empty() && logins.is_empty() {
@@ -63,7 +65,7 @@ pub fn check(
         names.insert(c.grantee);
         match &c.what {
             PowerWhat::Membership(r) | PowerWhat::SchemaOwner(r) => names.insert(r),
-            PowerWhat::RelationOwner(_) => false,
+            PowerWhat::RelationOwner(_) | PowerWhat::DatabaseOwner(_) => false,
         };
     }
     let names: Vec<&str> = names.into_iter().collect();
@@ -115,12 +117,14 @@ pub fn check(
             PowerWhat::RelationOwner(_) => powerful
                 .get(c.grantee)
                 .map(|w| format!("{} is powerful: {w}", c.grantee)),
+            PowerWhat::DatabaseOwner(_) => Some(DATABASE_OWNER_POWER.to_owned()),
         };
         let Some(why) = why else { continue };
         let gives = match &c.what {
             PowerWhat::Membership(r) => format!("membership of {}", quote_ident(r)),
             PowerWhat::SchemaOwner(s) => format!("ownership of schema {}", quote_ident(s)),
             PowerWhat::RelationOwner(t) => format!("ownership of {t}"),
+            PowerWhat::DatabaseOwner(d) => format!("ownership of database {}", quote_ident(d)),
         };
         let is_listed = listed
             .iter()
@@ -165,6 +169,8 @@ fn candidates<'s>(statements: &'s [ValidatedStatement], conn: &str) -> Vec<Candi
             } if owner != conn => {
                 let what = if class == "SCHEMA" {
                     PowerWhat::SchemaOwner(object.join("."))
+                } else if class == "DATABASE" {
+                    PowerWhat::DatabaseOwner(object.join("."))
                 } else {
                     PowerWhat::RelationOwner(
                         object
@@ -254,4 +260,60 @@ fn roles_above(client: &mut impl GenericClient, names: &[&str]) -> Result<RolesA
         roles.push(role);
     }
     Ok((roles, memberships))
+}
+
+/// Refuses a change of owner of what initdb made (the `pg_default` and
+/// `pg_global` tablespaces, the built-in languages, the `postgres` and
+/// template databases): a desired file cannot declare it (the planner
+/// refuses), so only a forged plan holds one.
+fn refuse_initdb_objects(
+    client: &mut impl GenericClient,
+    statements: &[ValidatedStatement],
+) -> Result<(), Error> {
+    let mut named: Vec<(&ValidatedStatement, &str, &str)> = Vec::new();
+    for s in statements {
+        if let Effect::Owner { class, object, .. } = &s.effect {
+            if let ("TABLESPACE" | "LANGUAGE" | "DATABASE", [name]) =
+                (class.as_str(), object.as_slice())
+            {
+                named.push((s, class.as_str(), name.as_str()));
+            }
+        }
+    }
+    if named.is_empty() {
+        return Ok(());
+    }
+    let names = |class: &str| -> Vec<&str> {
+        named
+            .iter()
+            .filter(|(_, c, _)| *c == class)
+            .map(|(_, _, n)| *n)
+            .collect()
+    };
+    let (tablespaces, languages, databases) =
+        (names("TABLESPACE"), names("LANGUAGE"), names("DATABASE"));
+    let rows = query_typed(
+        client,
+        "SELECT 'TABLESPACE', spcname::text FROM pg_tablespace WHERE spcname = ANY($1) AND oid < 16384 \
+         UNION ALL SELECT 'LANGUAGE', lanname::text FROM pg_language WHERE lanname = ANY($2) AND oid < 16384 \
+         UNION ALL SELECT 'DATABASE', datname::text FROM pg_database WHERE datname = ANY($3) AND oid < 16384",
+        &[
+            (&tablespaces, PgType::TEXT_ARRAY),
+            (&languages, PgType::TEXT_ARRAY),
+            (&databases, PgType::TEXT_ARRAY),
+        ],
+    )?;
+    if let Some(row) = rows.first() {
+        let (class, name): (String, String) = (row.get(0), row.get(1));
+        let line = named
+            .iter()
+            .find(|(_, c, n)| *c == class && *n == name)
+            .map_or(0, |(s, _, _)| s.line);
+        return Err(Error::usage(format!(
+            "line {line}: changes the owner of {} {}, which initdb made: a plan never does; nothing was applied",
+            class.to_lowercase(),
+            quote_ident(&name)
+        )));
+    }
+    Ok(())
 }

@@ -110,7 +110,12 @@ pub enum PowerWhat {
     SchemaOwner(String),
     /// Ownership of this table-like (`schema.name`, as written in SQL).
     RelationOwner(String),
+    /// Ownership of this database.
+    DatabaseOwner(String),
 }
+
+/// Why owning a database is power, always.
+pub const DATABASE_OWNER_POWER: &str = "a database's owner sets defaults (such as search_path) for every session in it, and from PostgreSQL 15 owns its schema public through pg_database_owner";
 
 /// `pg_catalog`, `pg_toast`, `information_schema` and the like: schemas
 /// PostgreSQL itself owns and reads.

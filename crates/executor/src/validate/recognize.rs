@@ -107,16 +107,27 @@ const GRANTED: &[(&str, &str)] = &[
     ("TABLESPACE", "CREATE"),
 ];
 
-/// Object kinds whose owner a plan changes: what a desired file can declare
-/// ownership of (schemas and table-likes). The planner leaves every other
-/// kind with its owner, and a sequence that belongs to a table changes
-/// owner with its table.
+/// Object kinds whose owner a plan changes: every kind a desired file can
+/// declare ownership of (`schema_ownership`, `table_ownership`,
+/// `ownership`). A foreign-data wrapper's owner must be a superuser, which
+/// no managed role is, so a plan never gives one away.
 const DECLARED_OWNERSHIP: &[&str] = &[
     "SCHEMA",
     "TABLE",
     "VIEW",
     "MATERIALIZED VIEW",
     "FOREIGN TABLE",
+    "SEQUENCE",
+    "DATABASE",
+    "TABLESPACE",
+    "LANGUAGE",
+    "SERVER",
+    "TYPE",
+    "DOMAIN",
+    "LARGE OBJECT",
+    "FUNCTION",
+    "PROCEDURE",
+    "AGGREGATE",
 ];
 
 /// Object kinds of `ALTER … OWNER TO`.
@@ -393,7 +404,7 @@ fn alter_owner(c: &mut Cursor, class: String, name: Name) -> Recognized {
     c.end()?;
     if !DECLARED_OWNERSHIP.contains(&class.as_str()) {
         return Err(format!(
-            "a plan changes the owner only of schemas and table-likes, what a desired file can declare, never of a {class}"
+            "a plan never changes the owner of a {class}: a desired file cannot declare it"
         ));
     }
     Ok((

@@ -35,7 +35,6 @@ const ROUTABLE: [ObjectKind; 3] = [ObjectKind::Database, ObjectKind::Schema, Obj
 
 pub(super) fn privileges(value: &Node, params: Option<&Params>) -> Result<PrivilegeGrant> {
     let fields = Fields::of(value, "grant", KEYS)?;
-    let param_schema = params.and_then(|p| p.schema.clone());
     let on_node = fields.require("on")?;
     let word = string(on_node, "on")?;
     let on = ObjectKind::from_word(word).ok_or_else(|| {
@@ -55,6 +54,166 @@ pub(super) fn privileges(value: &Node, params: Option<&Params>) -> Result<Privil
         ));
     }
     let privileges = privilege_list(fields.require("privileges")?, on)?;
+    let objects = selection(&fields, on, params, "grant")?;
+    let columns = match (fields.get("columns"), on) {
+        (Some(node), ObjectKind::Column) => {
+            let items = optional_list(Some(node), "columns")?;
+            if items.is_empty() {
+                return Err(error(node.span, "`columns` must name at least one column"));
+            }
+            items
+                .iter()
+                .map(|n| name(n, "column name"))
+                .collect::<Result<Vec<_>>>()?
+        }
+        (None, ObjectKind::Column) => {
+            return Err(error(
+                fields.span,
+                "missing `columns` in grant on columns (the tables are selected by `name`, `names`, `regex` or `all`)",
+            ))
+        }
+        (Some(_), _) => {
+            return Err(error(
+                fields.key_span("columns").unwrap_or(fields.span),
+                "`columns` goes with `on: column`",
+            ))
+        }
+        (None, _) => Vec::new(),
+    };
+    let flag = |key: &str, default: bool| -> Result<bool> {
+        fields.get(key).map_or(Ok(default), |n| boolean(n, key))
+    };
+    let with_grant_option = flag("with_grant_option", false)?;
+    let direct = flag("direct", true)?;
+    if !direct {
+        let span = fields.key_span("direct").unwrap_or(fields.span);
+        if !ROUTABLE.contains(&on) {
+            return Err(error(
+                span,
+                format!(
+                    "`direct: false` routes a privilege through an intermediate role, which pgsr does for databases, schemas and tables only, not a {}",
+                    on.word()
+                ),
+            ));
+        }
+        if with_grant_option {
+            return Err(error(
+                span,
+                "an intermediate role holds no grant option: `with_grant_option` needs `direct: true`",
+            ));
+        }
+    }
+    Ok(PrivilegeGrant {
+        privileges,
+        on,
+        objects,
+        columns,
+        with_grant_option,
+        direct,
+    })
+}
+
+/// `ownership: {on, schema, name | names | regex | all}`: the role owns the
+/// objects.
+pub(super) fn ownership(value: &Node) -> Result<(ObjectKind, Objects)> {
+    let fields = Fields::of(
+        value,
+        "ownership",
+        &["on", "schema", "name", "names", "regex", "all", "except"],
+    )?;
+    let on_node = fields.require("on")?;
+    let word = string(on_node, "on")?;
+    let on = ObjectKind::from_word(word).ok_or_else(|| {
+        error(
+            on_node.span,
+            format!(
+                "unknown object kind {} in `on`; expected one of: {}",
+                quoted(word),
+                ObjectKind::all_words()
+            ),
+        )
+    })?;
+    let refusal = match on {
+        ObjectKind::Column => Some("a column belongs to its table: declare the table's ownership"),
+        ObjectKind::Parameter => Some("parameters have no owner"),
+        // PostgreSQL: "The owner of a foreign-data wrapper must be a superuser."
+        ObjectKind::ForeignDataWrapper => {
+            Some("a foreign-data wrapper's owner must be a superuser, which no managed role is")
+        }
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        return Err(error(on_node.span, refusal));
+    }
+    let objects = selection(&fields, on, None, "ownership")?;
+    Ok((on, objects))
+}
+
+/// `default_privileges: {privileges, on, owner, schema, with_grant_option}`.
+pub(super) fn default_privileges(value: &Node, params: Option<&Params>) -> Result<DefaultGrant> {
+    let fields = Fields::of(
+        value,
+        "default_privileges",
+        &["privileges", "on", "owner", "schema", "with_grant_option"],
+    )?;
+    let on_node = fields.require("on")?;
+    let word = string(on_node, "on")?;
+    let on = ObjectKind::from_word(word)
+        .filter(|k| k.def().default_privileges.is_some())
+        .ok_or_else(|| {
+            let kinds: Vec<&str> = ObjectKind::ALL
+                .iter()
+                .filter(|k| k.def().default_privileges.is_some())
+                .map(|k| k.def().words[1])
+                .collect();
+            error(
+                on_node.span,
+                format!(
+                    "{} has no default privileges; expected one of: {}",
+                    quoted(word),
+                    kinds.join(", ")
+                ),
+            )
+        })?;
+    let privileges = privilege_list(fields.require("privileges")?, on)?;
+    let owner = match (fields.get("owner"), params.and_then(|p| p.owner.clone())) {
+        (Some(node), _) => name(node, "owner role name")?,
+        (None, Some(owner)) => owner,
+        (None, None) => name(fields.require("owner")?, "owner role name")?,
+    };
+    let schema = match fields.get("schema") {
+        Some(node) if on == ObjectKind::Schema => {
+            return Err(error(
+                node.span,
+                "default privileges on schemas are for every schema: remove `schema`",
+            ))
+        }
+        Some(node) => Some(name(node, "schema name")?),
+        None if on == ObjectKind::Schema => None,
+        None => params.and_then(|p| p.schema.clone()),
+    };
+    let with_grant_option = match fields.get("with_grant_option") {
+        Some(node) => boolean(node, "with_grant_option")?,
+        None => false,
+    };
+    Ok(DefaultGrant {
+        privileges,
+        on,
+        owner,
+        schema,
+        with_grant_option,
+    })
+}
+
+/// The objects a grant or an ownership selects: `schema` (or the profile's)
+/// and one of `name`, `names`, `regex`, `all` (with `except`).
+fn selection(
+    fields: &Fields,
+    on: ObjectKind,
+    params: Option<&Params>,
+    what: &str,
+) -> Result<Objects> {
+    let param_schema = params.and_then(|p| p.schema.clone());
     let in_schema = on.def().in_schema;
     let schema = match (fields.get("schema"), in_schema) {
         (Some(node), true) => Some(name(node, "schema name")?),
@@ -63,7 +222,7 @@ pub(super) fn privileges(value: &Node, params: Option<&Params>) -> Result<Privil
             return Err(error(
                 fields.span,
                 format!(
-                    "missing `schema` in grant: a {} lives in a schema",
+                    "missing `schema` in {what}: a {} lives in a schema",
                     on.word()
                 ),
             ))
@@ -138,7 +297,9 @@ pub(super) fn privileges(value: &Node, params: Option<&Params>) -> Result<Privil
         [] => {
             return Err(error(
                 fields.span,
-                "missing the objects in grant: give `name`, `names`, `regex` or `all: true`",
+                format!(
+                    "missing the objects in {what}: give `name`, `names`, `regex` or `all: true`"
+                ),
             ))
         }
         [_, second, ..] => {
@@ -157,118 +318,7 @@ pub(super) fn privileges(value: &Node, params: Option<&Params>) -> Result<Privil
     ) {
         return Err(error(span, "`except` goes with `all: true`"));
     }
-    let columns = match (fields.get("columns"), on) {
-        (Some(node), ObjectKind::Column) => {
-            let items = optional_list(Some(node), "columns")?;
-            if items.is_empty() {
-                return Err(error(node.span, "`columns` must name at least one column"));
-            }
-            items
-                .iter()
-                .map(|n| name(n, "column name"))
-                .collect::<Result<Vec<_>>>()?
-        }
-        (None, ObjectKind::Column) => {
-            return Err(error(
-                fields.span,
-                "missing `columns` in grant on columns (the tables are selected by `name`, `names`, `regex` or `all`)",
-            ))
-        }
-        (Some(_), _) => {
-            return Err(error(
-                fields.key_span("columns").unwrap_or(fields.span),
-                "`columns` goes with `on: column`",
-            ))
-        }
-        (None, _) => Vec::new(),
-    };
-    let flag = |key: &str, default: bool| -> Result<bool> {
-        fields.get(key).map_or(Ok(default), |n| boolean(n, key))
-    };
-    let with_grant_option = flag("with_grant_option", false)?;
-    let direct = flag("direct", true)?;
-    if !direct {
-        let span = fields.key_span("direct").unwrap_or(fields.span);
-        if !ROUTABLE.contains(&on) {
-            return Err(error(
-                span,
-                format!(
-                    "`direct: false` routes a privilege through an intermediate role, which pgsr does for databases, schemas and tables only, not a {}",
-                    on.word()
-                ),
-            ));
-        }
-        if with_grant_option {
-            return Err(error(
-                span,
-                "an intermediate role holds no grant option: `with_grant_option` needs `direct: true`",
-            ));
-        }
-    }
-    Ok(PrivilegeGrant {
-        privileges,
-        on,
-        objects,
-        columns,
-        with_grant_option,
-        direct,
-    })
-}
-
-/// `default_privileges: {privileges, on, owner, schema, with_grant_option}`.
-pub(super) fn default_privileges(value: &Node, params: Option<&Params>) -> Result<DefaultGrant> {
-    let fields = Fields::of(
-        value,
-        "default_privileges",
-        &["privileges", "on", "owner", "schema", "with_grant_option"],
-    )?;
-    let on_node = fields.require("on")?;
-    let word = string(on_node, "on")?;
-    let on = ObjectKind::from_word(word)
-        .filter(|k| k.def().default_privileges.is_some())
-        .ok_or_else(|| {
-            let kinds: Vec<&str> = ObjectKind::ALL
-                .iter()
-                .filter(|k| k.def().default_privileges.is_some())
-                .map(|k| k.def().words[1])
-                .collect();
-            error(
-                on_node.span,
-                format!(
-                    "{} has no default privileges; expected one of: {}",
-                    quoted(word),
-                    kinds.join(", ")
-                ),
-            )
-        })?;
-    let privileges = privilege_list(fields.require("privileges")?, on)?;
-    let owner = match (fields.get("owner"), params.and_then(|p| p.owner.clone())) {
-        (Some(node), _) => name(node, "owner role name")?,
-        (None, Some(owner)) => owner,
-        (None, None) => name(fields.require("owner")?, "owner role name")?,
-    };
-    let schema = match fields.get("schema") {
-        Some(node) if on == ObjectKind::Schema => {
-            return Err(error(
-                node.span,
-                "default privileges on schemas are for every schema: remove `schema`",
-            ))
-        }
-        Some(node) => Some(name(node, "schema name")?),
-        None if on == ObjectKind::Schema => None,
-        None => params.and_then(|p| p.schema.clone()),
-    };
-    let with_grant_option = match fields.get("with_grant_option") {
-        Some(node) => boolean(node, "with_grant_option")?,
-        None => false,
-    };
-    Ok(DefaultGrant {
-        privileges,
-        on,
-        owner,
-        schema,
-        with_grant_option,
-    })
+    Ok(objects)
 }
 
 /// `ALL`, one privilege, or a sequence of them; each must exist for the kind.

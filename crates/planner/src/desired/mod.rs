@@ -192,6 +192,8 @@ pub enum GrantKind {
     /// Privileges objects get when `owner` creates them
     /// (`default_privileges`).
     DefaultPrivileges(DefaultGrant),
+    /// Ownership of objects of any kind that has an owner (`ownership`).
+    Ownership { on: ObjectKind, objects: Objects },
 }
 
 /// Default privileges: what objects of a kind get when their owner creates
@@ -293,6 +295,7 @@ impl GrantKind {
             GrantKind::RoleMembership { .. } => "role_membership",
             GrantKind::Privileges(_) => "grant",
             GrantKind::DefaultPrivileges(_) => "default_privileges",
+            GrantKind::Ownership { .. } => "ownership",
         }
     }
 }

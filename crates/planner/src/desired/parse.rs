@@ -23,7 +23,7 @@ pub(super) const MAX_NAME_BYTES: usize = 63;
 const MAX_DEPTH: usize = 32;
 
 pub(super) const GRANT_KINDS: &str = "login, database_connect, schema_usage, schema_create, \
-    schema_ownership, table_select, table_ownership, role_membership, grant, default_privileges, profile";
+    schema_ownership, table_select, table_ownership, role_membership, grant, default_privileges, profile, ownership";
 
 /// The options of a `login` mapping: shown in messages even where the
 /// mapping's values are secret.

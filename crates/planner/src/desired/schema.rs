@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::grant::{default_privileges, pattern, privileges};
+use super::grant::{default_privileges, ownership, pattern, privileges};
 use super::parse::*;
 use super::profile::{expand, profiles, Profiles};
 use super::{
@@ -303,6 +303,10 @@ fn grant(item: &Node, role_name: &str, profiles: &Profiles) -> Result<Item> {
         "grant" => GrantKind::Privileges(privileges(value, None)?),
         "default_privileges" => GrantKind::DefaultPrivileges(default_privileges(value, None)?),
         "profile" => return Ok(Item::Profile(expand(profiles, value, span)?)),
+        "ownership" => {
+            let (on, objects) = ownership(value)?;
+            GrantKind::Ownership { on, objects }
+        }
         other => {
             return Err(error(
                 key.span,

@@ -2,6 +2,7 @@
 //! and messages.
 
 use crate::desired::{GrantKind, Objects, PrivilegeGrant, Privileges, TableName};
+use crate::kind::ObjectKind;
 
 /// A grant as the desired file says it, for comments and messages.
 pub(crate) fn describe_grant(kind: &GrantKind) -> String {
@@ -32,6 +33,9 @@ pub(crate) fn describe_grant(kind: &GrantKind) -> String {
         GrantKind::TableOwnership { schema, table } => format!("table_ownership {schema}.{table}"),
         GrantKind::RoleMembership { role } => format!("role_membership {role}"),
         GrantKind::Privileges(g) => describe_privileges(g),
+        GrantKind::Ownership { on, objects } => {
+            format!("ownership of {}", describe_objects(*on, objects))
+        }
         GrantKind::DefaultPrivileges(d) => {
             let privileges = privileges_text(&d.privileges);
             let schema = d
@@ -61,33 +65,7 @@ fn describe_privileges(g: &PrivilegeGrant) -> String {
     } else {
         format!(" ({})", g.columns.join(", "))
     };
-    let word = g.on.word();
-    let qualified = |name: &str| match g.objects.schema() {
-        Some(s) => format!("{s}.{name}"),
-        None => name.to_owned(),
-    };
-    let objects = match &g.objects {
-        Objects::Named { names, .. } => {
-            let names: Vec<String> = names.iter().map(|n| qualified(n)).collect();
-            format!("{word} {}", names.join(", "))
-        }
-        Objects::Regex { schema, pattern } => match schema {
-            Some(s) => format!("{word}s in {s} /{}/", pattern.source),
-            None => format!("{word}s /{}/", pattern.source),
-        },
-        Objects::Current => format!("{word} (the one planned for)"),
-        Objects::All { schema, except } => {
-            let except = if except.is_empty() {
-                String::new()
-            } else {
-                format!(" except {}", except.join(", "))
-            };
-            match schema {
-                Some(s) => format!("all {word}s in {s}{except}"),
-                None => format!("all {word}s{except}"),
-            }
-        }
-    };
+    let objects = describe_objects(g.on, &g.objects);
     let option = if g.with_grant_option {
         " with grant option"
     } else {
@@ -109,5 +87,36 @@ fn privileges_text(privileges: &Privileges) -> String {
             .map(|p| p.keyword())
             .collect::<Vec<_>>()
             .join(", "),
+    }
+}
+
+/// The objects a grant selects, in words.
+fn describe_objects(on: ObjectKind, objects: &Objects) -> String {
+    let word = on.word();
+    let qualified = |name: &str| match objects.schema() {
+        Some(s) => format!("{s}.{name}"),
+        None => name.to_owned(),
+    };
+    match objects {
+        Objects::Named { names, .. } => {
+            let names: Vec<String> = names.iter().map(|n| qualified(n)).collect();
+            format!("{word} {}", names.join(", "))
+        }
+        Objects::Regex { schema, pattern } => match schema {
+            Some(s) => format!("{word}s in {s} /{}/", pattern.source),
+            None => format!("{word}s /{}/", pattern.source),
+        },
+        Objects::Current => format!("{word} (the one planned for)"),
+        Objects::All { schema, except } => {
+            let except = if except.is_empty() {
+                String::new()
+            } else {
+                format!(" except {}", except.join(", "))
+            };
+            match schema {
+                Some(s) => format!("all {word}s in {s}{except}"),
+                None => format!("all {word}s{except}"),
+            }
+        }
     }
 }

@@ -55,8 +55,9 @@ impl<'a> Index<'a> {
     /// Where the snapshot holds the object: its owner and its ACL. A column
     /// has its table's owner; a parameter has none.
     pub fn entry(&self, object: &ObjectRef) -> Option<CatalogEntry<'a>> {
-        fn entry<'a>(owner: &'a str, acl: &'a Option<Vec<AclEntry>>) -> CatalogEntry<'a> {
+        fn entry<'a>(oid: u32, owner: &'a str, acl: &'a Option<Vec<AclEntry>>) -> CatalogEntry<'a> {
             CatalogEntry {
+                oid: Some(oid),
                 owner: Some(owner),
                 acl: acl.as_deref(),
             }
@@ -66,15 +67,15 @@ impl<'a> Index<'a> {
             ObjectRef::Database(n) => self
                 .databases
                 .get(n.as_str())
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::Schema(n) => self
                 .schemas
                 .get(n.as_str())
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::Relation { schema, name, .. } => self
                 .relations
                 .get(&(schema.as_str(), name.as_str()))
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::Column {
                 schema,
                 table,
@@ -87,6 +88,7 @@ impl<'a> Index<'a> {
                     .find(|c| &c.name == column)
                     .map(|c| c.acl.as_slice());
                 Some(CatalogEntry {
+                    oid: None,
                     owner: Some(&rel.owner),
                     acl,
                 })
@@ -95,12 +97,13 @@ impl<'a> Index<'a> {
                 .tablespaces
                 .iter()
                 .find(|o| &o.name == n)
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::Parameter(n) => {
                 c.parameters
                     .iter()
                     .find(|o| &o.name == n)
                     .map(|o| CatalogEntry {
+                        oid: None,
                         owner: None,
                         acl: o.acl.as_deref(),
                     })
@@ -114,38 +117,40 @@ impl<'a> Index<'a> {
                 .routines
                 .iter()
                 .find(|o| &o.schema == schema && &o.name == name && &o.arguments == arguments)
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::Type { schema, name, .. } => c
                 .types
                 .iter()
                 .find(|o| &o.schema == schema && &o.name == name)
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::Language(n) => c
                 .languages
                 .iter()
                 .find(|o| &o.name == n)
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::LargeObject(oid) => c
                 .large_objects
                 .iter()
                 .find(|o| o.oid == *oid)
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::ForeignDataWrapper(n) => c
                 .foreign_data_wrappers
                 .iter()
                 .find(|o| &o.name == n)
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
             ObjectRef::ForeignServer(n) => c
                 .foreign_servers
                 .iter()
                 .find(|o| &o.name == n)
-                .map(|o| entry(&o.owner, &o.acl)),
+                .map(|o| entry(o.oid, &o.owner, &o.acl)),
         }
     }
 }
 
 /// An object's owner and ACL as the snapshot holds them.
 pub(crate) struct CatalogEntry<'a> {
+    /// None for columns and parameters.
+    pub oid: Option<u32>,
     pub owner: Option<&'a str>,
     pub acl: Option<&'a [AclEntry]>,
 }

@@ -16,7 +16,9 @@ use super::facts::Facts;
 use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::desired::GrantKind;
-use crate::power::{powerful_roles, schema_power, PowerGrant, PowerWhat, Why};
+use crate::power::{
+    powerful_roles, schema_power, PowerGrant, PowerWhat, Why, DATABASE_OWNER_POWER,
+};
 use crate::quote::quote_ident;
 use crate::snapshot::Role;
 use std::collections::BTreeMap;
@@ -58,6 +60,9 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                     PowerWhat::Membership(r) => format!("role_membership: {r} gives power ({why})"),
                     PowerWhat::SchemaOwner(s) => format!("schema_ownership: {s} is power ({why})"),
                     PowerWhat::RelationOwner(t) => format!("table_ownership: {t} is power ({why})"),
+                    PowerWhat::DatabaseOwner(d) => {
+                        format!("ownership of database {d} is power ({why})")
+                    }
                 };
                 return Err(PlanError {
                     span: Some(grant.span),
@@ -69,6 +74,35 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
             }
             allowed.insert((role.name.clone(), what), why);
         }
+    }
+    // Ownership declared with `ownership`: of a database (always power), or
+    // of a schema that is power.
+    for (object, (owner, _)) in &f.target.owners {
+        let (what, why) = match object {
+            ObjectRef::Database(d) => (
+                PowerWhat::DatabaseOwner(d.clone()),
+                DATABASE_OWNER_POWER.to_owned(),
+            ),
+            ObjectRef::Schema(s) => match schema_power(s, owner, role_exists) {
+                Some(why) => (PowerWhat::SchemaOwner(s.clone()), why),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let key = ((*owner).to_owned(), what);
+        if allowed.contains_key(&key) {
+            continue;
+        }
+        if !f.ctx.desired.allows_power(owner) {
+            return Err(PlanError {
+                span: f.ctx.managed.get(owner).map(|r| r.span),
+                message: format!(
+                    "{owner}: ownership of {} is power ({why}); if {owner} should have it, add `allow_power: true` to the role or list it in the top-level `allow_power`",
+                    object.describe()
+                ),
+            });
+        }
+        allowed.insert(key, why);
     }
     // Ownership taken away and given to the role `reassign_owned_to` names
     // (the connecting role's own power is not in question).
@@ -138,6 +172,10 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                 owner,
             } => (owner.clone(), PowerWhat::SchemaOwner(schema.clone())),
             Action::AlterOwner {
+                object: ObjectRef::Database(database),
+                owner,
+            } => (owner.clone(), PowerWhat::DatabaseOwner(database.clone())),
+            Action::AlterOwner {
                 object: ObjectRef::Relation { schema, name, .. },
                 owner,
             } => (
@@ -195,6 +233,7 @@ pub fn describe(grant: &PowerGrant) -> String {
         PowerWhat::Membership(r) => format!("becomes a member of {}", quote_ident(r)),
         PowerWhat::SchemaOwner(s) => format!("owns schema {}", quote_ident(s)),
         PowerWhat::RelationOwner(t) => format!("owns {t}"),
+        PowerWhat::DatabaseOwner(d) => format!("owns database {}", quote_ident(d)),
     };
     format!("{} {what}: {}", quote_ident(&grant.grantee), grant.why)
 }

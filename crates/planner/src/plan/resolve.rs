@@ -8,9 +8,7 @@ use super::describe::describe_grant;
 use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::acl::Privilege;
-use crate::desired::{
-    DesiredRole, Grant, GrantKind, Objects, PrivilegeGrant, Privileges, TableName,
-};
+use crate::desired::{DesiredRole, Grant, GrantKind, Objects, Privileges, TableName};
 use crate::kind::ObjectKind;
 use crate::snapshot::{DefaultObjectType, RelKind};
 use std::collections::BTreeMap;
@@ -76,6 +74,18 @@ pub(crate) fn resolve<'a>(ctx: &Context<'a>) -> Result<Target<'a>, PlanError> {
     };
     r.resolve_grants()?;
     Ok(r.t)
+}
+
+/// Objects with a lower oid were made by initdb (PostgreSQL's
+/// `FirstNormalObjectId`).
+const FIRST_NORMAL_OBJECT_ID: u32 = 16384;
+
+/// What a grant or an ownership selects.
+#[derive(Clone, Copy)]
+struct Selection<'g> {
+    on: ObjectKind,
+    objects: &'g Objects,
+    columns: &'g [String],
 }
 
 struct Resolver<'c, 'a> {
@@ -152,6 +162,64 @@ impl<'a> Resolver<'_, 'a> {
 
     fn resolve_ownership(&mut self, role: &'a DesiredRole, grant: &Grant) -> Result<(), PlanError> {
         match &grant.kind {
+            GrantKind::Ownership { on, objects } => {
+                let selection = Selection {
+                    on: *on,
+                    objects,
+                    columns: &[],
+                };
+                let Some(objects) = self.select(role, grant, selection)? else {
+                    return Ok(());
+                };
+                for object in objects {
+                    // A sequence that belongs to a table column changes
+                    // owner with its table (PostgreSQL refuses it alone).
+                    if let ObjectRef::Relation {
+                        schema,
+                        name,
+                        kind: RelKind::Sequence,
+                    } = &object
+                    {
+                        let owned_by = self
+                            .ctx
+                            .ix
+                            .relations
+                            .get(&(schema.as_str(), name.as_str()))
+                            .and_then(|r| r.owned_by.as_ref());
+                        if let Some(table) = owned_by {
+                            self.skip(
+                                &role.name,
+                                grant,
+                                format!(
+                                    "sequence {schema}.{name} belongs to table {}.{}: it changes owner with the table",
+                                    table.schema, table.name
+                                ),
+                            )?;
+                            continue;
+                        }
+                    }
+                    // PostgreSQL's own objects (made by initdb) keep their owner.
+                    if self
+                        .ctx
+                        .ix
+                        .entry(&object)
+                        .and_then(|e| e.oid)
+                        .is_some_and(|oid| oid < FIRST_NORMAL_OBJECT_ID)
+                    {
+                        return Err(PlanError {
+                            span: Some(grant.span),
+                            message: format!(
+                                "{}: {}: {} is PostgreSQL's own object (made by initdb): pgsr does not give it away",
+                                role.name,
+                                describe_grant(&grant.kind),
+                                object.describe()
+                            ),
+                        });
+                    }
+                    self.declare_owner(role, grant, object)?;
+                }
+                Ok(())
+            }
             GrantKind::SchemaOwnership { schema } => {
                 if !self.ctx.ix.schemas.contains_key(schema.as_str()) {
                     if let Some(other) = self.t.create_schemas.get(schema) {
@@ -203,7 +271,9 @@ impl<'a> Resolver<'_, 'a> {
         let name = role.name.as_str();
         let reason = describe_grant(&grant.kind);
         match &grant.kind {
-            GrantKind::SchemaOwnership { .. } | GrantKind::TableOwnership { .. } => {}
+            GrantKind::SchemaOwnership { .. }
+            | GrantKind::TableOwnership { .. }
+            | GrantKind::Ownership { .. } => {}
             GrantKind::DatabaseConnect { database } => {
                 if !self.ctx.ix.databases.contains_key(database.as_str()) {
                     return self.skip(name, grant, format!("database {database} does not exist"));
@@ -282,7 +352,12 @@ impl<'a> Resolver<'_, 'a> {
                 }
             }
             GrantKind::Privileges(g) => {
-                let objects = match self.select(role, grant, g)? {
+                let selection = Selection {
+                    on: g.on,
+                    objects: &g.objects,
+                    columns: &g.columns,
+                };
+                let objects = match self.select(role, grant, selection)? {
                     Some(objects) => objects,
                     None => return Ok(()),
                 };
@@ -407,7 +482,7 @@ impl<'a> Resolver<'_, 'a> {
         &mut self,
         role: &'a DesiredRole,
         grant: &Grant,
-        g: &PrivilegeGrant,
+        g: Selection,
     ) -> Result<Option<Vec<ObjectRef>>, PlanError> {
         let ix = &self.ctx.ix;
         let c = &ix.snapshot.catalog;
@@ -651,6 +726,18 @@ fn refuse_system_schema(role: &DesiredRole, grant: &Grant) -> Result<(), PlanErr
         | GrantKind::SchemaOwnership { schema }
         | GrantKind::TableSelect { schema, .. }
         | GrantKind::TableOwnership { schema, .. } => schema,
+        GrantKind::Ownership { objects, .. } => match objects.schema() {
+            Some(schema) => schema,
+            None => match objects {
+                Objects::Named { names, .. } => {
+                    match names.iter().find(|n| crate::power::is_system_schema(n)) {
+                        Some(schema) => schema,
+                        None => return Ok(()),
+                    }
+                }
+                _ => return Ok(()),
+            },
+        },
         GrantKind::DefaultPrivileges(d) => match &d.schema {
             Some(schema) => schema,
             None => return Ok(()),

@@ -16,9 +16,15 @@ use crate::snapshot::{PartialScope, QualifiedName, Scope};
 /// by name (see [`Scoped`]), or what PUBLIC holds (on every object of the
 /// database), is planned from a full read.
 pub fn scope_for(desired: &Desired) -> Scope {
-    let full = desired.roles.iter().flat_map(|r| &r.grants).any(
-        |g| matches!(&g.kind, GrantKind::Privileges(p) if p.on.def().scoped == Scoped::FullRead),
-    );
+    let full = desired
+        .roles
+        .iter()
+        .flat_map(|r| &r.grants)
+        .any(|g| match &g.kind {
+            GrantKind::Privileges(p) => p.on.def().scoped == Scoped::FullRead,
+            GrantKind::Ownership { on, .. } => on.def().scoped == Scoped::FullRead,
+            _ => false,
+        });
     if full || desired.public.is_some() {
         Scope::Full
     } else {
@@ -71,6 +77,7 @@ fn partial_scope_for(desired: &Desired) -> PartialScope {
                 }
                 GrantKind::RoleMembership { role } => scope.roles.push(role.clone()),
                 GrantKind::Privileges(g) => privileges_scope(g, &mut scope),
+                GrantKind::Ownership { on, objects } => objects_scope(*on, objects, &mut scope),
                 // The owner's default privileges are read whole; the owner
                 // must be known to exist.
                 GrantKind::DefaultPrivileges(d) => {
@@ -112,7 +119,15 @@ fn privileges_scope(g: &PrivilegeGrant, scope: &mut PartialScope) {
                 scope.databases.extend(names.iter().cloned());
             }
         }
-        (Scoped::Whole, Objects::Named { names, .. }) => match g.on {
+        _ => objects_scope(g.on, &g.objects, scope),
+    }
+}
+
+/// What a scoped read fetches for objects of a kind a file names.
+fn objects_scope(on: ObjectKind, objects: &Objects, scope: &mut PartialScope) {
+    match (on.def().scoped, objects) {
+        (Scoped::FullRead, _) => {}
+        (Scoped::Whole, Objects::Named { names, .. }) => match on {
             ObjectKind::Database => scope.databases.extend(names.iter().cloned()),
             ObjectKind::Schema => scope.schemas.extend(names.iter().cloned()),
             _ => {}
