@@ -6,8 +6,8 @@
 -- snapshot-fingerprint: sha256:a69a8be0ebba3787e245e2118fc9880ae034edb19620edb7bbe2bcae6dfe4d04
 -- scope: {"kind":"full"}
 -- lock-key: 1
--- statements: 1 (grant 1)
--- checksum: sha256:7ee024de75f44c675667cbf1a08748ca5207db27796c89b522ce1d544711d1d3
+-- statements: 1 (grant-role 1)
+-- checksum: sha256:d182146b3be9e90ba22490e6f4bdacf94a36847f76346b2635ce8666d97fdcc7
 
--- connect for everyone
-GRANT CONNECT ON DATABASE warehouse TO PUBLIC;
+-- everyone an analyst
+GRANT analysts TO PUBLIC;
