@@ -1,7 +1,9 @@
 //! Planner benchmark: a synthetic catalog of N tables (N/10 roles, about
-//! 10·N ACL entries, intermediate roles) and a desired file managing N/100
-//! roles with every kind of grant; times `plan` and `render` and reports
-//! the process's peak resident memory.
+//! 10·N ACL entries, intermediate roles, column privileges, default
+//! privileges) and a desired file managing N/100 roles with every kind of
+//! grant, the general ones (`grant` on all tables of a schema, on columns,
+//! with grant option; `default_privileges`) included; times `plan` and
+//! `render` and reports the process's peak resident memory.
 //!
 //! ```text
 //! cargo run --release -p pgsr-planner --example bench_plan            # scaling table
@@ -19,12 +21,14 @@ use std::time::{Duration, Instant};
 
 use pgsr_planner::acl::{AclEntry, Privilege};
 use pgsr_planner::desired::{
-    Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, Pattern, Span, TableName,
+    DefaultGrant, Desired, DesiredRole, Grant, GrantKind, Login, Objects, PasswordSource, Pattern,
+    PrivilegeGrant, Privileges, Span, TableName,
 };
+use pgsr_planner::kind::ObjectKind;
 use pgsr_planner::plan::{plan, render, PlanOptions};
 use pgsr_planner::snapshot::{
-    Catalog, ConnectingRole, DatabaseIdent, Membership, RelKind, Relation, Role, Schema, Scope,
-    SharedObject, Snapshot,
+    Catalog, ColumnAcl, ConnectingRole, DatabaseIdent, DefaultObjectType, DefaultPrivilege,
+    Membership, RelKind, Relation, Role, Schema, Scope, SharedObject, Snapshot,
 };
 
 const SIZES: [usize; 5] = [1_000, 3_000, 10_000, 30_000, 100_000];
@@ -175,6 +179,19 @@ fn build_snapshot(z: &Sizes, rng: &mut Rng) -> Snapshot {
         }
         acl.sort();
         acl.dedup();
+        // One table in 20 has a column privilege for a random role.
+        let columns = if t % 20 == 7 {
+            vec![ColumnAcl {
+                name: "c".into(),
+                acl: vec![entry(
+                    &plain_role(rng.below(z.plain_roles)),
+                    &owner,
+                    Privilege::Select,
+                )],
+            }]
+        } else {
+            Vec::new()
+        };
         c.relations.push(Relation {
             schema: schema_name(t / TABLES_PER_SCHEMA),
             name: table_name(t),
@@ -186,8 +203,24 @@ fn build_snapshot(z: &Sizes, rng: &mut Rng) -> Snapshot {
             },
             owner,
             acl: Some(acl),
-            columns: Vec::new(),
+            columns,
             owned_by: None,
+        });
+    }
+    // Default privileges of postgres in each schema, for a few roles.
+    for s in 0..z.schemas {
+        let mut acl = Vec::new();
+        for _ in 0..3 {
+            let grantee = plain_role(rng.below(z.plain_roles));
+            acl.push(entry(&grantee, "postgres", Privilege::Select));
+        }
+        acl.sort();
+        acl.dedup();
+        c.default_privileges.push(DefaultPrivilege {
+            role: "postgres".into(),
+            schema: Some(schema_name(s)),
+            object_type: DefaultObjectType::Tables,
+            acl,
         });
     }
     // Members of intermediate roles, and plain roles in plain roles (the
@@ -282,6 +315,48 @@ fn build_desired(z: &Sizes, rng: &mut Rng) -> Desired {
                 direct: true,
             }));
         }
+        // The general grants: CRUD on a whole schema for one role in 20,
+        // with grant option for one in 100; a column privilege; default
+        // privileges for what postgres creates.
+        if i % 20 == 5 {
+            grants.push(grant(GrantKind::Privileges(PrivilegeGrant {
+                privileges: Privileges::Listed(vec![
+                    Privilege::Select,
+                    Privilege::Insert,
+                    Privilege::Update,
+                    Privilege::Delete,
+                ]),
+                on: ObjectKind::Table,
+                objects: Objects::All {
+                    schema: Some(schema_name(rng.below(z.schemas))),
+                    except: Vec::new(),
+                },
+                columns: Vec::new(),
+                with_grant_option: i % 100 == 5,
+                direct: true,
+            })));
+        }
+        let t = rng.below(z.tables);
+        grants.push(grant(GrantKind::Privileges(PrivilegeGrant {
+            privileges: Privileges::Listed(vec![Privilege::Select, Privilege::Update]),
+            on: ObjectKind::Column,
+            objects: Objects::Named {
+                schema: Some(schema_name(t / TABLES_PER_SCHEMA)),
+                names: vec![table_name(t)],
+            },
+            columns: vec!["c".into()],
+            with_grant_option: false,
+            direct: true,
+        })));
+        if i % 10 == 3 {
+            grants.push(grant(GrantKind::DefaultPrivileges(DefaultGrant {
+                privileges: Privileges::Listed(vec![Privilege::Select]),
+                on: ObjectKind::Table,
+                owner: "postgres".into(),
+                schema: Some(schema_name(i % z.schemas)),
+                with_grant_option: false,
+            })));
+        }
         if i % 50 == 0 {
             let t = 50 * (i / 50) + 1;
             grants.push(grant(GrantKind::TableOwnership {
@@ -320,7 +395,12 @@ fn build_desired(z: &Sizes, rng: &mut Rng) -> Desired {
         lock_key: 1,
         roles,
         allow_power: Vec::new(),
-        reassign_owned_to: None,
+        // Ownership taken away goes to postgres, as the file says (tables
+        // that others use are not given to the connecting role silently).
+        reassign_owned_to: Some(pgsr_planner::desired::RoleRef {
+            name: "postgres".into(),
+            span: Span::default(),
+        }),
     }
 }
 

@@ -28,6 +28,7 @@ impl<'a> Diff<'_, 'a> {
         // another role (or an intermediate role) is to keep, which must then
         // be granted again.
         let mut cascaded: HashSet<(ObjectRef, Privilege, String)> = HashSet::new();
+        let no_privileges = BTreeMap::new();
         for &role in &roles {
             let desired_role = grantees
                 .iter()
@@ -35,13 +36,8 @@ impl<'a> Diff<'_, 'a> {
                 .map(|(_, r)| *r)
                 .expect("a grantee");
             let held = actual.held.get(role).unwrap_or(&empty);
-            let wanted = self
-                .f
-                .target
-                .privileges
-                .get(role)
-                .cloned()
-                .unwrap_or_default();
+            let f = self.f;
+            let wanted = f.target.privileges.get(role).unwrap_or(&no_privileges);
             for ((object, privilege), h) in held {
                 if self.f.final_owner(object) == Some(role) || preserved(desired_role, object) {
                     continue;
@@ -73,30 +69,26 @@ impl<'a> Diff<'_, 'a> {
         }
         for &role in &roles {
             let held = actual.held.get(role).unwrap_or(&empty);
-            let wanted = self
-                .f
-                .target
-                .privileges
-                .get(role)
-                .cloned()
-                .unwrap_or_default();
-            for ((object, privilege), declared) in wanted {
-                if self.f.final_owner(&object) == Some(role) {
+            let f = self.f;
+            let wanted = f.target.privileges.get(role).unwrap_or(&no_privileges);
+            for (key, declared) in wanted {
+                let (object, privilege) = (&key.0, key.1);
+                if f.final_owner(object) == Some(role) {
                     continue;
                 }
-                let h = held.get(&(object.clone(), privilege));
+                let h = held.get(key);
                 let kept = h
                     .is_some_and(|h| !declared.grant_option || h.grants.iter().any(|(_, g)| *g))
-                    && !self.loses_to_cascade(&object, privilege, role, &cascaded);
+                    && !self.loses_to_cascade(object, privilege, role, &cascaded);
                 if !kept {
                     self.push(
                         Action::Grant {
-                            object,
+                            object: object.clone(),
                             privilege,
                             grantee: role.to_owned(),
                             grant_option: declared.grant_option,
                         },
-                        declared.reason,
+                        declared.reason.clone(),
                     );
                 }
             }
@@ -200,7 +192,8 @@ impl<'a> Diff<'_, 'a> {
         role: &str,
         cascaded: &HashSet<(ObjectRef, Privilege, String)>,
     ) -> bool {
-        cascaded.contains(&(object.clone(), privilege, role.to_owned()))
+        !cascaded.is_empty()
+            && cascaded.contains(&(object.clone(), privilege, role.to_owned()))
             && !self
                 .grants_after_revokes(object, privilege)
                 .iter()

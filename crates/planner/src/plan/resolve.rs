@@ -493,9 +493,33 @@ impl<'a> Resolver<'_, 'a> {
                 return Ok(None);
             }
         }
+        // Relations named: looked up by name, not found among every
+        // relation of the schema.
+        if let (
+            Objects::Named { names, .. },
+            ObjectKind::Table | ObjectKind::Column | ObjectKind::Sequence,
+            Some(schema),
+        ) = (g.objects, g.on, schema)
+        {
+            let sequence = g.on == ObjectKind::Sequence;
+            let mut every: Vec<(String, ObjectRef)> = Vec::new();
+            for name in names {
+                if let Some(r) = ix.relations.get(&(schema, name.as_str())) {
+                    if r.kind.is_table_like() != sequence {
+                        let object = ObjectRef::Relation {
+                            schema: r.schema.clone(),
+                            name: r.name.clone(),
+                            kind: r.kind,
+                        };
+                        every.push((r.name.clone(), object));
+                    }
+                }
+            }
+            return self.pick(role, grant, g, Some(schema), every);
+        }
         let in_schema = |s: &str| schema.is_none_or(|want| want == s);
         // Every object of the kind (in the schema): (name, object).
-        let mut every: Vec<(String, ObjectRef)> = match g.on {
+        let every: Vec<(String, ObjectRef)> = match g.on {
             ObjectKind::Database => c
                 .databases
                 .iter()
@@ -596,6 +620,20 @@ impl<'a> Resolver<'_, 'a> {
                 .map(|o| (o.name.clone(), ObjectRef::Parameter(o.name.clone())))
                 .collect(),
         };
+        self.pick(role, grant, g, schema, every)
+    }
+
+    /// Of `every` object of the kind (name, object), those the selection
+    /// picks; a named one that is missing is skipped.
+    fn pick(
+        &mut self,
+        role: &'a DesiredRole,
+        grant: &Grant,
+        g: Selection,
+        schema: Option<&str>,
+        mut every: Vec<(String, ObjectRef)>,
+    ) -> Result<Option<Vec<ObjectRef>>, PlanError> {
+        let ix = &self.ctx.ix;
         let mut selected: Vec<ObjectRef> = Vec::new();
         match &g.objects {
             Objects::Named { names, .. } => {
