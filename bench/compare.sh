@@ -8,11 +8,12 @@
 #   bench/compare.sh --keep     # keep the cluster's directory and log
 #
 # Creates a Python venv with pg-sync-roles under .cache/bench-venv, builds
-# pgsr in release mode, starts a cluster in a temporary directory (fsync off,
-# a free port, a unix socket, TCP on 127.0.0.1 with SCRAM and TLS, every
-# statement logged), runs bench/compare.py
-# and removes the cluster. The results table is printed and written to
-# .cache/bench-compare.md (.cache/bench-compare-quick.md with --quick).
+# pgsr in release mode (scripts/build-release), starts a cluster in a
+# temporary directory (fsync off, a free port, a unix socket, TCP on
+# 127.0.0.1 with SCRAM and TLS, every statement logged), runs
+# bench/compare.py and removes the cluster. The results table is printed
+# and written to .cache/bench-compare.md (.cache/bench-compare-quick.md with
+# --quick).
 #
 # Environment: PGSR_PG15_BIN (default /usr/lib/postgresql/15/bin),
 # PGSR_TEST_OS_USER (the OS user that owns the cluster when run as root;
@@ -20,7 +21,7 @@
 # CARGO_TARGET_DIR.
 set -euo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 driver_args=()
 keep=0
@@ -61,8 +62,8 @@ fi
 if [ -n "${PGSR_BIN:-}" ]; then
     pgsr=$PGSR_BIN
 else
-    echo "== cargo build --release -p pgsr-cli" >&2
-    (cd "$root" && cargo build --release -q -p pgsr-cli)
+    echo "== scripts/build-release" >&2
+    "$root/scripts/build-release" -q
     pgsr=${CARGO_TARGET_DIR:-$root/target}/release/pgsr
 fi
 
