@@ -35,18 +35,7 @@ const ROUTABLE: [ObjectKind; 3] = [ObjectKind::Database, ObjectKind::Schema, Obj
 
 pub(super) fn privileges(value: &Node, params: Option<&Params>) -> Result<PrivilegeGrant> {
     let fields = Fields::of(value, "grant", KEYS)?;
-    let on_node = fields.require("on")?;
-    let word = string(on_node, "on")?;
-    let on = ObjectKind::from_word(word).ok_or_else(|| {
-        error(
-            on_node.span,
-            format!(
-                "unknown object kind {} in `on`; expected one of: {}",
-                quoted(word),
-                ObjectKind::all_words()
-            ),
-        )
-    })?;
+    let (on, on_node) = object_kind(&fields)?;
     if on == ObjectKind::Parameter {
         return Err(error(
             on_node.span,
@@ -121,18 +110,7 @@ pub(super) fn ownership(value: &Node) -> Result<(ObjectKind, Objects)> {
         "ownership",
         &["on", "schema", "name", "names", "regex", "all", "except"],
     )?;
-    let on_node = fields.require("on")?;
-    let word = string(on_node, "on")?;
-    let on = ObjectKind::from_word(word).ok_or_else(|| {
-        error(
-            on_node.span,
-            format!(
-                "unknown object kind {} in `on`; expected one of: {}",
-                quoted(word),
-                ObjectKind::all_words()
-            ),
-        )
-    })?;
+    let (on, on_node) = object_kind(&fields)?;
     let refusal = match on {
         ObjectKind::Column => Some("a column belongs to its table: declare the table's ownership"),
         ObjectKind::Parameter => Some("parameters have no owner"),
@@ -319,6 +297,23 @@ fn selection(
         return Err(error(span, "`except` goes with `all: true`"));
     }
     Ok(objects)
+}
+
+/// The kind `on` names, and where.
+fn object_kind<'n>(fields: &Fields<'n>) -> Result<(ObjectKind, &'n Node)> {
+    let on_node = fields.require("on")?;
+    let word = string(on_node, "on")?;
+    let on = ObjectKind::from_word(word).ok_or_else(|| {
+        error(
+            on_node.span,
+            format!(
+                "unknown object kind {} in `on`; expected one of: {}",
+                quoted(word),
+                ObjectKind::all_words()
+            ),
+        )
+    })?;
+    Ok((on, on_node))
 }
 
 /// `ALL`, one privilege, or a sequence of them; each must exist for the kind.

@@ -361,18 +361,7 @@ impl<'a> Resolver<'_, 'a> {
                     Some(objects) => objects,
                     None => return Ok(()),
                 };
-                let v = self.ctx.ix.snapshot.server_version_num;
-                let privileges = g.privileges.expand(g.on, v);
-                if let Some(p) = privileges.iter().find(|p| !g.on.privileges(v).contains(p)) {
-                    return Err(PlanError {
-                        span: Some(grant.span),
-                        message: format!(
-                            "{name}: {reason}: {p} is not a privilege of a {} on PostgreSQL {}",
-                            g.on.word(),
-                            v / 10000
-                        ),
-                    });
-                }
+                let privileges = self.privileges_on(&g.privileges, g.on, name, grant, &reason)?;
                 for object in objects {
                     for &privilege in &privileges {
                         self.declare(
@@ -408,17 +397,7 @@ impl<'a> Resolver<'_, 'a> {
                         ),
                     });
                 }
-                let privileges = d.privileges.expand(d.on, v);
-                if let Some(p) = privileges.iter().find(|p| !d.on.privileges(v).contains(p)) {
-                    return Err(PlanError {
-                        span: Some(grant.span),
-                        message: format!(
-                            "{name}: {reason}: {p} is not a privilege of a {} on PostgreSQL {}",
-                            d.on.word(),
-                            v / 10000
-                        ),
-                    });
-                }
+                let privileges = self.privileges_on(&d.privileges, d.on, name, grant, &reason)?;
                 if owner == name {
                     // A role's own objects give it every privilege.
                     return Ok(());
@@ -707,6 +686,31 @@ impl<'a> Resolver<'_, 'a> {
         selected.sort();
         selected.dedup();
         Ok(Some(selected))
+    }
+
+    /// The privileges a grant names on the server planned for; one that
+    /// the server's version lacks (MAINTAIN before 17) is an error.
+    fn privileges_on(
+        &self,
+        privileges: &Privileges,
+        on: ObjectKind,
+        name: &str,
+        grant: &Grant,
+        reason: &str,
+    ) -> Result<Vec<Privilege>, PlanError> {
+        let v = self.ctx.ix.snapshot.server_version_num;
+        let privileges = privileges.expand(on, v);
+        match privileges.iter().find(|p| !on.privileges(v).contains(p)) {
+            Some(p) => Err(PlanError {
+                span: Some(grant.span),
+                message: format!(
+                    "{name}: {reason}: {p} is not a privilege of a {} on PostgreSQL {}",
+                    on.word(),
+                    v / 10000
+                ),
+            }),
+            None => Ok(privileges),
+        }
     }
 
     fn direct_or_need(
