@@ -283,6 +283,60 @@ impl Objects {
 }
 
 impl GrantKind {
+    /// pg-sync-roles' privilege kinds as the general grant they are sugar
+    /// for; None for the other kinds.
+    pub fn as_privileges(&self) -> Option<PrivilegeGrant> {
+        let grant = |privilege: Privilege, on: ObjectKind, objects: Objects, direct: bool| {
+            Some(PrivilegeGrant {
+                privileges: Privileges::Listed(vec![privilege]),
+                on,
+                objects,
+                columns: Vec::new(),
+                with_grant_option: false,
+                direct,
+            })
+        };
+        let named = |schema: Option<&String>, name: &String| Objects::Named {
+            schema: schema.cloned(),
+            names: vec![name.clone()],
+        };
+        match self {
+            GrantKind::DatabaseConnect { database } => grant(
+                Privilege::Connect,
+                ObjectKind::Database,
+                named(None, database),
+                false,
+            ),
+            GrantKind::SchemaUsage { schema, direct } => grant(
+                Privilege::Usage,
+                ObjectKind::Schema,
+                named(None, schema),
+                *direct,
+            ),
+            GrantKind::SchemaCreate { schema, direct } => grant(
+                Privilege::Create,
+                ObjectKind::Schema,
+                named(None, schema),
+                *direct,
+            ),
+            GrantKind::TableSelect {
+                schema,
+                table,
+                direct,
+            } => {
+                let objects = match table {
+                    TableName::Exact(t) => named(Some(schema), t),
+                    TableName::Regex(pattern) => Objects::Regex {
+                        schema: Some(schema.clone()),
+                        pattern: pattern.clone(),
+                    },
+                };
+                grant(Privilege::Select, ObjectKind::Table, objects, *direct)
+            }
+            _ => None,
+        }
+    }
+
     /// The key this grant has in the desired file.
     pub fn key(&self) -> &'static str {
         match self {

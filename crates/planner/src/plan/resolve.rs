@@ -8,7 +8,7 @@ use super::describe::describe_grant;
 use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::acl::Privilege;
-use crate::desired::{DesiredRole, Grant, GrantKind, Objects, Privileges, TableName};
+use crate::desired::{DesiredRole, Grant, GrantKind, Objects, Privileges};
 use crate::kind::ObjectKind;
 use crate::snapshot::{DefaultObjectType, RelKind};
 use std::collections::BTreeMap;
@@ -274,84 +274,16 @@ impl<'a> Resolver<'_, 'a> {
             GrantKind::SchemaOwnership { .. }
             | GrantKind::TableOwnership { .. }
             | GrantKind::Ownership { .. } => {}
-            GrantKind::DatabaseConnect { database } => {
-                if !self.ctx.ix.databases.contains_key(database.as_str()) {
-                    return self.skip(name, grant, format!("database {database} does not exist"));
-                }
-                self.need(
-                    ObjectRef::Database(database.clone()),
-                    Privilege::Connect,
-                    name,
-                    reason,
-                );
-            }
-            GrantKind::SchemaUsage { schema, direct }
-            | GrantKind::SchemaCreate { schema, direct } => {
-                if !self.t.schema_will_exist(self.ctx, schema) {
-                    return self.skip(name, grant, format!("schema {schema} does not exist"));
-                }
-                let privilege = if matches!(grant.kind, GrantKind::SchemaUsage { .. }) {
-                    Privilege::Usage
-                } else {
-                    Privilege::Create
+            GrantKind::DatabaseConnect { .. }
+            | GrantKind::SchemaUsage { .. }
+            | GrantKind::SchemaCreate { .. }
+            | GrantKind::TableSelect { .. }
+            | GrantKind::Privileges(_) => {
+                let sugar = grant.kind.as_privileges();
+                let g = match &grant.kind {
+                    GrantKind::Privileges(g) => g,
+                    _ => sugar.as_ref().expect("pg-sync-roles' kinds are sugar"),
                 };
-                self.direct_or_need(
-                    ObjectRef::Schema(schema.clone()),
-                    privilege,
-                    name,
-                    *direct,
-                    reason,
-                );
-            }
-            GrantKind::TableSelect {
-                schema,
-                table,
-                direct,
-            } => {
-                if !self.ctx.ix.schemas.contains_key(schema.as_str()) {
-                    return self.skip(name, grant, format!("schema {schema} does not exist"));
-                }
-                let tables: Vec<(String, RelKind)> = match table {
-                    TableName::Exact(t) => {
-                        match self.ctx.ix.relations.get(&(schema.as_str(), t.as_str())) {
-                            Some(rel) if rel.kind.is_table_like() => vec![(t.clone(), rel.kind)],
-                            Some(_) => {
-                                return self.skip(
-                                    name,
-                                    grant,
-                                    format!("{schema}.{t} is a sequence, not a table-like"),
-                                )
-                            }
-                            None => {
-                                return self.skip(
-                                    name,
-                                    grant,
-                                    format!("table {schema}.{t} does not exist"),
-                                )
-                            }
-                        }
-                    }
-                    TableName::Regex(pattern) => self
-                        .ctx
-                        .ix
-                        .relations_by_schema
-                        .get(schema.as_str())
-                        .into_iter()
-                        .flatten()
-                        .filter(|r| r.kind.is_table_like() && pattern.matches(&r.name))
-                        .map(|r| (r.name.clone(), r.kind))
-                        .collect(),
-                };
-                for (table, kind) in tables {
-                    let object = ObjectRef::Relation {
-                        schema: schema.clone(),
-                        name: table,
-                        kind,
-                    };
-                    self.direct_or_need(object, Privilege::Select, name, *direct, reason.clone());
-                }
-            }
-            GrantKind::Privileges(g) => {
                 let selection = Selection {
                     on: g.on,
                     objects: &g.objects,
@@ -466,8 +398,10 @@ impl<'a> Resolver<'_, 'a> {
         let ix = &self.ctx.ix;
         let c = &ix.snapshot.catalog;
         let schema = g.objects.schema();
+        // Objects in a schema are looked for in one that exists: one this
+        // plan creates holds none.
         if let Some(schema) = schema {
-            if !self.t.schema_will_exist(self.ctx, schema) {
+            if !ix.schemas.contains_key(schema) {
                 self.skip(&role.name, grant, format!("schema {schema} does not exist"))?;
                 return Ok(None);
             }
@@ -483,8 +417,8 @@ impl<'a> Resolver<'_, 'a> {
             let sequence = g.on == ObjectKind::Sequence;
             let mut every: Vec<(String, ObjectRef)> = Vec::new();
             for name in names {
-                if let Some(r) = ix.relations.get(&(schema, name.as_str())) {
-                    if r.kind.is_table_like() != sequence {
+                match ix.relations.get(&(schema, name.as_str())) {
+                    Some(r) if r.kind.is_table_like() != sequence => {
                         let object = ObjectRef::Relation {
                             schema: r.schema.clone(),
                             name: r.name.clone(),
@@ -492,8 +426,37 @@ impl<'a> Resolver<'_, 'a> {
                         };
                         every.push((r.name.clone(), object));
                     }
+                    Some(_) => {
+                        let (is, not) = if sequence {
+                            ("a table-like", "a sequence")
+                        } else {
+                            ("a sequence", "a table-like")
+                        };
+                        self.skip(
+                            &role.name,
+                            grant,
+                            format!("{schema}.{name} is {is}, not {not}"),
+                        )?;
+                    }
+                    None => {
+                        let word = if sequence { "sequence" } else { "table" };
+                        self.skip(
+                            &role.name,
+                            grant,
+                            format!("{word} {schema}.{name} does not exist"),
+                        )?;
+                    }
                 }
             }
+            // What was found is what was named.
+            let found = Objects::All {
+                schema: None,
+                except: Vec::new(),
+            };
+            let g = Selection {
+                objects: &found,
+                ..g
+            };
             return self.pick(role, grant, g, Some(schema), every);
         }
         let in_schema = |s: &str| schema.is_none_or(|want| want == s);
@@ -711,17 +674,6 @@ impl<'a> Resolver<'_, 'a> {
             }),
             None => Ok(privileges),
         }
-    }
-
-    fn direct_or_need(
-        &mut self,
-        object: ObjectRef,
-        privilege: Privilege,
-        role: &'a str,
-        direct: bool,
-        reason: String,
-    ) {
-        self.declare(object, privilege, role, direct, reason, false);
     }
 
     fn declare(
