@@ -305,7 +305,7 @@ pg_test!(fn bad_grants_are_one_line_errors(pg) {
         ("grant: {privileges: EXECUTE, on: table, schema: s, name: t}", "EXECUTE is not a privilege of a table"),
         ("grant: {privileges: SELECT, on: tables, name: t}", "missing `schema`"),
         ("grant: {privileges: SELECT, on: table, schema: s, name: t, all: true}", "both select objects"),
-        ("grant: {privileges: SET, on: parameter, name: work_mem}", "superuser-level power"),
+        ("grant: {privileges: SET, on: parameter, all: true}", "parameters are named one by one"),
         ("grant: {privileges: USAGE, on: language, name: plpgsql, direct: false}", "intermediate role"),
         ("grant: {privileges: SELECT, on: column, schema: s, name: t}", "missing `columns`"),
         ("grant: {privileges: SELECT, on: gadget, name: t}", "unknown object kind"),
@@ -508,4 +508,30 @@ pg_test!(fn ownership_of_every_kind_that_has_an_owner(pg) {
     );
     let out = pg.pgsr("postgres", "appdb", &["plan", "-f", path_str(&file)]);
     assert_one_line_error("fdw", &out, 1, "must be a superuser");
+});
+
+pg_test!(fn parameter_privileges_are_power(pg) {
+    pg.execute("postgres", "CREATE ROLE app");
+    let f = Files::new();
+    let set = "grant: {privileges: [SET, ALTER SYSTEM], on: parameter, name: log_statement}";
+    let file = f.write("p.yaml", &doc(&[role("app", &[set])]));
+    let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
+    if pg.major < 15 {
+        assert_one_line_error("parameter", &out, 1, "privileges on a parameter exist from PostgreSQL 15");
+        return;
+    }
+    // Power: refused unless the file allows it for the role.
+    assert_one_line_error("parameter", &out, 1, "privileges on parameter log_statement are power");
+    let text = doc(&[role("app", &[set])])
+        .replace("  - name: \"app\"\n", "  - name: \"app\"\n    allow_power: true\n");
+    let file = f.write("p.yaml", &text);
+    let planned = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
+    assert!(planned.stdout.contains("-- power: {\"grantee\":\"app\",\"parameter\":\"log_statement\""), "{}", planned.stdout);
+    sync_converged(pg, "postgres", &file);
+    assert_can(pg, "postgres", "app", "SET log_statement = 'all'");
+    assert!(has(pg, "postgres", "has_parameter_privilege('app', 'log_statement', 'ALTER SYSTEM')"));
+    // Taken away: SET of a superuser-only setting is refused again.
+    sync_roles(pg, &f, "postgres", &[role("app", &[])]);
+    assert_cannot(pg, "postgres", "app", "SET log_statement = 'all'", "permission denied to set parameter");
+    assert!(!has(pg, "postgres", "has_parameter_privilege('app', 'log_statement', 'ALTER SYSTEM')"));
 });

@@ -14,7 +14,7 @@ use crate::validate::{Effect, ValidatedStatement};
 use crate::Error;
 use pgsr_planner::power::{
     is_system_schema, powerful_roles, schema_power, PowerGrant, PowerWhat, DATABASE_OWNER_POWER,
-    POWERFUL_PREDEFINED,
+    PARAMETER_POWER, POWERFUL_PREDEFINED,
 };
 use pgsr_planner::quote::quote_ident;
 use pgsr_planner::snapshot::Role;
@@ -65,7 +65,9 @@ pub fn check(
         names.insert(c.grantee);
         match &c.what {
             PowerWhat::Membership(r) | PowerWhat::SchemaOwner(r) => names.insert(r),
-            PowerWhat::RelationOwner(_) | PowerWhat::DatabaseOwner(_) => false,
+            PowerWhat::RelationOwner(_) | PowerWhat::DatabaseOwner(_) | PowerWhat::Parameter(_) => {
+                false
+            }
         };
     }
     let names: Vec<&str> = names.into_iter().collect();
@@ -118,6 +120,7 @@ pub fn check(
                 .get(c.grantee)
                 .map(|w| format!("{} is powerful: {w}", c.grantee)),
             PowerWhat::DatabaseOwner(_) => Some(DATABASE_OWNER_POWER.to_owned()),
+            PowerWhat::Parameter(_) => Some(PARAMETER_POWER.to_owned()),
         };
         let Some(why) = why else { continue };
         let gives = match &c.what {
@@ -125,6 +128,7 @@ pub fn check(
             PowerWhat::SchemaOwner(s) => format!("ownership of schema {}", quote_ident(s)),
             PowerWhat::RelationOwner(t) => format!("ownership of {t}"),
             PowerWhat::DatabaseOwner(d) => format!("ownership of database {}", quote_ident(d)),
+            PowerWhat::Parameter(p) => format!("privileges on parameter {p}"),
         };
         let is_listed = listed
             .iter()
@@ -185,6 +189,20 @@ fn candidates<'s>(statements: &'s [ValidatedStatement], conn: &str) -> Vec<Candi
                     grantee: owner,
                     what,
                 });
+            }
+            Effect::ParameterPrivileges {
+                parameters,
+                grantees,
+            } => {
+                for grantee in grantees {
+                    for parameter in parameters {
+                        out.push(Candidate {
+                            statement: s,
+                            grantee,
+                            what: PowerWhat::Parameter(parameter.clone()),
+                        });
+                    }
+                }
             }
             Effect::CreateSchema { schema, owner } => out.push(Candidate {
                 statement: s,

@@ -112,7 +112,12 @@ pub enum PowerWhat {
     RelationOwner(String),
     /// Ownership of this database.
     DatabaseOwner(String),
+    /// A privilege (SET or ALTER SYSTEM) on this configuration parameter.
+    Parameter(String),
 }
+
+/// Why a privilege on a parameter is power, always.
+pub const PARAMETER_POWER: &str = "SET and ALTER SYSTEM on a parameter are a superuser's: superuser-only settings (such as archive_command or session_preload_libraries) can run code as the server";
 
 /// Why owning a database is power, always.
 pub const DATABASE_OWNER_POWER: &str = "a database's owner sets defaults (such as search_path) for every session in it, and from PostgreSQL 15 owns its schema public through pg_database_owner";

@@ -105,6 +105,8 @@ const GRANTED: &[(&str, &str)] = &[
     ("FOREIGN SERVER", "USAGE"),
     ("LARGE OBJECT", "SELECT UPDATE"),
     ("TABLESPACE", "CREATE"),
+    // Power: apply checks the header lists each one (see `Effect`).
+    ("PARAMETER", "SET ALTER_SYSTEM"),
 ];
 
 /// Object kinds whose owner a plan changes: every kind a desired file can
@@ -173,6 +175,12 @@ pub enum Effect {
     CreateSchema {
         schema: String,
         owner: String,
+    },
+    /// `GRANT SET|ALTER SYSTEM ON PARAMETER parameters TO grantees`: power,
+    /// always.
+    ParameterPrivileges {
+        parameters: Vec<String>,
+        grantees: Vec<String>,
     },
     /// `ALTER ROLE role WITH PASSWORD :'variable'`.
     SetPassword {
@@ -425,14 +433,12 @@ fn grant(c: &mut Cursor) -> Recognized {
         .iter()
         .find(|(k, _)| *k == class)
         .map_or("", |(_, p)| *p);
-    if let Some(p) = privileges.iter().find(|p| !listed(allowed, p)) {
-        let why = if class == "PARAMETER" {
-            "privileges on parameters are superuser-level power, which pgsr never grants"
-        } else {
-            "not a privilege of the class, or one pgsr never writes"
-        };
+    if let Some(p) = privileges
+        .iter()
+        .find(|p| !listed(allowed, &p.replace(' ', "_")))
+    {
         return Err(format!(
-            "GRANT {p} ON {class} is not allowed in a plan: {why}"
+            "GRANT {p} ON {class} is not allowed in a plan: not a privilege of the class"
         ));
     }
     let objects = c.objects(&class)?;
@@ -452,12 +458,20 @@ fn grant(c: &mut Cursor) -> Recognized {
         ));
     }
     c.expect_kw("TO")?;
-    c.list(|c| c.grantee())?;
+    let grantees = c.list(|c| c.grantee())?;
     // A declared `with_grant_option`.
     c.eat_kws(&["WITH", "GRANT", "OPTION"]);
     c.no_options("WITH … other than WITH GRANT OPTION")?;
     c.end()?;
-    Ok((StatementKind::Grant, Effect::None))
+    let effect = if class == "PARAMETER" {
+        Effect::ParameterPrivileges {
+            parameters: objects.iter().map(|o| o.join(".")).collect(),
+            grantees,
+        }
+    } else {
+        Effect::None
+    };
+    Ok((StatementKind::Grant, effect))
 }
 
 fn revoke(c: &mut Cursor) -> Recognized {

@@ -201,12 +201,8 @@ fn object_grant_refusals() {
         "ALL is not allowed",
     );
     refuse(
-        "GRANT SET ON PARAMETER work_mem TO r;",
-        "GRANT SET ON PARAMETER",
-    );
-    refuse(
-        "GRANT ALTER SYSTEM ON PARAMETER fsync TO r;",
-        "GRANT ALTER SYSTEM ON PARAMETER",
+        "GRANT USAGE ON PARAMETER work_mem TO r;",
+        "GRANT USAGE ON PARAMETER is not allowed",
     );
     refuse("GRANT SELECT ON s.t TO r;", "the object class");
     refuse(
@@ -617,9 +613,16 @@ fn general_grants() {
     ] {
         assert_eq!(kind(sql), Grant, "{sql}");
     }
-    refuse(
-        "GRANT SET ON PARAMETER work_mem TO r;",
-        "superuser-level power",
+    // Privileges on parameters are power: their effect is checked under
+    // the lock against the header.
+    assert_eq!(
+        effect(
+            "GRANT SET, ALTER SYSTEM ON PARAMETER work_mem, plpgsql.extra_warnings TO r, PUBLIC;"
+        ),
+        Effect::ParameterPrivileges {
+            parameters: vec!["work_mem".into(), "plpgsql.extra_warnings".into()],
+            grantees: vec!["r".into(), "PUBLIC".into()],
+        }
     );
     refuse(
         "GRANT EXECUTE ON TABLE s.t TO r;",

@@ -35,15 +35,15 @@ const ROUTABLE: [ObjectKind; 3] = [ObjectKind::Database, ObjectKind::Schema, Obj
 
 pub(super) fn privileges(value: &Node, params: Option<&Params>) -> Result<PrivilegeGrant> {
     let fields = Fields::of(value, "grant", KEYS)?;
-    let (on, on_node) = object_kind(&fields)?;
-    if on == ObjectKind::Parameter {
-        return Err(error(
-            on_node.span,
-            "privileges on parameters cannot be declared: they are superuser-level power",
-        ));
-    }
+    let (on, _) = object_kind(&fields)?;
     let privileges = privilege_list(fields.require("privileges")?, on)?;
     let objects = selection(&fields, on, params, "grant")?;
+    if on == ObjectKind::Parameter && !matches!(objects, Objects::Named { .. }) {
+        return Err(error(
+            fields.span,
+            "parameters are named one by one (`name` or `names`): only those with privileges are in the catalog",
+        ));
+    }
     let columns = match (fields.get("columns"), on) {
         (Some(node), ObjectKind::Column) => {
             let items = optional_list(Some(node), "columns")?;

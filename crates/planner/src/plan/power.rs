@@ -17,7 +17,7 @@ use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::desired::GrantKind;
 use crate::power::{
-    powerful_roles, schema_power, PowerGrant, PowerWhat, Why, DATABASE_OWNER_POWER,
+    powerful_roles, schema_power, PowerGrant, PowerWhat, Why, DATABASE_OWNER_POWER, PARAMETER_POWER,
 };
 use crate::quote::quote_ident;
 use crate::snapshot::Role;
@@ -63,6 +63,9 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                     PowerWhat::DatabaseOwner(d) => {
                         format!("ownership of database {d} is power ({why})")
                     }
+                    PowerWhat::Parameter(p) => {
+                        format!("privileges on parameter {p} are power ({why})")
+                    }
                 };
                 return Err(PlanError {
                     span: Some(grant.span),
@@ -73,6 +76,25 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                 });
             }
             allowed.insert((role.name.clone(), what), why);
+        }
+    }
+    // Privileges on parameters, always power.
+    for (grantee, declared) in &f.target.privileges {
+        for (object, _) in declared.keys() {
+            let ObjectRef::Parameter(p) = object else {
+                continue;
+            };
+            let key = ((*grantee).to_owned(), PowerWhat::Parameter(p.clone()));
+            if *grantee == crate::acl::PUBLIC || !f.ctx.desired.allows_power(grantee) {
+                let span = f.ctx.managed.get(grantee).map(|r| r.span);
+                return Err(PlanError {
+                    span,
+                    message: format!(
+                        "{grantee}: privileges on parameter {p} are power ({PARAMETER_POWER}); if {grantee} should have them, add `allow_power: true` to the role or list it in the top-level `allow_power` (PUBLIC never may)"
+                    ),
+                });
+            }
+            allowed.insert(key, PARAMETER_POWER.to_owned());
         }
     }
     // Ownership declared with `ownership`: of a database (always power), or
@@ -175,6 +197,11 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                 object: ObjectRef::Database(database),
                 owner,
             } => (owner.clone(), PowerWhat::DatabaseOwner(database.clone())),
+            Action::Grant {
+                object: ObjectRef::Parameter(p),
+                grantee,
+                ..
+            } => (grantee.clone(), PowerWhat::Parameter(p.clone())),
             Action::AlterOwner {
                 object: ObjectRef::Relation { schema, name, .. },
                 owner,
@@ -234,6 +261,7 @@ pub fn describe(grant: &PowerGrant) -> String {
         PowerWhat::SchemaOwner(s) => format!("owns schema {}", quote_ident(s)),
         PowerWhat::RelationOwner(t) => format!("owns {t}"),
         PowerWhat::DatabaseOwner(d) => format!("owns database {}", quote_ident(d)),
+        PowerWhat::Parameter(p) => format!("holds privileges on parameter {p}"),
     };
     format!("{} {what}: {}", quote_ident(&grant.grantee), grant.why)
 }

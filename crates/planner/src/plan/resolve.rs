@@ -398,6 +398,19 @@ impl<'a> Resolver<'_, 'a> {
         let ix = &self.ctx.ix;
         let c = &ix.snapshot.catalog;
         let schema = g.objects.schema();
+        let since = g.on.def().since;
+        if ix.snapshot.server_version_num < since {
+            return Err(PlanError {
+                span: Some(grant.span),
+                message: format!(
+                    "{}: {}: privileges on a {} exist from PostgreSQL {}",
+                    role.name,
+                    describe_grant(&grant.kind),
+                    g.on.word(),
+                    since / 10000
+                ),
+            });
+        }
         // Objects in a schema are looked for in one that exists: one this
         // plan creates holds none.
         if let Some(schema) = schema {
@@ -556,11 +569,15 @@ impl<'a> Resolver<'_, 'a> {
                 .iter()
                 .map(|o| (o.name.clone(), ObjectRef::Tablespace(o.name.clone())))
                 .collect(),
-            ObjectKind::Parameter => c
-                .parameters
-                .iter()
-                .map(|o| (o.name.clone(), ObjectRef::Parameter(o.name.clone())))
-                .collect(),
+            // A parameter is in pg_parameter_acl only once it has
+            // privileges: every name is one (the server checks it).
+            ObjectKind::Parameter => match g.objects {
+                Objects::Named { names, .. } => names
+                    .iter()
+                    .map(|n| (n.clone(), ObjectRef::Parameter(n.clone())))
+                    .collect(),
+                _ => Vec::new(),
+            },
         };
         self.pick(role, grant, g, schema, every)
     }
