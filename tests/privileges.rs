@@ -535,3 +535,33 @@ pg_test!(fn parameter_privileges_are_power(pg) {
     assert_cannot(pg, "postgres", "app", "SET log_statement = 'all'", "permission denied to set parameter");
     assert!(!has(pg, "postgres", "has_parameter_privilege('app', 'log_statement', 'ALTER SYSTEM')"));
 });
+
+pg_test!(fn execute_on_a_security_definer_function_of_a_superuser_is_power(pg) {
+    pg.execute(
+        "postgres",
+        "CREATE SCHEMA s;
+         CREATE FUNCTION s.definer() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT current_user::text';
+         CREATE FUNCTION s.invoker() RETURNS text LANGUAGE sql AS 'SELECT current_user::text';
+         REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA s FROM PUBLIC;
+         CREATE ROLE app;",
+    );
+    let f = Files::new();
+    let grants = [
+        USAGE_ON_S,
+        "grant: {privileges: EXECUTE, on: functions, schema: s, names: [definer, invoker]}",
+    ];
+    let file = f.write("x.yaml", &doc(&[role("app", &grants)]));
+    let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
+    assert_one_line_error("definer", &out, 1, "EXECUTE on s.definer is power (it is SECURITY DEFINER and runs as postgres");
+    let text = doc(&[role("app", &grants)])
+        .replace("  - name: \"app\"\n", "  - name: \"app\"\n    allow_power: true\n");
+    let file = f.write("x.yaml", &text);
+    sync_converged(pg, "postgres", &file);
+    assert_eq!(
+        query_one(pg, "postgres", "SET ROLE app; SELECT s.definer()").as_deref(),
+        Some("postgres")
+    );
+    assert_can(pg, "postgres", "app", "SELECT s.invoker()");
+    sync_roles(pg, &f, "postgres", &[role("app", &[USAGE_ON_S])]);
+    assert_cannot(pg, "postgres", "app", "SELECT s.definer()", "permission denied for function");
+});

@@ -665,6 +665,7 @@ fn catalog_statement(scope: &Scope, v: u32, args: Args, which: Parts, reader: Re
             "p.prokind",
             "pg_get_userbyid(p.proowner)",
             "p.proacl",
+            "p.prosecdef",
         ],
         &format!(
             "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
@@ -966,6 +967,7 @@ fn snapshot_from_rows(scope: &Scope, rows: &[SimpleQueryRow]) -> Result<Snapshot
                     })?,
                     owner: f.text(5)?,
                     acl: f.acl(6)?,
+                    security_definer: f.boolean(7)?,
                 });
             }
             "y" => {

@@ -19,7 +19,7 @@ use pgsr_planner::power::{
 use pgsr_planner::quote::quote_ident;
 use pgsr_planner::snapshot::Role;
 use postgres::GenericClient;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One statement's grant of something that may be power.
 struct Candidate<'s> {
@@ -55,7 +55,8 @@ pub fn check(
         }
     }
     refuse_initdb_objects(client, statements)?;
-    let candidates = candidates(statements, connecting_role);
+    let definers = definers(client, statements)?;
+    let candidates = candidates(statements, connecting_role, &definers);
     let logins = logins(statements);
     if candidates.is_empty() && logins.is_empty() {
         return Ok(());
@@ -65,6 +66,7 @@ pub fn check(
         names.insert(c.grantee);
         match &c.what {
             PowerWhat::Membership(r) | PowerWhat::SchemaOwner(r) => names.insert(r),
+            PowerWhat::DefinerExecute(r) => names.insert(definers[r].as_str()),
             PowerWhat::RelationOwner(_) | PowerWhat::DatabaseOwner(_) | PowerWhat::Parameter(_) => {
                 false
             }
@@ -121,6 +123,12 @@ pub fn check(
                 .map(|w| format!("{} is powerful: {w}", c.grantee)),
             PowerWhat::DatabaseOwner(_) => Some(DATABASE_OWNER_POWER.to_owned()),
             PowerWhat::Parameter(_) => Some(PARAMETER_POWER.to_owned()),
+            PowerWhat::DefinerExecute(r) => {
+                let owner = definers[r].as_str();
+                powerful.get(owner).map(|w| {
+                    format!("it is SECURITY DEFINER and runs as {owner}: {owner} is powerful: {w}")
+                })
+            }
         };
         let Some(why) = why else { continue };
         let gives = match &c.what {
@@ -129,6 +137,7 @@ pub fn check(
             PowerWhat::RelationOwner(t) => format!("ownership of {t}"),
             PowerWhat::DatabaseOwner(d) => format!("ownership of database {}", quote_ident(d)),
             PowerWhat::Parameter(p) => format!("privileges on parameter {p}"),
+            PowerWhat::DefinerExecute(r) => format!("EXECUTE on {r}"),
         };
         let is_listed = listed
             .iter()
@@ -149,10 +158,29 @@ pub fn check(
     Ok(())
 }
 
-fn candidates<'s>(statements: &'s [ValidatedStatement], conn: &str) -> Vec<Candidate<'s>> {
+fn candidates<'s>(
+    statements: &'s [ValidatedStatement],
+    conn: &str,
+    definers: &BTreeMap<String, String>,
+) -> Vec<Candidate<'s>> {
     let mut out = Vec::new();
     for s in statements {
         match &s.effect {
+            Effect::Execute { routines, grantees } => {
+                for routine in routines {
+                    let name = routine_name(routine);
+                    if !definers.contains_key(&name) {
+                        continue;
+                    }
+                    for grantee in grantees {
+                        out.push(Candidate {
+                            statement: s,
+                            grantee,
+                            what: PowerWhat::DefinerExecute(name.clone()),
+                        });
+                    }
+                }
+            }
             // Roles granted to the connecting role are the plan's own
             // brackets: it takes them to act as an object's owner.
             Effect::Membership { roles, members } => {
@@ -334,4 +362,55 @@ fn refuse_initdb_objects(
         )));
     }
     Ok(())
+}
+
+/// `schema.name` of a routine as a power grant names it.
+fn routine_name(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| quote_ident(p))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The `SECURITY DEFINER` routines among those the statements grant
+/// EXECUTE on (every overload of a name counts), with their owners: one
+/// round trip, only when a statement grants EXECUTE.
+fn definers(
+    client: &mut impl GenericClient,
+    statements: &[ValidatedStatement],
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut schemas: Vec<&str> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for s in statements {
+        if let Effect::Execute { routines, .. } = &s.effect {
+            for routine in routines {
+                if let [schema, name] = routine.as_slice() {
+                    schemas.push(schema);
+                    names.push(name);
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows = query_typed(
+        client,
+        "SELECT n.nspname::text, p.proname::text, pg_get_userbyid(p.proowner)::text \
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE p.prosecdef \
+           AND (n.nspname::text, p.proname::text) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        &[
+            (&schemas, PgType::TEXT_ARRAY),
+            (&names, PgType::TEXT_ARRAY),
+        ],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let parts = [row.get::<_, String>(0), row.get::<_, String>(1)];
+            (routine_name(&parts), row.get::<_, String>(2))
+        })
+        .collect())
 }

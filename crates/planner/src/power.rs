@@ -114,6 +114,10 @@ pub enum PowerWhat {
     DatabaseOwner(String),
     /// A privilege (SET or ALTER SYSTEM) on this configuration parameter.
     Parameter(String),
+    /// EXECUTE on a `SECURITY DEFINER` routine (`schema.name`, as written
+    /// in SQL, every overload) whose owner is powerful: it runs with the
+    /// owner's rights.
+    DefinerExecute(String),
 }
 
 /// Why a privilege on a parameter is power, always.

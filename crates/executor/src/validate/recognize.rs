@@ -182,6 +182,13 @@ pub enum Effect {
         parameters: Vec<String>,
         grantees: Vec<String>,
     },
+    /// `GRANT EXECUTE ON FUNCTION … TO grantees`: power when a routine is
+    /// `SECURITY DEFINER` and its owner powerful (decided under the lock).
+    /// Each routine is its name's parts (`["s", "f"]`, without arguments).
+    Execute {
+        routines: Vec<Vec<String>>,
+        grantees: Vec<String>,
+    },
     /// `ALTER ROLE role WITH PASSWORD :'variable'`.
     SetPassword {
         role: String,
@@ -463,13 +470,16 @@ fn grant(c: &mut Cursor) -> Recognized {
     c.eat_kws(&["WITH", "GRANT", "OPTION"]);
     c.no_options("WITH … other than WITH GRANT OPTION")?;
     c.end()?;
-    let effect = if class == "PARAMETER" {
-        Effect::ParameterPrivileges {
+    let effect = match class.as_str() {
+        "PARAMETER" => Effect::ParameterPrivileges {
             parameters: objects.iter().map(|o| o.join(".")).collect(),
             grantees,
-        }
-    } else {
-        Effect::None
+        },
+        "FUNCTION" | "PROCEDURE" | "ROUTINE" => Effect::Execute {
+            routines: objects,
+            grantees,
+        },
+        _ => Effect::None,
     };
     Ok((StatementKind::Grant, effect))
 }

@@ -630,3 +630,14 @@ fn general_grants() {
     );
     refuse("GRANT INSERT (a) ON SEQUENCE s.q TO r;", "not allowed");
 }
+
+#[test]
+fn execute_grants_name_their_routines() {
+    assert_eq!(
+        effect("GRANT EXECUTE ON FUNCTION s.f(integer, text), \"S\".g() TO r, PUBLIC;"),
+        Effect::Execute {
+            routines: vec![vec!["s".into(), "f".into()], vec!["S".into(), "g".into()]],
+            grantees: vec!["r".into(), "PUBLIC".into()],
+        }
+    );
+}

@@ -66,6 +66,7 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                     PowerWhat::Parameter(p) => {
                         format!("privileges on parameter {p} are power ({why})")
                     }
+                    PowerWhat::DefinerExecute(r) => format!("EXECUTE on {r} is power ({why})"),
                 };
                 return Err(PlanError {
                     span: Some(grant.span),
@@ -144,6 +145,44 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
             .or_else(|| before.get(role))
             .map(|w| format!("{role} is powerful: {w}"))
     };
+    // EXECUTE on a SECURITY DEFINER routine whose owner is powerful: the
+    // routine runs with the owner's rights.
+    for (grantee, declared) in &f.target.privileges {
+        for (object, _) in declared.keys() {
+            let ObjectRef::Routine { schema, name, .. } = object else {
+                continue;
+            };
+            let definer = f
+                .ctx
+                .ix
+                .snapshot
+                .catalog
+                .routines
+                .iter()
+                .any(|r| &r.schema == schema && &r.name == name && r.security_definer);
+            let owner = f.final_owner(object);
+            let Some((owner, why)) = owner
+                .filter(|_| definer)
+                .and_then(|o| powerful_why(o).map(|w| (o, w)))
+            else {
+                continue;
+            };
+            let routine = format!("{}.{}", quote_ident(schema), quote_ident(name));
+            let why = format!("it is SECURITY DEFINER and runs as {owner}: {why}");
+            if *grantee == crate::acl::PUBLIC || !f.ctx.desired.allows_power(grantee) {
+                return Err(PlanError {
+                    span: f.ctx.managed.get(grantee).map(|r| r.span),
+                    message: format!(
+                        "{grantee}: EXECUTE on {routine} is power ({why}); if {grantee} should have it, add `allow_power: true` to the role or list it in the top-level `allow_power` (PUBLIC never may)"
+                    ),
+                });
+            }
+            allowed.insert(
+                ((*grantee).to_owned(), PowerWhat::DefinerExecute(routine)),
+                why,
+            );
+        }
+    }
     for step in steps {
         let Action::AlterOwner { object, owner } = &step.action else {
             continue;
@@ -202,6 +241,14 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                 grantee,
                 ..
             } => (grantee.clone(), PowerWhat::Parameter(p.clone())),
+            Action::Grant {
+                object: ObjectRef::Routine { schema, name, .. },
+                grantee,
+                ..
+            } => (
+                grantee.clone(),
+                PowerWhat::DefinerExecute(format!("{}.{}", quote_ident(schema), quote_ident(name))),
+            ),
             Action::AlterOwner {
                 object: ObjectRef::Relation { schema, name, .. },
                 owner,
@@ -262,6 +309,7 @@ pub fn describe(grant: &PowerGrant) -> String {
         PowerWhat::RelationOwner(t) => format!("owns {t}"),
         PowerWhat::DatabaseOwner(d) => format!("owns database {}", quote_ident(d)),
         PowerWhat::Parameter(p) => format!("holds privileges on parameter {p}"),
+        PowerWhat::DefinerExecute(r) => format!("may execute {r}"),
     };
     format!("{} {what}: {}", quote_ident(&grant.grantee), grant.why)
 }

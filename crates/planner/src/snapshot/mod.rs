@@ -328,6 +328,13 @@ pub struct Routine {
     pub kind: RoutineKind,
     pub owner: String,
     pub acl: Option<Vec<AclEntry>>,
+    /// `SECURITY DEFINER`: it runs with its owner's rights, whoever calls it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub security_definer: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

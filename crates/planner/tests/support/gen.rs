@@ -821,6 +821,7 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
                     kind,
                     owner: owner_of(o),
                     acl: None,
+                    security_definer: false,
                 });
             }
         }
