@@ -97,13 +97,26 @@ fn reversing_a_membership_applies() {
 
 /// Without SUPERUSER the plan grants each affected owner to the connecting
 /// role for its length; when that owner is itself a member of the
-/// connecting role the grant is a membership loop and fails.
+/// connecting role the grant is a membership loop and fails. It is left
+/// out, and the plan says that statements on the owner's objects will
+/// fail (PostgreSQL: "must be owner of schema sales").
 #[test]
-fn temporary_grant_of_a_member_of_the_connecting_role_applies() {
+fn temporary_grant_of_a_member_of_the_connecting_role_is_left_out() {
     let mut s = snapshot(PG15, "deployer", false, &["carol"]);
     member(&mut s, "deployer", "carol", "postgres", false);
     schema(&mut s, "sales", "carol", &[]);
-    run(&s, &desired("roles:\n  - name: carol\n")).assert_converges();
+    let r = run(&s, &desired("roles:\n  - name: carol\n"));
+    assert!(!r.sql().contains("GRANT carol TO deployer"), "{}", r.sql());
+    assert!(
+        r.first
+            .notes
+            .iter()
+            .any(|n| n.contains("cannot act as carol")),
+        "{:?}",
+        r.first.notes
+    );
+    let refused = r.applied.as_ref().expect_err("ALTER SCHEMA as a non-owner");
+    assert!(refused.contains("act as carol"), "{refused}");
 }
 
 /// Parameters have no owner: REVOKE acts as the bootstrap superuser and
@@ -542,4 +555,193 @@ roles:
         "{}",
         r.sql()
     );
+}
+
+/// PostgreSQL lets only a superuser or a role with CREATEDB of its own run
+/// `ALTER DATABASE … OWNER TO` ("permission denied to change owner of
+/// database", membership of the owners notwithstanding): a plan made as a
+/// plain connecting role without CREATEDB that gives a database away would
+/// fail when applied. It is refused; with CREATEDB it applies.
+#[test]
+fn database_ownership_needs_createdb_of_the_connecting_role() {
+    let yaml = "roles:
+  - name: carol
+    allow_power: true
+    grants:
+      - ownership: { on: database, name: db }
+";
+    let mut s = snapshot(PG15, "deployer", false, &["carol"]);
+    let e = pgsr_planner::plan::plan(&s, &desired(yaml), &Default::default())
+        .err()
+        .map(|e| e.message)
+        .expect("refused");
+    assert!(e.contains("CREATEDB") && e.contains("deployer"), "{e}");
+    s.catalog
+        .roles
+        .iter_mut()
+        .filter(|r| r.name == "deployer")
+        .for_each(|r| r.createdb = true);
+    let r = run(&s, &desired(yaml));
+    r.assert_converges();
+    assert!(
+        r.sql().contains("ALTER DATABASE db OWNER TO carol"),
+        "{}",
+        r.sql()
+    );
+}
+
+/// PostgreSQL grants options to roles only ("grant options can only be
+/// granted to roles"): `with_grant_option` in the public section would
+/// plan `GRANT … TO PUBLIC WITH GRANT OPTION`, which fails. The parser
+/// refuses it, for grants and default privileges.
+#[test]
+fn public_section_refuses_grant_options() {
+    for item in [
+        "grant: { privileges: CONNECT, on: database, name: db, with_grant_option: true }",
+        "default_privileges: { privileges: SELECT, on: tables, owner: alice, with_grant_option: true }",
+    ] {
+        let yaml = format!("public:\n  - {item}\nroles: []\n");
+        let e = pgsr_planner::desired::parse(yaml.as_bytes()).expect_err(&yaml);
+        assert!(e.message.contains("grant option"), "{e}");
+    }
+}
+
+/// What PUBLIC holds outside the database planned for is not read, so a
+/// grant the public section declares there (here on another database) was
+/// planned again by every run. It is granted once, and what PUBLIC holds
+/// there by default (a NULL ACL) counts as held.
+#[test]
+fn a_public_grant_on_another_database_is_not_repeated() {
+    let yaml = "public:
+  - grant: { privileges: [CONNECT, TEMPORARY], on: database, name: other }
+roles: []
+";
+    let mut s = snapshot(PG15, "postgres", true, &[]);
+    s.catalog
+        .databases
+        .push(pgsr_planner::snapshot::SharedObject {
+            name: "other".into(),
+            oid: 16500,
+            owner: "postgres".into(),
+            acl: support::mini::acl(&[]),
+        });
+    s.canonicalize();
+    let r = run(&s, &desired(yaml));
+    r.assert_converges();
+    assert!(
+        r.sql().contains("ON DATABASE other TO PUBLIC"),
+        "{}",
+        r.sql()
+    );
+    s.catalog.databases.iter_mut().for_each(|d| d.acl = None);
+    let r = run(&s, &desired(yaml));
+    assert!(
+        !r.sql().contains("DATABASE other"),
+        "PUBLIC holds CONNECT and TEMPORARY on a NULL ACL:\n{}",
+        r.sql()
+    );
+}
+
+/// Default privileges of a role the plan creates as a missing
+/// `role_membership` target were skipped ("role does not exist"), and
+/// granted only by the next run.
+#[test]
+fn default_privileges_of_a_created_membership_target_are_granted_at_once() {
+    let s = snapshot(PG15, "postgres", true, &[]);
+    let d = desired(
+        "roles:
+  - name: alice
+    grants:
+      - default_privileges: { privileges: SELECT, on: tables, owner: writers }
+      - role_membership: writers
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+    assert!(
+        r.sql()
+            .contains("ALTER DEFAULT PRIVILEGES FOR ROLE writers GRANT SELECT ON TABLES TO alice"),
+        "{}",
+        r.sql()
+    );
+}
+
+/// With a public section, PUBLIC's built-in default privileges (EXECUTE
+/// on functions, USAGE on types) were seen only in a global
+/// pg_default_acl row: a plan that created the row (granting another role
+/// a default privilege) left PUBLIC's EXECUTE in it for the next run to
+/// revoke, and a declared built-in one was granted again by every run
+/// (PostgreSQL changes nothing, as the row would equal the built-in
+/// defaults).
+#[test]
+fn public_builtin_default_privileges_converge_in_one_run() {
+    let s = snapshot(PG15, "postgres", true, &["alice", "maker"]);
+    let d = desired(
+        "public: []
+roles:
+  - name: alice
+    grants:
+      - default_privileges: { privileges: EXECUTE, on: functions, owner: maker }
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+    assert!(
+        r.sql().contains(
+            "ALTER DEFAULT PRIVILEGES FOR ROLE maker REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"
+        ),
+        "{}",
+        r.sql()
+    );
+    let d = desired(
+        "public:
+  - default_privileges: { privileges: USAGE, on: types, owner: maker }
+roles: []
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+    assert!(!r.sql().contains("DEFAULT PRIVILEGES"), "{}", r.sql());
+}
+
+/// Default privileges in one of the grantee's preserved schemas were not
+/// read at all, so a declared one there was granted again by every run.
+#[test]
+fn declared_default_privileges_in_a_preserved_schema_are_not_repeated() {
+    let mut s = snapshot(PG15, "postgres", true, &["alice", "maker"]);
+    schema(&mut s, "sales", "postgres", &[]);
+    let d = desired(
+        "roles:
+  - name: alice
+    grants:
+      - default_privileges: { privileges: SELECT, on: tables, owner: maker, schema: sales }
+    preserve_existing_grants_in_schemas: [sales]
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+}
+
+/// An `ownership` of a schema that a later role's `schema_ownership`
+/// creates was resolved before the schema was known to be created: the
+/// first plan skipped it, and the next one refused the file (two owners).
+/// It is refused at once.
+#[test]
+fn ownership_of_a_schema_another_role_creates_is_refused_at_once() {
+    let s = snapshot(PG15, "postgres", true, &["a", "b"]);
+    let d = desired(
+        "roles:
+  - name: a
+    grants:
+      - ownership: { on: schema, name: s }
+  - name: b
+    grants:
+      - schema_ownership: s
+",
+    );
+    let e = pgsr_planner::plan::plan(&s, &d, &Default::default())
+        .err()
+        .map(|e| e.message)
+        .expect("refused");
+    assert!(e.contains("declared to be owned by both"), "{e}");
 }

@@ -7,8 +7,8 @@ use super::grant::{default_privileges, ownership, pattern, privileges};
 use super::parse::*;
 use super::profile::{expand, profiles, Profiles};
 use super::{
-    parse_timestamp, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, RoleRef,
-    Secret, Span, TableName, DEFAULT_LOCK_KEY,
+    parse_timestamp, DefaultGrant, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource,
+    PrivilegeGrant, RoleRef, Secret, Span, TableName, DEFAULT_LOCK_KEY,
 };
 use crate::display::quoted;
 
@@ -111,6 +111,19 @@ fn public_section(node: &Node, profiles: &Profiles) -> Result<DesiredRole> {
                     return Err(error(
                         g.span,
                         "PUBLIC holds privileges directly: remove `direct: false`",
+                    ))
+                }
+                GrantKind::Privileges(PrivilegeGrant {
+                    with_grant_option: true,
+                    ..
+                })
+                | GrantKind::DefaultPrivileges(DefaultGrant {
+                    with_grant_option: true,
+                    ..
+                }) => {
+                    return Err(error(
+                        g.span,
+                        "PUBLIC holds no grant option (PostgreSQL grants them to roles only): remove `with_grant_option`",
                     ))
                 }
                 GrantKind::Privileges(_) | GrantKind::DefaultPrivileges(_) => grants.push(g),

@@ -28,6 +28,8 @@ pub(crate) struct HeldDefault<'a> {
     pub privilege: Privilege,
     pub grantee: &'a str,
     pub grantable: bool,
+    /// In one of the grantee's preserved schemas: left as it is.
+    pub preserved: bool,
 }
 
 pub(crate) struct Actual<'a> {
@@ -38,6 +40,11 @@ pub(crate) struct Actual<'a> {
     /// ownership pgsr manages.
     pub owned: BTreeMap<&'a str, BTreeSet<ObjectRef>>,
     pub defaults: Vec<HeldDefault<'a>>,
+    /// What PUBLIC holds where the file does not manage its privileges
+    /// (other databases, tablespaces, parameters, system schemas), when it
+    /// has a public section: a declared grant there is made once, and
+    /// nothing there is revoked.
+    pub public_elsewhere: BTreeSet<(ObjectRef, Privilege)>,
 }
 
 pub(crate) fn collect<'a>(ctx: &Context<'a>) -> Actual<'a> {
@@ -50,6 +57,7 @@ pub(crate) fn collect<'a>(ctx: &Context<'a>) -> Actual<'a> {
             held: BTreeMap::new(),
             owned: BTreeMap::new(),
             defaults: Vec::new(),
+            public_elsewhere: BTreeSet::new(),
         },
     };
     let c = &ctx.ix.snapshot.catalog;
@@ -156,12 +164,12 @@ pub(crate) fn collect<'a>(ctx: &Context<'a>) -> Actual<'a> {
             if e.grantee == d.role {
                 continue;
             }
-            if d.schema.as_ref().is_some_and(|schema| {
+            // In a preserved schema: held, and never revoked.
+            let preserved = d.schema.as_ref().is_some_and(|schema| {
                 role.is_some_and(|r| r.preserve_existing_grants_in_schemas.contains(schema))
-            }) {
-                continue;
-            }
+            });
             s.actual.defaults.push(HeldDefault {
+                preserved,
                 owner: &d.role,
                 schema: d.schema.as_deref(),
                 object_type: d.object_type,
@@ -251,10 +259,15 @@ impl<'a> Scanner<'_, 'a> {
                 return;
             }
             let o = object();
+            let defaults = default_acl(o.acl_object_type(), Some(owner), self.version);
             if !self.public_scope(&o) {
+                for e in defaults.iter().filter(|e| e.is_public()) {
+                    self.actual
+                        .public_elsewhere
+                        .insert((o.clone(), e.privilege));
+                }
                 return;
             }
-            let defaults = default_acl(o.acl_object_type(), Some(owner), self.version);
             for e in defaults.iter().filter(|e| e.is_public()) {
                 let held = self
                     .actual
@@ -273,6 +286,8 @@ impl<'a> Scanner<'_, 'a> {
                 continue;
             }
             if grantee == PUBLIC && !self.public_scope(built.get_or_insert_with(&object)) {
+                let o = built.get_or_insert_with(&object).clone();
+                self.actual.public_elsewhere.insert((o, e.privilege));
                 continue;
             }
             // The owner's own entries come with ownership.

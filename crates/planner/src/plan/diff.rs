@@ -10,6 +10,9 @@ use super::facts::Facts;
 use super::intermediate;
 use super::output::PlanError;
 use super::resolve::DefaultKey;
+use crate::acl::{default_acl, Privilege};
+use crate::kind::ObjectKind;
+use crate::snapshot::DefaultObjectType;
 use std::collections::{BTreeSet, HashMap};
 
 /// Steps in the order they were planned, and what a reviewer should know.
@@ -129,6 +132,9 @@ impl<'a> Diff<'_, 'a> {
             };
             let wanted = declared.get(d.grantee).and_then(|w| w.get(&key));
             held.insert((d.grantee, key.clone(), d.grantable));
+            if d.preserved {
+                continue;
+            }
             let grant_option_only = match wanted {
                 None => false,
                 Some(w) if d.grantable && !w.grant_option => true,
@@ -154,10 +160,28 @@ impl<'a> Diff<'_, 'a> {
                 reason,
             );
         }
+        // PUBLIC's built-in default privileges hold where their owner has
+        // no global row for the kind; a row the plan creates starts from
+        // them, and with a public section those not declared go.
+        let public = self.f.ctx.public.is_some();
+        let mut created: BTreeSet<(String, DefaultObjectType)> = BTreeSet::new();
         for (grantee, wanted) in declared {
             for (key, how) in wanted {
-                let kept = held.contains(&(*grantee, key.clone(), true))
+                let builtin = *grantee == crate::acl::PUBLIC
+                    && key.schema.is_none()
+                    && !self.has_global_row(&key.owner, key.object_type)
+                    && self
+                        .builtin_public_defaults(&key.owner, key.object_type)
+                        .contains(&key.privilege);
+                let kept = builtin
+                    || held.contains(&(*grantee, key.clone(), true))
                     || (!how.grant_option && held.contains(&(*grantee, key.clone(), false)));
+                if !kept
+                    && key.schema.is_none()
+                    && !self.has_global_row(&key.owner, key.object_type)
+                {
+                    created.insert((key.owner.clone(), key.object_type));
+                }
                 if !kept {
                     self.push(
                         Action::GrantDefault {
@@ -173,6 +197,67 @@ impl<'a> Diff<'_, 'a> {
                 }
             }
         }
+        for (owner, object_type) in created.into_iter().filter(|_| public) {
+            for privilege in self.builtin_public_defaults(&owner, object_type) {
+                let key = DefaultKey {
+                    owner: owner.clone(),
+                    schema: None,
+                    object_type,
+                    privilege,
+                };
+                let wanted = declared
+                    .get(crate::acl::PUBLIC)
+                    .is_some_and(|w| w.contains_key(&key));
+                if !wanted {
+                    self.push(
+                        Action::RevokeDefault {
+                            owner: owner.clone(),
+                            schema: None,
+                            object_type,
+                            privilege,
+                            grantee: crate::acl::PUBLIC.to_owned(),
+                            grant_option_only: false,
+                        },
+                        "PUBLIC: built-in default privilege not declared in the public section",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Whether `owner` has global default privileges for `object_type`
+    /// (a pg_default_acl row without a schema).
+    fn has_global_row(&self, owner: &str, object_type: DefaultObjectType) -> bool {
+        self.f
+            .ctx
+            .ix
+            .snapshot
+            .catalog
+            .default_privileges
+            .iter()
+            .any(|d| d.role == owner && d.schema.is_none() && d.object_type == object_type)
+    }
+
+    /// What PUBLIC gets of objects of `object_type` their owner creates,
+    /// by PostgreSQL's built-in default privileges (EXECUTE on functions,
+    /// USAGE on types).
+    fn builtin_public_defaults(
+        &self,
+        owner: &str,
+        object_type: DefaultObjectType,
+    ) -> Vec<Privilege> {
+        let Some(kind) = ObjectKind::ALL
+            .into_iter()
+            .find(|k| k.def().default_privileges == Some(object_type))
+        else {
+            return Vec::new();
+        };
+        let version = self.f.ctx.ix.snapshot.server_version_num;
+        default_acl(kind.def().acl, Some(owner), version)
+            .into_iter()
+            .filter(|e| e.is_public())
+            .map(|e| e.privilege)
+            .collect()
     }
 
     /// Drops intermediate roles of this database (and global ones) that this

@@ -73,6 +73,7 @@ impl<'a> Diff<'_, 'a> {
                 }
             }
             if self.f.actual_owner(object) != Some(role) {
+                self.refuse_database_owner_without_createdb(role, object)?;
                 let reason = format!("{reason} ({})", what_comes_with(object));
                 moves.push((object.clone(), (*role).to_owned(), reason));
             }
@@ -125,6 +126,38 @@ impl<'a> Diff<'_, 'a> {
             self.push(Action::AlterOwner { object, owner }, reason);
         }
         Ok(())
+    }
+
+    /// Refuses to change a database's owner when the connecting role can
+    /// be seen to lack what PostgreSQL requires of whoever runs `ALTER
+    /// DATABASE … OWNER TO`: SUPERUSER or CREATEDB of its own (membership
+    /// does not give it). The statement would fail when applied.
+    fn refuse_database_owner_without_createdb(
+        &self,
+        role: &str,
+        object: &ObjectRef,
+    ) -> Result<(), PlanError> {
+        let ObjectRef::Database(database) = object else {
+            return Ok(());
+        };
+        let conn = self.f.ctx.conn;
+        let lacks = !self.f.ctx.ix.snapshot.connecting_role.superuser
+            && self
+                .f
+                .ctx
+                .ix
+                .roles
+                .get(conn)
+                .is_some_and(|r| !r.createdb && !r.superuser);
+        if !lacks {
+            return Ok(());
+        }
+        Err(PlanError {
+            span: self.f.ctx.managed.get(role).map(|r| r.span),
+            message: format!(
+                "{role} is declared to own database {database}, but the connecting role {conn} has neither SUPERUSER nor CREATEDB, which PostgreSQL requires of whoever changes a database's owner: connect as a role that has one, or give {conn} CREATEDB"
+            ),
+        })
     }
 
     /// Refuses to give the connecting role, without the file saying so, a

@@ -77,8 +77,16 @@ impl<'a> Diff<'_, 'a> {
                     continue;
                 }
                 let h = held.get(key);
-                let kept = h
-                    .is_some_and(|h| !declared.grant_option || h.grants.iter().any(|(_, g)| *g))
+                // PUBLIC's privileges outside the database planned for are
+                // read, not managed: one held there is kept.
+                let elsewhere = role == crate::acl::PUBLIC
+                    && actual
+                        .public_elsewhere
+                        .contains(&(object.clone(), privilege));
+                let kept = (elsewhere
+                    || h.is_some_and(|h| {
+                        !declared.grant_option || h.grants.iter().any(|(_, g)| *g)
+                    }))
                     && !self.loses_to_cascade(object, privilege, role, &cascaded);
                 if !kept {
                     self.push(

@@ -121,10 +121,15 @@ impl<'a> Resolver<'_, 'a> {
             }
         }
         // Ownership first: a schema_ownership creates its schema, which
-        // other grants (of any role) may then use.
-        for role in &roles {
-            for grant in &role.grants {
-                self.resolve_ownership(role, grant)?;
+        // other grants (of any role) may then use, `ownership` among them.
+        for creates in [true, false] {
+            for role in &roles {
+                for grant in &role.grants {
+                    let general = matches!(grant.kind, GrantKind::Ownership { .. });
+                    if general != creates {
+                        self.resolve_ownership(role, grant)?;
+                    }
+                }
             }
         }
         for role in &roles {
@@ -309,7 +314,16 @@ impl<'a> Resolver<'_, 'a> {
             }
             GrantKind::DefaultPrivileges(d) => {
                 let owner = d.owner.as_str();
-                if !self.ctx.ix.role_exists(owner) && !self.ctx.managed.contains_key(owner) {
+                // A missing role_membership target is created by the plan
+                // (but under --strict, which refuses it).
+                let created = !self.ctx.options.strict
+                    && self.ctx.desired.roles.iter().flat_map(|r| &r.grants).any(
+                        |g| matches!(&g.kind, GrantKind::RoleMembership { role } if role == owner),
+                    );
+                if !self.ctx.ix.role_exists(owner)
+                    && !self.ctx.managed.contains_key(owner)
+                    && !created
+                {
                     return self.skip(name, grant, format!("role {owner} does not exist"));
                 }
                 if let Some(schema) = &d.schema {

@@ -30,6 +30,8 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+use super::gen_privileges::{build_general, general_spec, GeneralSpec, Site};
+
 /// The bootstrap superuser (oid 10).
 pub const BOOTSTRAP: &str = "postgres";
 /// The OID of the database plans are made for.
@@ -178,7 +180,7 @@ fn or_one(mut names: Vec<String>, taken: &mut BTreeSet<String>, fallback: &str) 
 }
 
 /// `name` as a regex matching it literally.
-fn escape_regex(name: &str) -> String {
+pub fn escape_regex(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {
         if "\\.+*?()|[]{}^$#&-~".contains(c) {
@@ -350,6 +352,8 @@ pub struct DesiredRoleSpec {
     /// `reassign_owned_to`: the role itself (it keeps what it owns), or a
     /// role the file does not manage.
     reassign: Option<(bool, Index)>,
+    /// General grants, default privileges and ownership.
+    general: Vec<GeneralSpec>,
 }
 
 #[derive(Clone, Debug)]
@@ -359,6 +363,8 @@ pub struct DesiredSpec {
     drop_unused: bool,
     /// The top-level `reassign_owned_to`: a role the file does not manage.
     reassign: Option<Index>,
+    /// The top-level `public` section.
+    public: Option<Vec<GeneralSpec>>,
 }
 
 fn acl_spec() -> impl Strategy<Value = AclSpec> {
@@ -517,14 +523,16 @@ fn desired_spec() -> impl Strategy<Value = DesiredSpec> {
         vec(grant, 0..7),
         vec(any::<Index>(), 0..2),
         option::weighted(0.2, (any::<bool>(), any::<Index>())),
+        vec(general_spec(), 0..5),
     )
         .prop_map(
-            |(name, login, grants, preserve, reassign)| DesiredRoleSpec {
+            |(name, login, grants, preserve, reassign, general)| DesiredRoleSpec {
                 name,
                 login,
                 grants,
                 preserve,
                 reassign,
+                general,
             },
         );
     (
@@ -532,19 +540,23 @@ fn desired_spec() -> impl Strategy<Value = DesiredSpec> {
         vec(role, 1..5),
         prop::bool::weighted(0.3),
         option::weighted(0.6, any::<Index>()),
+        option::weighted(0.3, vec(general_spec(), 0..4)),
     )
-        .prop_map(|(lock_key, roles, drop_unused, reassign)| DesiredSpec {
-            lock_key,
-            roles,
-            drop_unused,
-            reassign,
-        })
+        .prop_map(
+            |(lock_key, roles, drop_unused, reassign, public)| DesiredSpec {
+                lock_key,
+                roles,
+                drop_unused,
+                reassign,
+                public,
+            },
+        )
 }
 
 // ---------------------------------------------------------------------------
 // Building a snapshot
 
-const VERSIONS: [u32; 3] = [150018, 160004, 170002];
+const VERSIONS: [u32; 4] = [150018, 160004, 170002, 180001];
 const VALID_UNTIL: [Option<&str>; 3] =
     [None, Some("2030-01-01T00:00:00.000000Z"), Some("infinity")];
 const REL_KINDS: [RelKind; 6] = [
@@ -576,7 +588,7 @@ pub fn default_acl_type(t: DefaultObjectType) -> AclObjectType {
     }
 }
 
-fn pick<'a, T>(items: &'a [T], i: &Index) -> Option<&'a T> {
+pub fn pick<'a, T>(items: &'a [T], i: &Index) -> Option<&'a T> {
     (!items.is_empty()).then(|| &items[i.index(items.len())])
 }
 
@@ -670,7 +682,7 @@ pub fn intermediate_name(kind: usize, db_oid: u32, n: usize) -> String {
     }
 }
 
-fn has_path(memberships: &[Membership], from: &str, to: &str) -> bool {
+pub fn has_path(memberships: &[Membership], from: &str, to: &str) -> bool {
     let mut seen = BTreeSet::new();
     let mut stack = vec![from];
     while let Some(r) = stack.pop() {
@@ -710,6 +722,8 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
         let mut r = role(conn_name, 16383);
         r.superuser = conn_kind == 1;
         r.createrole = true;
+        // CREATEDB lets a plain connecting role change a database's owner.
+        r.createdb = s.conn.index(6) % 2 == 1;
         r.canlogin = true;
         c.roles.push(r);
     }
@@ -747,7 +761,8 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
         let Some((owner, _)) = spec else { continue };
         c.schemas.push(Schema {
             name: name.clone(),
-            oid: 2200 + i as u32,
+            // `public` is initdb's; the others are the user's.
+            oid: if i == 0 { 2200 } else { 16390 + i as u32 },
             owner: owners[owner.index(owners.len())].clone(),
             acl: None,
         });
@@ -842,12 +857,15 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
         }
     }
     if let Some(o) = other(4) {
-        c.languages.push(NamedObject {
-            name: "plpgsql".into(),
-            oid: 13000,
-            owner: owner_of(o),
-            acl: None,
-        });
+        // initdb's, and one created since.
+        for (name, oid) in [("plpgsql", 13000), ("plv8", 30400)] {
+            c.languages.push(NamedObject {
+                name: name.into(),
+                oid,
+                owner: owner_of(o),
+                acl: None,
+            });
+        }
     }
     if let Some(o) = other(5) {
         c.large_objects.push(LargeObject {
@@ -1322,6 +1340,16 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
             };
             grants.push(grant(kind));
         }
+        for g in &r.general {
+            let mut site = Site {
+                pools: p,
+                snapshot,
+                grantee: &name,
+                owned: &mut owned,
+                managed: &names,
+            };
+            grants.extend(build_general(g, &mut site).map(grant));
+        }
         let login = r.login.as_ref().map(|v| Login {
             password: PasswordSource::Keep,
             valid_until: match v.index(3) {
@@ -1366,8 +1394,30 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
         .chain(reassign_owned_to.as_ref())
         .map(|t| t.name.clone())
         .collect();
+    let public = d.public.as_ref().map(|specs| {
+        let mut grants = Vec::new();
+        for g in specs {
+            let mut site = Site {
+                pools: p,
+                snapshot,
+                grantee: PUBLIC,
+                owned: &mut owned,
+                managed: &names,
+            };
+            grants.extend(build_general(g, &mut site).map(grant));
+        }
+        DesiredRole {
+            name: PUBLIC.to_owned(),
+            span: Span::default(),
+            login: None,
+            grants,
+            preserve_existing_grants_in_schemas: Vec::new(),
+            allow_power: false,
+            reassign_owned_to: None,
+        }
+    });
     Desired {
-        public: None,
+        public,
         lock_key: d.lock_key,
         roles: out,
         allow_power,
@@ -1404,6 +1454,12 @@ impl fmt::Debug for Case {
                 r.reassign_owned_to.as_ref().map(|t| &t.name)
             )?;
             for g in &r.grants {
+                writeln!(f, "      {:?}", g.kind)?;
+            }
+        }
+        if let Some(public) = &self.desired.public {
+            writeln!(f, "public:")?;
+            for g in &public.grants {
                 writeln!(f, "      {:?}", g.kind)?;
             }
         }

@@ -16,8 +16,15 @@
 //! - `ALTER … OWNER TO` rewrites the ACL as `aclnewowner` does; a table
 //!   takes its column ACLs and owned sequences along. An owned sequence
 //!   cannot be given away on its own. Without SUPERUSER, the new owner must
-//!   hold CREATE on the object's schema (on the database, for a schema), as
-//!   ALTER … OWNER TO checks.
+//!   hold CREATE on the object's schema, and the role running the statement
+//!   CREATE on the database for a schema (with the privileges of the roles
+//!   granted to it for the plan), as ALTER … OWNER TO checks; changing a
+//!   database's owner needs CREATEDB of its own, a foreign server's new
+//!   owner USAGE on its wrapper, a foreign-data wrapper's a superuser.
+//! - GRANT and REVOKE name PUBLIC too; a grant option goes to roles only.
+//!   A column ACL starts empty. `ALTER DEFAULT PRIVILEGES` without a schema
+//!   starts from the built-in defaults (a row equal to them is removed);
+//!   with one, from nothing.
 //! - The end of a temporary privilege never takes from an object's owner a
 //!   privilege of its own (pgsr's rule, not the server's).
 //! - Role grants: since PostgreSQL 16 each grantor's grant is its own row and
@@ -48,6 +55,7 @@ pub fn apply(snapshot: &Snapshot, plan: &Plan) -> Result<Applied, String> {
         s: snapshot.clone(),
         warnings: Vec::new(),
         next_oid: 900_000,
+        temporary: Vec::new(),
     };
     for (i, step) in plan.steps.iter().enumerate() {
         m.step(&step.action)
@@ -64,6 +72,8 @@ struct Model {
     s: Snapshot,
     warnings: Vec<String>,
     next_oid: u32,
+    /// The roles granted to the connecting role for the length of the plan.
+    temporary: Vec<String>,
 }
 
 type Slot<'c> = (Option<&'c mut String>, &'c mut Option<Vec<AclEntry>>);
@@ -274,6 +284,15 @@ impl Model {
         }
     }
 
+    /// A role, or PUBLIC.
+    fn need_grantee(&self, name: &str) -> Result<(), String> {
+        if name == PUBLIC {
+            Ok(())
+        } else {
+            self.need_role(name)
+        }
+    }
+
     fn warn(&mut self, w: String) {
         self.warnings.push(w);
     }
@@ -328,6 +347,10 @@ impl Model {
                 {
                     return Err(format!("role {role:?} is a member of role {conn:?}"));
                 }
+                match action {
+                    Action::TemporaryGrant { .. } => self.temporary.push(role.clone()),
+                    _ => self.temporary.retain(|r| r != role),
+                }
             }
             Action::CreateSchema { schema, owner } => {
                 self.need_role(owner)?;
@@ -373,15 +396,50 @@ impl Model {
                 grantee,
                 grant_option,
             } => {
-                self.need_role(grantee)?;
+                self.need_grantee(grantee)?;
+                if *grant_option && grantee == PUBLIC {
+                    return Err("grant options can only be granted to roles".into());
+                }
                 let bootstrap = self.bootstrap();
                 let ty = object.acl_object_type();
                 if !ty.privileges(version).contains(privilege) {
                     return Err(format!("invalid privilege type {privilege} for {ty:?}"));
                 }
-                let (owner, acl) = slot(&mut self.s.catalog, object)?;
-                let owner = owner.map_or(bootstrap, |o| o.clone());
-                let entries = acl.get_or_insert_with(|| default_acl(ty, Some(&owner), version));
+                let (owner, entries) = match object {
+                    ObjectRef::Column {
+                        schema,
+                        table,
+                        column,
+                    } => {
+                        let r = self
+                            .s
+                            .catalog
+                            .relations
+                            .iter_mut()
+                            .find(|r| &r.schema == schema && &r.name == table)
+                            .ok_or_else(|| format!("{} does not exist", object.describe()))?;
+                        if r.kind == RelKind::Sequence {
+                            return Err(format!(
+                                "{schema}.{table} is a sequence: it has no columns"
+                            ));
+                        }
+                        if !r.columns.iter().any(|c| &c.name == column) {
+                            r.columns.push(pgsr_planner::snapshot::ColumnAcl {
+                                name: column.clone(),
+                                acl: Vec::new(),
+                            });
+                        }
+                        let owner = r.owner.clone();
+                        let col = r.columns.iter_mut().find(|c| &c.name == column);
+                        (owner, &mut col.expect("added above").acl)
+                    }
+                    _ => {
+                        let (owner, acl) = slot(&mut self.s.catalog, object)?;
+                        let owner = owner.map_or(bootstrap, |o| o.clone());
+                        let acl = acl.get_or_insert_with(|| default_acl(ty, Some(&owner), version));
+                        (owner, acl)
+                    }
+                };
                 let existing = entries.iter_mut().find(|e| {
                     &e.grantee == grantee && e.grantor == owner && e.privilege == *privilege
                 });
@@ -419,7 +477,16 @@ impl Model {
                 grantee,
                 grant_option,
             } => {
-                self.need_role(grantee)?;
+                self.need_grantee(grantee)?;
+                self.need_role(owner)?;
+                if *grant_option && grantee == PUBLIC {
+                    return Err("grant options can only be granted to roles".into());
+                }
+                self.need_default_schema(schema)?;
+                let ty = default_type(*object_type);
+                if !ty.privileges(version).contains(privilege) {
+                    return Err(format!("invalid privilege type {privilege} for {ty:?}"));
+                }
                 let c = &mut self.s.catalog;
                 let pos = match c.default_privileges.iter().position(|d| {
                     &d.role == owner && &d.schema == schema && d.object_type == *object_type
@@ -446,13 +513,35 @@ impl Model {
                 row.acl.retain(|e| {
                     !(&e.grantee == grantee && &e.grantor == owner && e.privilege == *privilege)
                 });
+                let before = row.acl.clone();
+                let kept = row.acl.iter().find(|e| {
+                    &e.grantee == grantee && &e.grantor == owner && e.privilege == *privilege
+                });
+                let grantable = *grant_option || kept.is_some_and(|e| e.grantable);
+                row.acl.retain(|e| {
+                    !(&e.grantee == grantee && &e.grantor == owner && e.privilege == *privilege)
+                });
                 row.acl.push(AclEntry {
                     grantee: grantee.clone(),
                     grantor: owner.clone(),
                     privilege: *privilege,
-                    grantable: *grant_option,
+                    grantable,
                 });
                 row.acl.sort();
+                let unchanged = row.acl == before;
+                // A row equal to the built-in defaults is removed.
+                let builtin = match schema {
+                    Some(_) => Vec::new(),
+                    None => default_acl(default_type(*object_type), Some(owner), version),
+                };
+                if row.acl == builtin {
+                    c.default_privileges.remove(pos);
+                }
+                if unchanged {
+                    self.warn(format!(
+                        "default {privilege} of {owner} for {grantee}: already granted"
+                    ));
+                }
             }
             Action::RevokeDefault {
                 owner,
@@ -462,13 +551,30 @@ impl Model {
                 grantee,
                 grant_option_only,
             } => {
-                self.need_role(grantee)?;
+                self.need_grantee(grantee)?;
+                self.need_role(owner)?;
+                self.need_default_schema(schema)?;
                 let c = &mut self.s.catalog;
-                let Some(pos) = c.default_privileges.iter().position(|d| {
+                let found = c.default_privileges.iter().position(|d| {
                     &d.role == owner && &d.schema == schema && d.object_type == *object_type
-                }) else {
-                    self.warn(format!("no default privileges of {owner} to revoke"));
-                    return Ok(());
+                });
+                let pos = match (found, schema) {
+                    (Some(pos), _) => pos,
+                    (None, Some(_)) => {
+                        self.warn(format!("no default privileges of {owner} to revoke"));
+                        return Ok(());
+                    }
+                    // A global row starts from the built-in defaults.
+                    (None, None) => {
+                        c.default_privileges
+                            .push(pgsr_planner::snapshot::DefaultPrivilege {
+                                role: owner.clone(),
+                                schema: None,
+                                object_type: *object_type,
+                                acl: default_acl(default_type(*object_type), Some(owner), version),
+                            });
+                        c.default_privileges.len() - 1
+                    }
                 };
                 let row = &mut c.default_privileges[pos];
                 let before = row.acl.clone();
@@ -621,6 +727,34 @@ impl Model {
         Ok(())
     }
 
+    /// Whether the connecting role is `role`, or a member of it (for the
+    /// plan, or in the catalog).
+    fn acts_as(&self, role: &str) -> bool {
+        let conn = self.conn();
+        role == conn
+            || self
+                .temporary
+                .iter()
+                .any(|t| t == role || self.member_of(t, role))
+            || self.member_of(&conn, role)
+            || self
+                .s
+                .connecting_role
+                .memberships
+                .iter()
+                .any(|m| m.role == role && m.member)
+    }
+
+    /// `IN SCHEMA schema` names a schema that exists.
+    fn need_default_schema(&self, schema: &Option<String>) -> Result<(), String> {
+        match schema {
+            Some(n) if !self.s.catalog.schemas.iter().any(|s| &s.name == n) => {
+                Err(format!("schema {n:?} does not exist"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether `role` holds `privilege` on `object`: granted to it, to
     /// PUBLIC or to a role it is a member of, or as the owner when the ACL
     /// is NULL.
@@ -638,28 +772,102 @@ impl Model {
             Some(acl) => acl.clone(),
             None => default_acl(ty, owner.as_deref(), version),
         };
+        // The connecting role has the privileges of the roles granted to it
+        // for the plan, and of those it is a member of.
+        let mut holders = vec![role.to_owned()];
+        if role == self.conn() {
+            holders.extend(self.temporary.iter().cloned());
+            let memberships = &self.s.connecting_role.memberships;
+            holders.extend(
+                memberships
+                    .iter()
+                    .filter(|m| m.usage)
+                    .map(|m| m.role.clone()),
+            );
+        }
         Ok(acl.iter().any(|e| {
             e.privilege == privilege
-                && (e.is_public() || e.grantee == role || self.member_of(role, &e.grantee))
+                && (e.is_public()
+                    || holders
+                        .iter()
+                        .any(|h| e.grantee == *h || self.member_of(h, &e.grantee)))
         }))
     }
 
     fn alter_owner(&mut self, object: &ObjectRef, owner: &str) -> Result<(), String> {
         self.need_role(owner)?;
-        if !self.s.connecting_role.superuser {
-            let container = match object {
-                ObjectRef::Schema(_) => ObjectRef::Database(self.s.database.name.clone()),
-                other => match other.schema() {
-                    Some(schema) => ObjectRef::Schema(schema.to_owned()),
-                    None => return Err(format!("{} has no owner pgsr changes", other.describe())),
-                },
-            };
-            if !self.holds(&container, owner, Privilege::Create)? {
+        let roles = self.s.catalog.roles.clone();
+        let role = |name: &str| roles.iter().find(|r| r.name == name);
+        match object {
+            ObjectRef::Column { .. } | ObjectRef::Parameter(_) => {
+                return Err(format!("{} has no owner of its own", object.describe()))
+            }
+            ObjectRef::ForeignDataWrapper(_) if !role(owner).is_some_and(|r| r.superuser) => {
                 return Err(format!(
-                    "permission denied for {}: {owner} lacks CREATE there to own {}",
-                    container.describe(),
+                    "permission denied to change owner of {}: the owner of a foreign-data wrapper must be a superuser",
                     object.describe()
-                ));
+                ))
+            }
+            _ => {}
+        }
+        if !self.s.connecting_role.superuser {
+            // The role running ALTER … OWNER TO must be able to become the
+            // new owner, and act as the current one.
+            let current = slot(&mut self.s.catalog, object)?.0.cloned();
+            for (who, what) in [(Some(owner.to_owned()), "new"), (current, "current")] {
+                if let Some(who) = who.filter(|w| !self.acts_as(w)) {
+                    return Err(format!(
+                        "must be able to act as {who}, the {what} owner of {}",
+                        object.describe()
+                    ));
+                }
+            }
+            let container = match object {
+                ObjectRef::Schema(_) => Some(ObjectRef::Database(self.s.database.name.clone())),
+                // ALTER DATABASE … OWNER TO needs CREATEDB of the role
+                // that runs it.
+                ObjectRef::Database(_) => {
+                    let conn = self.conn();
+                    if !role(&conn).is_some_and(|r| r.createdb) {
+                        return Err(format!(
+                            "permission denied to change owner of {}: {conn} lacks CREATEDB",
+                            object.describe()
+                        ));
+                    }
+                    None
+                }
+                // A foreign server's new owner must hold USAGE on its
+                // foreign-data wrapper (the snapshot has one, if any).
+                ObjectRef::ForeignServer(_) => {
+                    let fdw = self.s.catalog.foreign_data_wrappers.first();
+                    let fdw = fdw.map(|w| ObjectRef::ForeignDataWrapper(w.name.clone()));
+                    if let Some(fdw) = fdw {
+                        if !self.holds(&fdw, owner, Privilege::Usage)? {
+                            return Err(format!(
+                                "permission denied for {}: {owner} lacks USAGE to own {}",
+                                fdw.describe(),
+                                object.describe()
+                            ));
+                        }
+                    }
+                    None
+                }
+                other => other.schema().map(|s| ObjectRef::Schema(s.to_owned())),
+            };
+            // For a schema, ALTER SCHEMA … OWNER TO checks the role that
+            // runs it (CREATE on the database), not the new owner.
+            let who = match object {
+                ObjectRef::Schema(_) => self.conn(),
+                _ => owner.to_owned(),
+            };
+            if let Some(container) = container {
+                if !self.holds(&container, &who, Privilege::Create)? {
+                    return Err(format!(
+                        "permission denied for {}: {who} lacks CREATE there to give {owner} {}",
+                        container.describe(),
+                        object.describe()
+                    ));
+                }
             }
         }
         if let ObjectRef::Relation {
@@ -722,7 +930,7 @@ impl Model {
         grant_option_only: bool,
         cascade: bool,
     ) -> Result<(), String> {
-        self.need_role(grantee)?;
+        self.need_grantee(grantee)?;
         let version = self.version();
         let bootstrap = self.bootstrap();
         let ty = object.acl_object_type();
