@@ -217,7 +217,7 @@ pg_test!(fn columns_grant_options_and_selections(pg) {
                 "app",
                 &[
                     USAGE_ON_S,
-                    "grant: {privileges: [SELECT, UPDATE], on: column, schema: s, name: t, columns: [a]}",
+                    "grant: {privileges: ALL, on: column, schema: s, name: t, columns: [a]}",
                     "grant: {privileges: SELECT, on: table, schema: s, regex: \"t_\", with_grant_option: true}",
                     "grant: {privileges: INSERT, on: table, schema: s, all: true, except: [t, other]}",
                 ],
@@ -227,6 +227,9 @@ pg_test!(fn columns_grant_options_and_selections(pg) {
     );
     assert_can(pg, "postgres", "app", "SELECT a FROM s.t");
     assert_can(pg, "postgres", "app", "UPDATE s.t SET a = 5");
+    assert_can(pg, "postgres", "app", "INSERT INTO s.t (a) VALUES (7)");
+    assert_cannot(pg, "postgres", "app", "INSERT INTO s.t (a, b) VALUES (7, 8)", "permission denied");
+    assert!(has(pg, "postgres", "has_column_privilege('app', 's.t', 'a', 'REFERENCES')"));
     assert_cannot(pg, "postgres", "app", "SELECT b FROM s.t", "permission denied");
     assert_can(pg, "postgres", "app", "SELECT * FROM s.t_1, s.t_2");
     assert_cannot(pg, "postgres", "app", "SELECT * FROM s.u", "permission denied");
@@ -262,6 +265,8 @@ pg_test!(fn columns_grant_options_and_selections(pg) {
     assert!(!friend, "app could still pass SELECT on");
     drop(tx);
     assert_cannot(pg, "postgres", "app", "SELECT a FROM s.t", "permission denied");
+    assert_cannot(pg, "postgres", "app", "INSERT INTO s.t (a) VALUES (7)", "permission denied");
+    assert!(!has(pg, "postgres", "has_column_privilege('app', 's.t', 'a', 'REFERENCES')"));
     assert_cannot(pg, "postgres", "app", "INSERT INTO s.u VALUES (1)", "permission denied");
 });
 
