@@ -2,7 +2,7 @@
 //! before sending anything: the header parses, and each statement has one
 //! of the allowed shapes, as many as the header says, kind by kind.
 
-#[path = "../../planner/tests/support/gen.rs"]
+#[path = "../../planner/tests/support/gen/mod.rs"]
 mod gen;
 #[path = "../../planner/tests/support/gen_privileges.rs"]
 mod gen_privileges;
