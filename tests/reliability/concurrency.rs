@@ -453,6 +453,12 @@ fn under_it(pg: &Pg, command: &str, drop_table: bool) -> PgsrOutput {
     };
     let mut other = pg.superuser("postgres");
     let mut tx = other.transaction().unwrap();
+    // When the DROP below and pgsr wait for each other, PostgreSQL's
+    // deadlock check ends whichever session's deadlock_timeout expires
+    // first: on a loaded machine that could be this one, and then no table
+    // is dropped under pgsr. This session waits longest, so pgsr's check
+    // (after the default second) is the one that ends the deadlock.
+    exec(&mut tx, "SET LOCAL deadlock_timeout = '60s'");
     exec(&mut tx, "GRANT SELECT ON app.h_gone TO hand_reader");
     let mut watcher = pg.superuser("postgres");
     let mut running = Running::spawn(pgsr_command(pg, "postgres", "postgres", &args));
