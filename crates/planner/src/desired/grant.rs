@@ -337,7 +337,7 @@ fn privilege_list(node: &Node, on: ObjectKind) -> Result<Privileges> {
             .join(" ")
             .to_uppercase();
         if word == "ALL" || word == "ALL PRIVILEGES" {
-            if node_is_seq(node) && out.len() + 1 > 1 {
+            if has_several(node) {
                 return Err(error(
                     item.span,
                     "`ALL` stands alone: give it instead of a list",
@@ -380,7 +380,8 @@ fn privilege_list(node: &Node, on: ObjectKind) -> Result<Privileges> {
     Ok(Privileges::Listed(out))
 }
 
-fn node_is_seq(node: &Node) -> bool {
+/// A sequence of more than one item.
+fn has_several(node: &Node) -> bool {
     matches!(node.kind, Kind::Seq(ref items) if items.len() > 1)
 }
 

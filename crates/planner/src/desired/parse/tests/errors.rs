@@ -748,3 +748,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn all_privileges_stand_alone() {
+    for list in ["[ALL, SELECT]", "[SELECT, ALL]"] {
+        let text = format!(
+            "roles:\n  - name: r\n    grants:\n      - grant: {{privileges: {list}, on: table, schema: s, name: t}}\n"
+        );
+        let e = fails(&text);
+        assert!(e.message.contains("`ALL` stands alone"), "{list}: {e}");
+    }
+}
