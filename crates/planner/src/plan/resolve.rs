@@ -142,6 +142,72 @@ impl<'a> Resolver<'_, 'a> {
         Ok(())
     }
 
+    /// Declares `role` the owner of the objects an ownership selects.
+    fn own(
+        &mut self,
+        role: &'a DesiredRole,
+        grant: &Grant,
+        on: &ObjectKind,
+        objects: &Objects,
+    ) -> Result<(), PlanError> {
+        let selection = Selection {
+            on: *on,
+            objects,
+            columns: &[],
+        };
+        let Some(objects) = self.select(role, grant, selection)? else {
+            return Ok(());
+        };
+        for object in objects {
+            // A sequence that belongs to a table column changes
+            // owner with its table (PostgreSQL refuses it alone).
+            if let ObjectRef::Relation {
+                schema,
+                name,
+                kind: RelKind::Sequence,
+            } = &object
+            {
+                let owned_by = self
+                    .ctx
+                    .ix
+                    .relations
+                    .get(&(schema.as_str(), name.as_str()))
+                    .and_then(|r| r.owned_by.as_ref());
+                if let Some(table) = owned_by {
+                    self.skip(
+                        &role.name,
+                        grant,
+                        format!(
+                            "sequence {schema}.{name} belongs to table {}.{}: it changes owner with the table",
+                            table.schema, table.name
+                        ),
+                    )?;
+                    continue;
+                }
+            }
+            // PostgreSQL's own objects (made by initdb) keep their owner.
+            if self
+                .ctx
+                .ix
+                .entry(&object)
+                .and_then(|e| e.oid)
+                .is_some_and(|oid| oid < FIRST_NORMAL_OBJECT_ID)
+            {
+                return Err(PlanError {
+                    span: Some(grant.span),
+                    message: format!(
+                        "{}: {}: {} is PostgreSQL's own object (made by initdb): pgsr does not give it away",
+                        role.name,
+                        describe_grant(&grant.kind),
+                        object.describe()
+                    ),
+                });
+            }
+            self.declare_owner(role, grant, object)?;
+        }
+        Ok(())
+    }
+
     fn declare_owner(
         &mut self,
         role: &'a DesiredRole,
@@ -167,64 +233,7 @@ impl<'a> Resolver<'_, 'a> {
 
     fn resolve_ownership(&mut self, role: &'a DesiredRole, grant: &Grant) -> Result<(), PlanError> {
         match &grant.kind {
-            GrantKind::Ownership { on, objects } => {
-                let selection = Selection {
-                    on: *on,
-                    objects,
-                    columns: &[],
-                };
-                let Some(objects) = self.select(role, grant, selection)? else {
-                    return Ok(());
-                };
-                for object in objects {
-                    // A sequence that belongs to a table column changes
-                    // owner with its table (PostgreSQL refuses it alone).
-                    if let ObjectRef::Relation {
-                        schema,
-                        name,
-                        kind: RelKind::Sequence,
-                    } = &object
-                    {
-                        let owned_by = self
-                            .ctx
-                            .ix
-                            .relations
-                            .get(&(schema.as_str(), name.as_str()))
-                            .and_then(|r| r.owned_by.as_ref());
-                        if let Some(table) = owned_by {
-                            self.skip(
-                                &role.name,
-                                grant,
-                                format!(
-                                    "sequence {schema}.{name} belongs to table {}.{}: it changes owner with the table",
-                                    table.schema, table.name
-                                ),
-                            )?;
-                            continue;
-                        }
-                    }
-                    // PostgreSQL's own objects (made by initdb) keep their owner.
-                    if self
-                        .ctx
-                        .ix
-                        .entry(&object)
-                        .and_then(|e| e.oid)
-                        .is_some_and(|oid| oid < FIRST_NORMAL_OBJECT_ID)
-                    {
-                        return Err(PlanError {
-                            span: Some(grant.span),
-                            message: format!(
-                                "{}: {}: {} is PostgreSQL's own object (made by initdb): pgsr does not give it away",
-                                role.name,
-                                describe_grant(&grant.kind),
-                                object.describe()
-                            ),
-                        });
-                    }
-                    self.declare_owner(role, grant, object)?;
-                }
-                Ok(())
-            }
+            GrantKind::Ownership { on, objects } => self.own(role, grant, on, objects),
             GrantKind::SchemaOwnership { schema } => {
                 if !self.ctx.ix.schemas.contains_key(schema.as_str()) {
                     if let Some(other) = self.t.create_schemas.get(schema) {
@@ -241,32 +250,20 @@ impl<'a> Resolver<'_, 'a> {
                 }
                 self.declare_owner(role, grant, ObjectRef::Schema(schema.clone()))
             }
+            // Sugar for `ownership` of one table-like.
             GrantKind::TableOwnership { schema, table } => {
-                match self
-                    .ctx
-                    .ix
-                    .relations
-                    .get(&(schema.as_str(), table.as_str()))
-                {
-                    Some(rel) if rel.kind.is_table_like() => {
-                        let object = ObjectRef::Relation {
-                            schema: schema.clone(),
-                            name: table.clone(),
-                            kind: rel.kind,
-                        };
-                        self.declare_owner(role, grant, object)
-                    }
-                    Some(_) => self.skip(
-                        &role.name,
-                        grant,
-                        format!("{schema}.{table} is a sequence, not a table-like"),
-                    ),
-                    None => self.skip(
+                if !self.ctx.ix.schemas.contains_key(schema.as_str()) {
+                    return self.skip(
                         &role.name,
                         grant,
                         format!("table {schema}.{table} does not exist"),
-                    ),
+                    );
                 }
+                let objects = Objects::Named {
+                    schema: Some(schema.clone()),
+                    names: vec![table.clone()],
+                };
+                self.own(role, grant, &ObjectKind::Table, &objects)
             }
             _ => Ok(()),
         }
