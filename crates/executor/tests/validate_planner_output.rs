@@ -8,7 +8,7 @@ mod gen;
 mod gen_privileges;
 #[path = "../../planner/tests/support/mini.rs"]
 mod mini;
-#[path = "../../planner/tests/support/model.rs"]
+#[path = "../../planner/tests/support/model/mod.rs"]
 mod model;
 
 use std::collections::BTreeMap;
