@@ -320,16 +320,14 @@ pg_test!(fn bad_grants_are_one_line_errors(pg) {
         ("default_privileges: {privileges: USAGE, on: languages, owner: postgres}", "has no default privileges"),
     ] {
         let file = f.write("bad.yaml", &doc(&[role("app", &[grant])]));
-        let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
-        assert_one_line_error(grant, &out, 1, needle);
+        assert_plan_refused(pg, "postgres", &file, needle);
     }
     if pg.major < 17 {
         let file = f.write(
             "m.yaml",
             &doc(&[role("app", &["grant: {privileges: MAINTAIN, on: table, schema: s, name: t}"])]),
         );
-        let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
-        assert_one_line_error("MAINTAIN", &out, 1, "MAINTAIN is not a privilege of a table on PostgreSQL");
+        assert_plan_refused(pg, "postgres", &file, "MAINTAIN is not a privilege of a table on PostgreSQL");
     }
 });
 
@@ -480,9 +478,8 @@ pg_test!(fn ownership_of_every_kind_that_has_an_owner(pg) {
     ];
     // A database's owner is power: refused until the file allows it.
     let file = f.write("owner.yaml", &doc(&[role("keeper", &owns)]));
-    let out = pg.pgsr("postgres", "appdb", &["plan", "-f", path_str(&file)]);
-    assert_one_line_error("database owner", &out, 1, "ownership of database appdb is power");
-    let text = doc(&[role("keeper", &owns)]).replace("  - name: \"keeper\"\n", "  - name: \"keeper\"\n    allow_power: true\n");
+    assert_plan_refused(pg, "appdb", &file, "ownership of database appdb is power");
+    let text = doc(&[role_allowing_power("keeper", &owns)]);
     let file = f.write("owner.yaml", &text);
     sync_converged(pg, "appdb", &file);
     for (what, sql) in [
@@ -505,14 +502,12 @@ pg_test!(fn ownership_of_every_kind_that_has_an_owner(pg) {
         "initdb.yaml",
         &doc(&[role("keeper", &["ownership: {on: language, name: plpgsql}"])]),
     );
-    let out = pg.pgsr("postgres", "appdb", &["plan", "-f", path_str(&file)]);
-    assert_one_line_error("plpgsql", &out, 1, "PostgreSQL's own object");
+    assert_plan_refused(pg, "appdb", &file, "PostgreSQL's own object");
     let file = f.write(
         "fdw.yaml",
         &doc(&[role("keeper", &["ownership: {on: foreign_data_wrapper, name: w}"])]),
     );
-    let out = pg.pgsr("postgres", "appdb", &["plan", "-f", path_str(&file)]);
-    assert_one_line_error("fdw", &out, 1, "must be a superuser");
+    assert_plan_refused(pg, "appdb", &file, "must be a superuser");
 });
 
 pg_test!(fn parameter_privileges_are_power(pg) {
@@ -527,8 +522,7 @@ pg_test!(fn parameter_privileges_are_power(pg) {
     }
     // Power: refused unless the file allows it for the role.
     assert_one_line_error("parameter", &out, 1, "privileges on parameter log_statement are power");
-    let text = doc(&[role("app", &[set])])
-        .replace("  - name: \"app\"\n", "  - name: \"app\"\n    allow_power: true\n");
+    let text = doc(&[role_allowing_power("app", &[set])]);
     let file = f.write("p.yaml", &text);
     let planned = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
     assert!(planned.stdout.contains("-- power: {\"grantee\":\"app\",\"parameter\":\"log_statement\""), "{}", planned.stdout);
@@ -556,10 +550,8 @@ pg_test!(fn execute_on_a_security_definer_function_of_a_superuser_is_power(pg) {
         "grant: {privileges: EXECUTE, on: functions, schema: s, names: [definer, invoker]}",
     ];
     let file = f.write("x.yaml", &doc(&[role("app", &grants)]));
-    let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
-    assert_one_line_error("definer", &out, 1, "EXECUTE on s.definer is power (it is SECURITY DEFINER and runs as postgres");
-    let text = doc(&[role("app", &grants)])
-        .replace("  - name: \"app\"\n", "  - name: \"app\"\n    allow_power: true\n");
+    assert_plan_refused(pg, "postgres", &file, "EXECUTE on s.definer is power (it is SECURITY DEFINER and runs as postgres");
+    let text = doc(&[role_allowing_power("app", &grants)]);
     let file = f.write("x.yaml", &text);
     sync_converged(pg, "postgres", &file);
     assert_eq!(

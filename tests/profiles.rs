@@ -204,8 +204,7 @@ pg_test!(fn profile_errors_point_at_the_file(pg) {
         ("profiles:\n  p: [login: {}]\nroles:\n  - name: r\n    grants: [profile: p]\n", "a profile holds"),
     ] {
         let file = f.write("bad.yaml", text);
-        let out = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
-        assert_one_line_error(text, &out, 1, needle);
+        let out = assert_plan_refused(pg, "postgres", &file, needle);
         assert!(out.stderr.contains("bad.yaml:"), "{}", out.stderr);
     }
 });

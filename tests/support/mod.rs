@@ -646,6 +646,20 @@ pub fn role_preserving(name: &str, grants: &[&str], preserve: &[&str]) -> String
     out
 }
 
+/// A role with `allow_power: true`.
+pub fn role_allowing_power(name: &str, grants: &[&str]) -> String {
+    role(name, grants).replacen("    grants:", "    allow_power: true\n    grants:", 1)
+}
+
+/// `pgsr plan -f <file>` as the superuser in `db` fails with one line
+/// containing `needle` (exit 1); returns what it printed.
+#[track_caller]
+pub fn assert_plan_refused(pg: &Pg, db: &str, file: &Path, needle: &str) -> PgsrOutput {
+    let out = pg.pgsr("postgres", db, &["plan", "-f", path_str(file)]);
+    assert_one_line_error(path_str(file), &out, 1, needle);
+    out
+}
+
 /// A desired file of `roles` (made by [`role`]).
 pub fn doc(roles: &[String]) -> String {
     if roles.is_empty() {

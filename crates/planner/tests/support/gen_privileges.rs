@@ -94,21 +94,14 @@ pub struct Site<'s> {
     pub managed: &'s [String],
 }
 
-/// The kinds a grant may be on (not parameters: superuser-level power).
-const GRANT_KINDS: [ObjectKind; 12] = [
-    ObjectKind::Database,
-    ObjectKind::Schema,
-    ObjectKind::Table,
-    ObjectKind::Column,
-    ObjectKind::Sequence,
-    ObjectKind::Routine,
-    ObjectKind::Type,
-    ObjectKind::Language,
-    ObjectKind::ForeignDataWrapper,
-    ObjectKind::ForeignServer,
-    ObjectKind::LargeObject,
-    ObjectKind::Tablespace,
-];
+/// The kinds a grant may be on: every kind but parameters (power, which
+/// needs `allow_power`).
+fn grant_kinds() -> Vec<ObjectKind> {
+    ObjectKind::ALL
+        .into_iter()
+        .filter(|k| *k != ObjectKind::Parameter)
+        .collect()
+}
 
 /// The kinds ownership may be declared of (not columns, parameters or
 /// foreign-data wrappers).
@@ -245,7 +238,8 @@ fn selection(g: &GeneralSpec, p: &Pools, on: ObjectKind) -> Objects {
 fn build_grant(g: &GeneralSpec, site: &Site, public: bool) -> Option<GrantKind> {
     let p = site.pools;
     let version = site.snapshot.server_version_num;
-    let on = GRANT_KINDS[g.on.index(GRANT_KINDS.len())];
+    let kinds = grant_kinds();
+    let on = kinds[g.on.index(kinds.len())];
     let routable = matches!(
         on,
         ObjectKind::Database | ObjectKind::Schema | ObjectKind::Table

@@ -1,9 +1,9 @@
 //! ACLs in the model: where an object's owner and ACL are, an owner
 //! change's rewrite, and what losing a grant option takes along.
 
-use pgsr_planner::acl::{AclEntry, AclObjectType, Privilege};
+use pgsr_planner::acl::{default_acl, AclEntry, AclObjectType, Privilege};
 use pgsr_planner::plan::ObjectRef;
-use pgsr_planner::snapshot::{Catalog, DefaultObjectType, TypeKind};
+use pgsr_planner::snapshot::{Catalog, ColumnAcl, DefaultObjectType, RelKind, TypeKind};
 
 pub(super) type Slot<'c> = (Option<&'c mut String>, &'c mut Option<Vec<AclEntry>>);
 
@@ -177,4 +177,48 @@ pub(super) fn default_type(t: DefaultObjectType) -> AclObjectType {
         DefaultObjectType::Schemas => AclObjectType::Schema,
         DefaultObjectType::LargeObjects => AclObjectType::LargeObject,
     }
+}
+
+/// The owner of an object and its ACL in force: a NULL ACL is made
+/// PostgreSQL's `acldefault` first, as GRANT and REVOKE do. A column's ACL
+/// starts empty: with `create_column` one is made when the column has
+/// none, else there is none to change (`None`).
+pub(super) fn acl_of<'c>(
+    c: &'c mut Catalog,
+    object: &ObjectRef,
+    version: u32,
+    bootstrap: String,
+    create_column: bool,
+) -> Result<Option<(String, &'c mut Vec<AclEntry>)>, String> {
+    let ObjectRef::Column {
+        schema,
+        table,
+        column,
+    } = object
+    else {
+        let (owner, acl) = slot(c, object)?;
+        let owner = owner.map_or(bootstrap, |o| o.clone());
+        let acl =
+            acl.get_or_insert_with(|| default_acl(object.acl_object_type(), Some(&owner), version));
+        return Ok(Some((owner, acl)));
+    };
+    let r = c
+        .relations
+        .iter_mut()
+        .find(|r| &r.schema == schema && &r.name == table)
+        .ok_or_else(|| format!("{} does not exist", object.describe()))?;
+    if r.kind == RelKind::Sequence {
+        return Err(format!("{schema}.{table} is a sequence: it has no columns"));
+    }
+    if create_column && !r.columns.iter().any(|c| &c.name == column) {
+        r.columns.push(ColumnAcl {
+            name: column.clone(),
+            acl: Vec::new(),
+        });
+    }
+    let owner = r.owner.clone();
+    Ok(r.columns
+        .iter_mut()
+        .find(|c| &c.name == column)
+        .map(|col| (owner, &mut col.acl)))
 }

@@ -39,7 +39,7 @@ mod acl;
 mod owner;
 
 pub use acl::acl_new_owner;
-use acl::{default_type, recursive_revoke, slot};
+use acl::{acl_of, default_type, recursive_revoke, slot};
 
 use pgsr_planner::acl::{default_acl, AclEntry, Privilege, PUBLIC};
 use pgsr_planner::plan::{Action, ObjectRef, Plan, RoleOptions};
@@ -235,46 +235,16 @@ impl Model {
                 if !ty.privileges(version).contains(privilege) {
                     return Err(format!("invalid privilege type {privilege} for {ty:?}"));
                 }
-                let (owner, entries) = match object {
-                    ObjectRef::Column {
-                        schema,
-                        table,
-                        column,
-                    } => {
-                        let r = self
-                            .s
-                            .catalog
-                            .relations
-                            .iter_mut()
-                            .find(|r| &r.schema == schema && &r.name == table)
-                            .ok_or_else(|| format!("{} does not exist", object.describe()))?;
-                        if r.kind == RelKind::Sequence {
-                            return Err(format!(
-                                "{schema}.{table} is a sequence: it has no columns"
-                            ));
-                        }
-                        if !r.columns.iter().any(|c| &c.name == column) {
-                            r.columns.push(pgsr_planner::snapshot::ColumnAcl {
-                                name: column.clone(),
-                                acl: Vec::new(),
-                            });
-                        }
-                        let owner = r.owner.clone();
-                        let col = r.columns.iter_mut().find(|c| &c.name == column);
-                        (owner, &mut col.expect("added above").acl)
-                    }
-                    _ => {
-                        let (owner, acl) = slot(&mut self.s.catalog, object)?;
-                        let owner = owner.map_or(bootstrap, |o| o.clone());
-                        let acl = acl.get_or_insert_with(|| default_acl(ty, Some(&owner), version));
-                        (owner, acl)
-                    }
-                };
-                let existing = entries.iter_mut().find(|e| {
-                    &e.grantee == grantee && e.grantor == owner && e.privilege == *privilege
+                let (owner, entries) =
+                    acl_of(&mut self.s.catalog, object, version, bootstrap, true)?
+                        .expect("a column's ACL is made when missing");
+                let held = entries.iter().any(|e| {
+                    &e.grantee == grantee
+                        && e.grantor == owner
+                        && e.privilege == *privilege
+                        && (!*grant_option || e.grantable)
                 });
-                if let Some(e) = existing.filter(|e| !*grant_option || e.grantable) {
-                    let _ = e;
+                if held {
                     self.warn(format!(
                         "{grantee} already holds {privilege} on {}",
                         object.describe()

@@ -142,34 +142,11 @@ impl Model {
         self.need_grantee(grantee)?;
         let version = self.version();
         let bootstrap = self.bootstrap();
-        let ty = object.acl_object_type();
-        let (owner, acl): (String, &mut Vec<AclEntry>) = match object {
-            ObjectRef::Column {
-                schema,
-                table,
-                column,
-            } => {
-                let r = self
-                    .s
-                    .catalog
-                    .relations
-                    .iter_mut()
-                    .find(|r| &r.schema == schema && &r.name == table)
-                    .ok_or_else(|| format!("{} does not exist", object.describe()))?;
-                let owner = r.owner.clone();
-                let Some(col) = r.columns.iter_mut().find(|c| &c.name == column) else {
-                    self.warnings
-                        .push(format!("no privileges on {}", object.describe()));
-                    return Ok(());
-                };
-                (owner, &mut col.acl)
-            }
-            _ => {
-                let (owner, acl) = slot(&mut self.s.catalog, object)?;
-                let owner = owner.map_or(bootstrap, |o| o.clone());
-                let acl = acl.get_or_insert_with(|| default_acl(ty, Some(&owner), version));
-                (owner, acl)
-            }
+        let Some((owner, acl)) = acl_of(&mut self.s.catalog, object, version, bootstrap, false)?
+        else {
+            self.warnings
+                .push(format!("no privileges on {}", object.describe()));
+            return Ok(());
         };
         let Some(pos) = acl
             .iter()
