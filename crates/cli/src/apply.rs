@@ -68,7 +68,8 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
         return crate::batch::run(&args);
     }
     let file = args.file.as_deref().expect("clap requires --file");
-    let desired = read_desired_with_passwords(file)?;
+    let desired =
+        crate::plan::with_suffix(read_desired_with_passwords(file)?, args.suffix.as_deref());
     let timeouts = args.timeouts.timeouts();
     let info = crate::inspect::conninfo(&args.db)?;
     let mut client = pgsr_executor::connect::connect(&info, &timeouts)?;

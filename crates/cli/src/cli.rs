@@ -88,6 +88,10 @@ impl TimeoutArgs {
 const MAX_TIMEOUT_MS: u128 = i32::MAX as u128;
 
 /// `60s`, `500ms`, `2min`, `1h`, `1.5s`, or plain seconds (`60`).
+fn parse_suffix(text: &str) -> Result<String, String> {
+    pgsr_planner::desired::check_suffix(text).map(|()| text.to_owned())
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -151,6 +155,11 @@ pub struct PlanArgs {
     /// Also drop intermediate roles that no longer hold any privilege.
     #[arg(long)]
     pub drop_unused: bool,
+    /// PUM's per-database roles: each role without a login holds its
+    /// privileges here through `<role>_<SUFFIX>` (overrides the desired
+    /// file's `suffix`).
+    #[arg(long, value_name = "SUFFIX", value_parser = parse_suffix)]
+    pub suffix: Option<String>,
     /// With --db: read the whole catalog, not only the part the desired
     /// file can touch.
     #[arg(long)]
@@ -217,6 +226,11 @@ pub struct SyncArgs {
     /// Advisory lock key (overrides the desired file's `lock_key`).
     #[arg(long, value_name = "KEY", allow_negative_numbers = true)]
     pub lock_key: Option<i64>,
+    /// PUM's per-database roles: each role without a login holds its
+    /// privileges here through `<role>_<SUFFIX>` (overrides the desired
+    /// file's `suffix`).
+    #[arg(long, value_name = "SUFFIX", value_parser = parse_suffix)]
+    pub suffix: Option<String>,
     /// Read the whole catalog, not only the part the desired file can touch.
     #[arg(long)]
     pub full_scope: bool,

@@ -9,7 +9,7 @@ use pgsr_planner::snapshot::{self, Snapshot};
 use std::path::Path;
 
 pub fn run(args: PlanArgs) -> Result<Code> {
-    let desired = read_desired(&args.file)?;
+    let desired = with_suffix(read_desired(&args.file)?, args.suffix.as_deref());
     let key = crate::secrets::plan_key(&args.key)?;
     let mut options = PlanOptions {
         strict: args.strict,
@@ -22,7 +22,8 @@ pub fn run(args: PlanArgs) -> Result<Code> {
         (None, _) => {
             let mut client = crate::inspect::connect(&args.db, &Default::default())?;
             let scope = pgsr_executor::sync::scope(&desired, &options, args.full_scope);
-            let snapshot = pgsr_executor::inspect::inspect_scope(&mut client, &scope)?;
+            let mut snapshot = pgsr_executor::inspect::inspect_scope(&mut client, &scope)?;
+            pgsr_executor::inspect::read_dependencies(&mut *client, &mut snapshot, &desired)?;
             if !args.reset_passwords {
                 let resolver = crate::secrets::password(Some(&desired));
                 options.passwords = pgsr_executor::password::knowledge(
@@ -72,6 +73,17 @@ pub fn now() -> String {
         i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
         since_epoch.subsec_micros(),
     )
+}
+
+/// `--suffix`, over the desired file's `suffix`.
+pub fn with_suffix(mut desired: Desired, suffix: Option<&str>) -> Desired {
+    if let Some(s) = suffix {
+        desired.suffix = Some(pgsr_planner::desired::Spanned {
+            value: s.to_owned(),
+            span: Default::default(),
+        });
+    }
+    desired
 }
 
 /// Reads and parses a desired file. The password files it names are

@@ -13,8 +13,8 @@ use crate::inspect::{query_typed, PgType};
 use crate::validate::{Effect, ValidatedStatement};
 use crate::Error;
 use pgsr_planner::power::{
-    is_system_schema, powerful_roles, schema_power, PowerGrant, PowerWhat, DATABASE_OWNER_POWER,
-    PARAMETER_POWER, POWERFUL_PREDEFINED,
+    attribute_power, is_system_schema, powerful_roles, schema_power, PowerGrant, PowerWhat,
+    DATABASE_OWNER_POWER, PARAMETER_POWER, POWERFUL_PREDEFINED, RENAME_POWER, RETIREMENT_POWER,
 };
 use pgsr_planner::quote::quote_ident;
 use pgsr_planner::snapshot::Role;
@@ -67,9 +67,12 @@ pub fn check(
         match &c.what {
             PowerWhat::Membership(r) | PowerWhat::SchemaOwner(r) => names.insert(r),
             PowerWhat::DefinerExecute(r) => names.insert(definers[r].as_str()),
-            PowerWhat::RelationOwner(_) | PowerWhat::DatabaseOwner(_) | PowerWhat::Parameter(_) => {
-                false
-            }
+            PowerWhat::Attribute(_) => names.insert(c.grantee),
+            PowerWhat::RelationOwner(_)
+            | PowerWhat::DatabaseOwner(_)
+            | PowerWhat::Parameter(_)
+            | PowerWhat::Retirement(_)
+            | PowerWhat::Rename(_) => false,
         };
     }
     let names: Vec<&str> = names.into_iter().collect();
@@ -93,6 +96,13 @@ pub fn check(
         ]
         .into_iter()
         .filter(|(set, name)| *set && !removed.contains(name))
+        .filter(|(_, name)| {
+            // Declared by the file: listed in the header of a reviewed plan.
+            !(reviewed
+                && listed.iter().any(|g| {
+                    g.grantee == *role && g.what == PowerWhat::Attribute((*name).to_owned())
+                }))
+        })
         .map(|(_, name)| name)
         .collect();
         if !kept.is_empty() {
@@ -129,6 +139,9 @@ pub fn check(
                     format!("it is SECURITY DEFINER and runs as {owner}: {owner} is powerful: {w}")
                 })
             }
+            PowerWhat::Attribute(a) => attribute_power(a).map(str::to_owned),
+            PowerWhat::Retirement(_) => Some(RETIREMENT_POWER.to_owned()),
+            PowerWhat::Rename(_) => Some(RENAME_POWER.to_owned()),
         };
         let Some(why) = why else { continue };
         let gives = match &c.what {
@@ -138,10 +151,16 @@ pub fn check(
             PowerWhat::DatabaseOwner(d) => format!("ownership of database {}", quote_ident(d)),
             PowerWhat::Parameter(p) => format!("privileges on parameter {p}"),
             PowerWhat::DefinerExecute(r) => format!("EXECUTE on {r}"),
+            PowerWhat::Attribute(a) => a.clone(),
+            PowerWhat::Retirement(r) => format!("the retirement of {}", quote_ident(r)),
+            PowerWhat::Rename(r) => format!("the name of {}", quote_ident(r)),
         };
-        let is_listed = listed
-            .iter()
-            .any(|g| g.grantee == c.grantee && g.what == c.what);
+        // A retirement is listed once, with the role receiving what the
+        // retired role owns; its other statements name no receiver.
+        let is_listed = listed.iter().any(|g| {
+            g.what == c.what
+                && (g.grantee == c.grantee || matches!(c.what, PowerWhat::Retirement(_)))
+        });
         let refusal = if !is_listed {
             "the plan's header does not list it, so the desired file did not allow it"
         } else if !reviewed {
@@ -232,6 +251,25 @@ fn candidates<'s>(
                     }
                 }
             }
+            Effect::Attributes { role, gives, .. } => {
+                for attribute in gives {
+                    out.push(Candidate {
+                        statement: s,
+                        grantee: role,
+                        what: PowerWhat::Attribute(attribute.clone()),
+                    });
+                }
+            }
+            Effect::Retire { role, receiver } => out.push(Candidate {
+                statement: s,
+                grantee: receiver.as_ref().unwrap_or(role),
+                what: PowerWhat::Retirement(role.clone()),
+            }),
+            Effect::Rename { from, to } => out.push(Candidate {
+                statement: s,
+                grantee: to,
+                what: PowerWhat::Rename(from.clone()),
+            }),
             Effect::CreateSchema { schema, owner } => out.push(Candidate {
                 statement: s,
                 grantee: owner,
@@ -257,6 +295,7 @@ fn logins(statements: &[ValidatedStatement]) -> Vec<(&ValidatedStatement, &str, 
                 role,
                 login,
                 removes,
+                ..
             } => {
                 removed
                     .entry(role)

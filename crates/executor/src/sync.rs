@@ -130,7 +130,8 @@ fn sync_once(
     let key = sync_options.lock_key.unwrap_or(desired.lock_key);
     let scope = scope(desired, &options, sync_options.full_scope);
     if sync_options.dry_run {
-        let snapshot = inspect_scope(session, &scope)?;
+        let mut snapshot = inspect_scope(session, &scope)?;
+        crate::inspect::read_dependencies(&mut **session, &mut snapshot, desired)?;
         options.passwords = knowledge(session, &snapshot, desired, sync_options, passwords)?;
         let plan = with_key(
             plan(&snapshot, desired, &options).map_err(SyncError::Plan)?,
@@ -157,7 +158,8 @@ fn sync_once(
         .and_then(|row| row.get(0))
         .is_some_and(|v| v == "t");
     let pid = tx.session.pid();
-    let snapshot = first.snapshot;
+    let mut snapshot = first.snapshot;
+    crate::inspect::read_dependencies(&mut **tx.session, &mut snapshot, desired)?;
     options.passwords = knowledge(tx.session, &snapshot, desired, sync_options, passwords)?;
     round_trips += usize::from(needs_knowledge(&snapshot, desired, sync_options));
     let options = &options;
@@ -183,7 +185,8 @@ fn sync_once(
         // trips), then read what that run left.
         lock(&mut **tx.session, key, watch)?;
         round_trips += 2;
-        let again = read_prepared(tx.session, &scope, &[])?;
+        let mut again = read_prepared(tx.session, &scope, &[])?;
+        crate::inspect::read_dependencies(&mut **tx.session, &mut again.snapshot, desired)?;
         round_trips += again.round_trips;
         with_key(
             plan(&again.snapshot, desired, options).map_err(SyncError::Plan)?,

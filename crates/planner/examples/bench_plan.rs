@@ -252,6 +252,7 @@ fn build_snapshot(z: &Sizes, rng: &mut Rng) -> Snapshot {
     c.memberships
         .dedup_by(|a, b| a.role == b.role && a.member == b.member);
     let mut s = Snapshot {
+        dependencies: Vec::new(),
         format_version: 1,
         server_version_num: 150018,
         database: DatabaseIdent {
@@ -367,9 +368,11 @@ fn build_desired(z: &Sizes, rng: &mut Rng) -> Desired {
         if i % 10 == 0 && i > 0 {
             grants.push(grant(GrantKind::RoleMembership {
                 role: plain_role(rng.below(i)),
+                options: Default::default(),
             }));
             grants.push(grant(GrantKind::RoleMembership {
                 role: format!("team{}", i / 100),
+                options: Default::default(),
             }));
         }
         roles.push(DesiredRole {
@@ -388,6 +391,7 @@ fn build_desired(z: &Sizes, rng: &mut Rng) -> Desired {
             },
             allow_power: false,
             reassign_owned_to: None,
+            ..DesiredRole::default()
         });
     }
     Desired {
@@ -401,6 +405,7 @@ fn build_desired(z: &Sizes, rng: &mut Rng) -> Desired {
             name: "postgres".into(),
             span: Span::default(),
         }),
+        ..Desired::default()
     }
 }
 

@@ -118,6 +118,35 @@ pub enum PowerWhat {
     /// in SQL, every overload) whose owner is powerful: it runs with the
     /// owner's rights.
     DefinerExecute(String),
+    /// A role attribute that reaches past privileges: SUPERUSER,
+    /// CREATEROLE, REPLICATION or BYPASSRLS (see [`attribute_power`]).
+    Attribute(String),
+    /// The retirement of this role: its sessions ended, what it owns given
+    /// to the grantee, the rest of what it owns and holds dropped, and the
+    /// role itself.
+    Retirement(String),
+    /// The renaming of this role to the grantee's name: whoever used the
+    /// new name now reaches what the old one held.
+    Rename(String),
+}
+
+/// Why retiring a role needs the plan reviewed.
+pub const RETIREMENT_POWER: &str = "retiring a role ends its sessions, gives what it owns away, drops the rest and the role: it cannot be undone";
+
+/// Why renaming a role needs the plan reviewed.
+pub const RENAME_POWER: &str =
+    "a renamed role keeps its grants, ownerships and memberships under the new name";
+
+/// Why a role attribute is power, if it is (the attributes [`own_power`]
+/// counts).
+pub fn attribute_power(attribute: &str) -> Option<&'static str> {
+    match attribute {
+        "SUPERUSER" => Some("a superuser bypasses every permission check"),
+        "CREATEROLE" => Some("a role with CREATEROLE creates and alters roles, and before PostgreSQL 16 grants itself any role but a superuser"),
+        "REPLICATION" => Some("a replication role streams every row of the cluster"),
+        "BYPASSRLS" => Some("a role with BYPASSRLS reads past every row-level security policy"),
+        _ => None,
+    }
 }
 
 /// Why a privilege on a parameter is power, always.

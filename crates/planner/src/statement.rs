@@ -17,10 +17,16 @@ pub enum StatementKind {
     GrantRole,
     RevokeRole,
     SetPassword,
+    RenameRole,
+    RoleSetting,
+    Comment,
+    TerminateSessions,
+    ReassignOwned,
+    DropOwned,
 }
 
 impl StatementKind {
-    pub const ALL: [StatementKind; 11] = [
+    pub const ALL: [StatementKind; 17] = [
         StatementKind::CreateRole,
         StatementKind::AlterRole,
         StatementKind::DropRole,
@@ -32,6 +38,12 @@ impl StatementKind {
         StatementKind::GrantRole,
         StatementKind::RevokeRole,
         StatementKind::SetPassword,
+        StatementKind::RenameRole,
+        StatementKind::RoleSetting,
+        StatementKind::Comment,
+        StatementKind::TerminateSessions,
+        StatementKind::ReassignOwned,
+        StatementKind::DropOwned,
     ];
 
     pub fn from_label(label: &str) -> Option<StatementKind> {
@@ -51,6 +63,12 @@ impl StatementKind {
             StatementKind::GrantRole => "grant-role",
             StatementKind::RevokeRole => "revoke-role",
             StatementKind::SetPassword => "password",
+            StatementKind::RenameRole => "rename-role",
+            StatementKind::RoleSetting => "role-setting",
+            StatementKind::Comment => "comment",
+            StatementKind::TerminateSessions => "terminate-sessions",
+            StatementKind::ReassignOwned => "reassign-owned",
+            StatementKind::DropOwned => "drop-owned",
         }
     }
 }

@@ -295,7 +295,7 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
         .iter()
         .flat_map(|r| &r.grants)
         .filter_map(|g| match &g.kind {
-            GrantKind::RoleMembership { role } => Some(role.as_str()),
+            GrantKind::RoleMembership { role, .. } => Some(role.as_str()),
             _ => None,
         })
         .collect();
@@ -351,6 +351,16 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
                     "temporary privilege for a role that is not a new owner: {}",
                     why()
                 );
+            }
+            Action::RenameRole { .. }
+            | Action::SetSetting { .. }
+            | Action::ResetSetting { .. }
+            | Action::CommentRole { .. }
+            | Action::TerminateSessions { .. }
+            | Action::ReassignOwned { .. }
+            | Action::DropOwned { .. }
+            | Action::RetireRole { .. } => {
+                prop_assert!(false, "generated files ask for none of these: {}", why())
             }
             Action::CreateSchema { owner, .. } => prop_assert!(
                 managed.contains(owner.as_str()),
@@ -408,7 +418,7 @@ fn check_confined(case: &Case) -> Result<(), TestCaseError> {
                     why()
                 )
             }
-            Action::GrantMembership { role, member } => {
+            Action::GrantMembership { role, member, .. } => {
                 prop_assert!(
                     managed.contains(member.as_str()),
                     "grants a membership to an unmanaged role: {}",
@@ -673,8 +683,25 @@ fn plan_names(p: &Plan) -> BTreeSet<String> {
             Action::CreateRole { role }
             | Action::AlterRole { role, .. }
             | Action::SetPassword { role, .. }
-            | Action::DropRole { role } => {
+            | Action::DropRole { role }
+            | Action::SetSetting { role, .. }
+            | Action::ResetSetting { role, .. }
+            | Action::CommentRole { role, .. }
+            | Action::TerminateSessions { role }
+            | Action::DropOwned { role }
+            | Action::RetireRole { role } => {
                 out.insert(role.clone());
+            }
+            Action::RenameRole {
+                from: role,
+                to: other,
+            }
+            | Action::ReassignOwned {
+                role,
+                target: other,
+            } => {
+                out.insert(role.clone());
+                out.insert(other.clone());
             }
             Action::TemporaryGrant { role } | Action::TemporaryRevoke { role } => {
                 out.insert(role.clone());
@@ -727,7 +754,7 @@ fn plan_names(p: &Plan) -> BTreeSet<String> {
                     out.insert(grantee.clone());
                 }
             }
-            Action::GrantMembership { role, member } => {
+            Action::GrantMembership { role, member, .. } => {
                 out.insert(role.clone());
                 out.insert(member.clone());
             }

@@ -45,6 +45,39 @@ pub fn inspect_scope(session: &mut Session, scope: &Scope) -> Result<Snapshot, E
     Ok(read?.snapshot)
 }
 
+/// Adds to `snapshot` what the roles `desired` retires own and hold in
+/// every database (`pg_shdepend`), when it retires any: one more round
+/// trip then, none otherwise.
+pub fn read_dependencies(
+    client: &mut impl GenericClient,
+    snapshot: &mut Snapshot,
+    desired: &pgsr_planner::desired::Desired,
+) -> Result<(), Error> {
+    let (names, pattern) = desired.retiring();
+    if names.is_empty() && pattern.is_none() {
+        return Ok(());
+    }
+    let rows = query_typed(
+        client,
+        "SELECT r.rolname::text, coalesce(d.datname::text, ''),                 count(*) FILTER (WHERE s.deptype = 'o')::int8,                 count(*) FILTER (WHERE s.deptype <> 'o')::int8          FROM pg_shdepend s          JOIN pg_roles r ON s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid          LEFT JOIN pg_database d ON d.oid = s.dbid          WHERE s.deptype IN ('o', 'a', 'r', 'i')            AND (r.rolname = ANY($1) OR ($2::text IS NOT NULL AND r.rolname ~ $2))          GROUP BY 1, 2",
+        &[
+            (&names, PgType::TEXT_ARRAY),
+            (&pattern, PgType::TEXT),
+        ],
+    )?;
+    snapshot.dependencies = rows
+        .iter()
+        .map(|row| Dependencies {
+            role: row.get(0),
+            database: row.get(1),
+            owned: row.get::<_, i64>(2) as u64,
+            privileges: row.get::<_, i64>(3) as u64,
+        })
+        .collect();
+    snapshot.dependencies.sort();
+    Ok(())
+}
+
 /// What one round trip read: the rows of the statements sent before the
 /// catalog statement, and the snapshot.
 pub(crate) struct Read {

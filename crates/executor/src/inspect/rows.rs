@@ -111,6 +111,7 @@ pub(super) fn snapshot_from_rows(
     let mut c = Catalog::default();
     let mut columns: Vec<(u32, ColumnAcl)> = Vec::new();
     let mut owned: Vec<(u32, QualifiedName)> = Vec::new();
+    let mut descriptions: Vec<(String, String)> = Vec::new();
     for row in rows {
         let Some(kind) = row.get(0) else {
             return Err(Error::database(
@@ -149,6 +150,13 @@ pub(super) fn snapshot_from_rows(
                 bypassrls: f.boolean(8)?,
                 connection_limit: f.number(9)?,
                 valid_until: f.opt_text(10),
+                description: None,
+            }),
+            "e" => descriptions.push((f.text(0)?, f.text(1)?)),
+            "g" => c.role_settings.push(RoleSetting {
+                role: f.text(0)?,
+                database: f.opt_text(1),
+                settings: parse_array(&f.text(2)?).ok_or_else(|| f.bad(2, "no array"))?,
             }),
             "m" => c.memberships.push(Membership {
                 role: f.text(0)?,
@@ -296,7 +304,13 @@ pub(super) fn snapshot_from_rows(
             c.relations[i].owned_by = Some(table);
         }
     }
+    for (role, description) in descriptions {
+        if let Some(r) = c.roles.iter_mut().find(|r| r.name == role) {
+            r.description = Some(description);
+        }
+    }
     let mut snapshot = Snapshot {
+        dependencies: Vec::new(),
         format_version: FORMAT_VERSION,
         server_version_num,
         database: DatabaseIdent {

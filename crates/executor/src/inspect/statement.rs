@@ -261,6 +261,27 @@ pub(super) fn catalog_statement(
             "FROM pg_tablespace",
         ),
     ];
+    // Comments and settings of the roles read.
+    let read_roles = match partial {
+        None => String::new(),
+        Some(_) => format!(" AND {{}} = ANY(ARRAY(SELECT oid FROM {roles_table}{roles_filter}))"),
+    };
+    parts.push(part(
+        'e',
+        &["pg_get_userbyid(ds.objoid)", "ds.description"],
+        &format!(
+            "FROM pg_shdescription ds WHERE ds.classoid = 'pg_authid'::regclass{}",
+            read_roles.replace("{}", "ds.objoid")
+        ),
+    ));
+    parts.push(part(
+        'g',
+        &["pg_get_userbyid(rs.setrole)", "rd.datname", "rs.setconfig"],
+        &format!(
+            "FROM pg_db_role_setting rs LEFT JOIN pg_database rd ON rd.oid = rs.setdatabase              WHERE rs.setrole <> 0{}",
+            read_roles.replace("{}", "rs.setrole")
+        ),
+    ));
     if reader == Reader::Superuser {
         parts.retain(|p| !p.starts_with("(SELECT 'c'::text"));
     }

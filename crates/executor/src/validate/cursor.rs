@@ -227,6 +227,42 @@ impl<'t> Cursor<'t> {
         }
     }
 
+    /// A string literal (`'…'` or `E'…'`), its value.
+    pub fn literal(&mut self, what: &str) -> Result<String, String> {
+        match self.peek_at(0) {
+            Some(Token::SingleQuotedString(v)) | Some(Token::EscapedStringLiteral(v)) => {
+                let v = v.clone();
+                self.pos += 1;
+                Ok(v)
+            }
+            _ => self.expected(what),
+        }
+    }
+
+    /// `TRUE` or `FALSE`.
+    pub fn boolean(&mut self) -> Result<bool, String> {
+        if self.eat_kw("TRUE") {
+            Ok(true)
+        } else if self.eat_kw("FALSE") {
+            Ok(false)
+        } else {
+            self.expected("TRUE or FALSE")
+        }
+    }
+
+    /// An unsigned integer, or -1.
+    pub fn limit(&mut self) -> Result<i64, String> {
+        let negative = self.eat(&Token::Minus);
+        let n = self.integer("a number")?;
+        let n: i64 = n[0]
+            .parse()
+            .map_err(|_| "a number out of range".to_owned())?;
+        if negative && n != 1 {
+            return Err("a connection limit is -1 or a count".into());
+        }
+        Ok(if negative { -1 } else { n })
+    }
+
     /// `:'password_N'`, a psql variable standing for a password.
     pub fn password_variable(&mut self) -> Result<String, String> {
         match self.peek_at(0) {

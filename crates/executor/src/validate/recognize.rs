@@ -33,16 +33,13 @@ pub(super) const COLUMN_PRIVILEGES: &str = "SELECT INSERT UPDATE REFERENCES";
 /// is refused.
 const ROLE_FLAGS: &[&[&str]] = &[
     &["LOGIN", "NOLOGIN"],
-    &["NOSUPERUSER"],
-    &["NOCREATEDB"],
-    &["NOCREATEROLE"],
-    &["NOREPLICATION"],
-    &["NOBYPASSRLS"],
+    &["SUPERUSER", "NOSUPERUSER"],
+    &["CREATEDB", "NOCREATEDB"],
+    &["CREATEROLE", "NOCREATEROLE"],
+    &["REPLICATION", "NOREPLICATION"],
+    &["BYPASSRLS", "NOBYPASSRLS"],
+    &["INHERIT", "NOINHERIT"],
 ];
-
-/// Attributes that escalate a role, named in the refusal.
-const ESCALATING_FLAGS: &str =
-    "SUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS INHERIT NOINHERIT";
 
 const DEFAULT_PRIVILEGE_KINDS: &[&[&str]] = &[
     &["TABLES"],
@@ -194,12 +191,26 @@ pub enum Effect {
         role: String,
         variable: String,
     },
-    /// `ALTER ROLE role WITH …`: whether it gives LOGIN, and the attributes
-    /// it removes (`SUPERUSER` for `NOSUPERUSER`, …).
+    /// `ALTER ROLE role WITH …`: whether it gives LOGIN, the attributes
+    /// it removes (`SUPERUSER` for `NOSUPERUSER`, …) and those it gives
+    /// (`SUPERUSER`, `CREATEDB`, …).
     Attributes {
         role: String,
         login: bool,
         removes: Vec<String>,
+        gives: Vec<String>,
+    },
+    /// A step of retiring `role`: ending its sessions, `DROP OWNED`,
+    /// `REASSIGN OWNED … TO receiver`, or `DROP ROLE` of a role that is
+    /// not an intermediate one.
+    Retire {
+        role: String,
+        receiver: Option<String>,
+    },
+    /// `ALTER ROLE from RENAME TO to`.
+    Rename {
+        from: String,
+        to: String,
     },
 }
 
@@ -245,9 +256,17 @@ pub(super) fn recognize(tokens: &[&TokenWithSpan]) -> Recognized {
     } else if c.eat_kw("DROP") {
         if c.eat_kw("ROLE") {
             ("DROP ROLE".to_owned(), drop_role(&mut c))
+        } else if c.eat_kw("OWNED") {
+            ("DROP OWNED".to_owned(), drop_owned(&mut c))
         } else {
             return refuse();
         }
+    } else if c.eat_kws(&["REASSIGN", "OWNED"]) {
+        ("REASSIGN OWNED".to_owned(), reassign_owned(&mut c))
+    } else if c.eat_kws(&["COMMENT", "ON", "ROLE"]) {
+        ("COMMENT ON ROLE".to_owned(), comment(&mut c))
+    } else if c.eat_kw("SELECT") {
+        ("SELECT".to_owned(), terminate(&mut c))
     } else if c.eat_kw("GRANT") {
         let recognizer = if object_privileges { grant } else { grant_role };
         ("GRANT".to_owned(), recognizer(&mut c))
@@ -304,12 +323,41 @@ fn create_role(c: &mut Cursor) -> Recognized {
 
 fn alter_role(c: &mut Cursor) -> Recognized {
     let role = c.role("a role name")?;
-    for word in ["SET", "RESET", "RENAME"] {
-        if c.is_kw(0, word) {
-            return Err(format!(
-                "{word} is not allowed in a plan: only role attributes may be changed"
-            ));
+    if c.eat_kw("RENAME") {
+        c.expect_kw("TO")?;
+        let to = c.role("the new name")?;
+        c.end()?;
+        return Ok((StatementKind::RenameRole, Effect::Rename { from: role, to }));
+    }
+    if c.eat_kw("IN") {
+        c.expect_kw("DATABASE")?;
+        c.ident("a database name")?;
+        if !c.is_kw(0, "SET") && !c.is_kw(0, "RESET") {
+            return c.expected("SET or RESET");
         }
+    }
+    if c.eat_kw("SET") {
+        c.ident("a parameter name")?;
+        if c.eat(&Token::Period) {
+            c.ident("a parameter name")?;
+        }
+        if !c.eat(&Token::Eq) {
+            return c.expected("=");
+        }
+        c.list(|c| c.literal("a value as a string literal"))?;
+        c.end()?;
+        return Ok((StatementKind::RoleSetting, Effect::None));
+    }
+    if c.eat_kw("RESET") {
+        if c.is_kw(0, "ALL") {
+            return Err("RESET ALL is not allowed in a plan: a plan resets each setting".into());
+        }
+        c.ident("a parameter name")?;
+        if c.eat(&Token::Period) {
+            c.ident("a parameter name")?;
+        }
+        c.end()?;
+        return Ok((StatementKind::RoleSetting, Effect::None));
     }
     c.expect_kw("WITH")?;
     if c.is_kw(0, "PASSWORD") && c.peek_at(1) == Some(&Token::Colon) {
@@ -324,14 +372,23 @@ fn alter_role(c: &mut Cursor) -> Recognized {
     let mut options = 0;
     let mut login = false;
     let mut removes = Vec::new();
+    let mut gives = Vec::new();
     for flags in ROLE_FLAGS {
         if let Some(flag) = flags.iter().find(|f| c.eat_kw(f)) {
             options += 1;
             login |= *flag == "LOGIN";
-            if let Some(attribute) = flag.strip_prefix("NO").filter(|a| *a != "LOGIN") {
-                removes.push(attribute.to_owned());
+            match flag.strip_prefix("NO") {
+                Some(attribute) if attribute != "LOGIN" => removes.push(attribute.to_owned()),
+                Some(_) => {}
+                None if *flag != "LOGIN" && *flag != "INHERIT" => gives.push((*flag).to_owned()),
+                None => {}
             }
         }
+    }
+    if c.eat_kw("CONNECTION") {
+        c.expect_kw("LIMIT")?;
+        c.limit()?;
+        options += 1;
     }
     if c.eat_kw("PASSWORD") {
         if !c.eat_kw("NULL") {
@@ -353,17 +410,8 @@ fn alter_role(c: &mut Cursor) -> Recognized {
         options += 1;
     }
     if !c.at_end() {
-        let word = c
-            .peek_bare()
-            .map(str::to_ascii_uppercase)
-            .unwrap_or_default();
-        if listed(ESCALATING_FLAGS, &word) {
-            return Err(format!(
-                "ALTER ROLE … {word} is not allowed in a plan: pgsr never grants that attribute"
-            ));
-        }
         return c.expected(
-            "the role attributes in the order pgsr writes them (LOGIN or NOLOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION, NOBYPASSRLS, PASSWORD NULL, VALID UNTIL '…')",
+            "the role attributes in the order pgsr writes them (LOGIN, SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS, INHERIT (each or its NO form), CONNECTION LIMIT n, PASSWORD NULL, VALID UNTIL '…')",
         );
     }
     if options == 0 {
@@ -375,20 +423,115 @@ fn alter_role(c: &mut Cursor) -> Recognized {
             role,
             login,
             removes,
+            gives,
         },
     ))
 }
 
+/// `DROP ROLE` of unused intermediate roles, or of one retired role.
 fn drop_role(c: &mut Cursor) -> Recognized {
     let roles = c.list(|c| c.role("a role name"))?;
     c.end()?;
-    if let Some(role) = roles.iter().find(|r| !r.starts_with("_pgsr_")) {
-        return Err(format!(
-            "{} is not an intermediate role: a plan drops only pgsr's unused _pgsr_ roles",
-            shown_name(role)
-        ));
+    match roles.as_slice() {
+        [role] if !role.starts_with("_pgsr_") => Ok((
+            StatementKind::DropRole,
+            Effect::Retire {
+                role: role.clone(),
+                receiver: None,
+            },
+        )),
+        _ => {
+            if let Some(role) = roles.iter().find(|r| !r.starts_with("_pgsr_")) {
+                return Err(format!(
+                    "{} is not an intermediate role: a plan drops unused _pgsr_ roles together, and a retired role alone",
+                    shown_name(role)
+                ));
+            }
+            Ok((StatementKind::DropRole, Effect::None))
+        }
     }
-    Ok((StatementKind::DropRole, Effect::None))
+}
+
+fn drop_owned(c: &mut Cursor) -> Recognized {
+    c.expect_kw("BY")?;
+    let role = c.role("a role name")?;
+    c.end()?;
+    Ok((
+        StatementKind::DropOwned,
+        Effect::Retire {
+            role,
+            receiver: None,
+        },
+    ))
+}
+
+fn reassign_owned(c: &mut Cursor) -> Recognized {
+    c.expect_kw("BY")?;
+    let role = c.role("a role name")?;
+    c.expect_kw("TO")?;
+    let receiver = c.role("the role receiving")?;
+    c.end()?;
+    Ok((
+        StatementKind::ReassignOwned,
+        Effect::Retire {
+            role,
+            receiver: Some(receiver),
+        },
+    ))
+}
+
+fn comment(c: &mut Cursor) -> Recognized {
+    c.role("a role name")?;
+    c.expect_kw("IS")?;
+    if !c.eat_kw("NULL") {
+        c.literal("the comment as a string literal, or NULL")?;
+    }
+    c.end()?;
+    Ok((StatementKind::Comment, Effect::None))
+}
+
+/// `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename =
+/// 'role' AND pid <> pg_backend_pid()`, word for word.
+fn terminate(c: &mut Cursor) -> Recognized {
+    let shape = "the one SELECT a plan holds: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '…' AND pid <> pg_backend_pid()";
+    let word = |c: &mut Cursor, w: &str| -> Result<(), String> {
+        if c.eat_kw(w) {
+            Ok(())
+        } else {
+            c.expected(shape)
+        }
+    };
+    let token = |c: &mut Cursor, t: Token| -> Result<(), String> {
+        if c.eat(&t) {
+            Ok(())
+        } else {
+            c.expected(shape)
+        }
+    };
+    word(c, "pg_terminate_backend")?;
+    token(c, Token::LParen)?;
+    word(c, "pid")?;
+    token(c, Token::RParen)?;
+    word(c, "FROM")?;
+    word(c, "pg_stat_activity")?;
+    word(c, "WHERE")?;
+    word(c, "usename")?;
+    token(c, Token::Eq)?;
+    let role = c.literal("the role's name as a string literal")?;
+    word(c, "AND")?;
+    word(c, "pid")?;
+    token(c, Token::Neq)?;
+    word(c, "pg_backend_pid")?;
+    token(c, Token::LParen)?;
+    token(c, Token::RParen)?;
+    c.end()?;
+    Ok((
+        StatementKind::TerminateSessions,
+        Effect::Retire {
+            role,
+            receiver: None,
+        },
+    ))
 }
 
 fn create_schema(c: &mut Cursor) -> Recognized {
@@ -501,7 +644,31 @@ fn grant_role(c: &mut Cursor) -> Recognized {
     let roles = c.list(|c| c.granted_role())?;
     c.expect_kw("TO")?;
     let members = c.list(|c| c.role("a member role"))?;
-    c.no_options("WITH ADMIN, INHERIT or SET OPTION: pgsr grants memberships without options")?;
+    if c.eat_kw("WITH") {
+        // ADMIN OPTION, INHERIT TRUE|FALSE, SET TRUE|FALSE, in this order,
+        // separated by commas.
+        let mut any = false;
+        for option in ["ADMIN", "INHERIT", "SET"] {
+            let at = c.pos;
+            if any && !c.eat(&Token::Comma) {
+                break;
+            }
+            if c.eat_kw(option) {
+                if option == "ADMIN" {
+                    c.expect_kw("OPTION")?;
+                } else {
+                    c.boolean()?;
+                }
+                any = true;
+            } else {
+                c.pos = at;
+            }
+        }
+        if !any {
+            return c.expected("ADMIN OPTION, INHERIT TRUE|FALSE or SET TRUE|FALSE");
+        }
+    }
+    c.no_options("a second WITH")?;
     c.end()?;
     Ok((
         StatementKind::GrantRole,

@@ -414,6 +414,19 @@ fn object_name(node: &Node, on: ObjectKind) -> Result<String> {
 }
 
 pub(super) fn pattern(node: &Node, key: &str) -> Result<Pattern> {
+    compile(node, key, Pattern::new)
+}
+
+/// A pattern a whole name must match (`unlisted_roles.match`).
+pub(super) fn whole_pattern(node: &Node, key: &str) -> Result<Pattern> {
+    compile(node, key, Pattern::whole)
+}
+
+fn compile(
+    node: &Node,
+    key: &str,
+    build: fn(&str) -> std::result::Result<Pattern, regex::Error>,
+) -> Result<Pattern> {
     let source = string(node, key)?;
     let invalid = |e: regex::Error| {
         error(
@@ -424,7 +437,7 @@ pub(super) fn pattern(node: &Node, key: &str) -> Result<Pattern> {
     // Compiled alone first so that a source such as `a)|(b` cannot escape
     // the group `Pattern` wraps it in, and errors refer to the text as written.
     regex::Regex::new(source).map_err(invalid)?;
-    Pattern::new(source).map_err(invalid)
+    build(source).map_err(invalid)
 }
 
 /// The regex crate's error on one line: syntax errors come as a diagram

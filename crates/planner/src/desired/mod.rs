@@ -4,12 +4,22 @@
 //! The vocabulary is pg-sync-roles' grant types, one to one. Every value
 //! keeps the position it came from so that later checks can point at it.
 
+mod check;
 mod grant;
 mod parse;
 mod profile;
+mod role;
 mod schema;
+mod suffix;
 mod timestamp;
 
+pub(crate) use role::LIST_QUOTED;
+pub use role::{
+    Attributes, Member, MembershipOptions, Retirement, Setting, SettingValue, Spanned, Unlisted,
+    UnlistedAction,
+};
+
+pub use schema::check_suffix;
 pub use timestamp::{parse_timestamp, timestamp_from_unix};
 
 use crate::acl::Privilege;
@@ -45,7 +55,7 @@ impl fmt::Display for DesiredError {
 
 impl std::error::Error for DesiredError {}
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Desired {
     /// Key of `pg_advisory_xact_lock` taken when applying.
     pub lock_key: i64,
@@ -61,6 +71,16 @@ pub struct Desired {
     /// planned for (its name is `public`, its grants privileges only).
     /// None: PUBLIC's privileges are left as they are.
     pub public: Option<DesiredRole>,
+    /// Roles to drop (`retired`, and roles with `state: absent`), in file
+    /// order.
+    pub retired: Vec<Retirement>,
+    /// What becomes of existing roles that match a pattern but are not
+    /// listed (`unlisted_roles`); none: they are left alone.
+    pub unlisted_roles: Option<Unlisted>,
+    /// PUM's per-database roles: each role's privileges go to a role named
+    /// `<role>_<suffix>`, of which the role is made a member (see
+    /// [`Desired::with_suffix`]).
+    pub suffix: Option<Spanned<String>>,
 }
 
 /// A role named in the desired file, and where.
@@ -71,7 +91,7 @@ pub struct RoleRef {
 }
 
 /// A managed role: after a plan is applied it holds exactly these grants.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DesiredRole {
     pub name: String,
     pub span: Span,
@@ -88,6 +108,20 @@ pub struct DesiredRole {
     /// Where ownership taken away from this role goes (before the
     /// top-level `reassign_owned_to`).
     pub reassign_owned_to: Option<RoleRef>,
+    /// Attributes declared; the rest take their safe defaults.
+    pub attributes: Attributes,
+    /// `settings` and `database_settings`: after a sync the role has
+    /// exactly these (`ALTER ROLE … [IN DATABASE …] SET`).
+    pub settings: Vec<Setting>,
+    /// `COMMENT ON ROLE`: none leaves the comment as it is, an empty one
+    /// removes it.
+    pub description: Option<String>,
+    /// `renamed_from`: the role's former name; an existing role of that
+    /// name is renamed (keeping its oid and all it holds).
+    pub renamed_from: Option<RoleRef>,
+    /// `members`: when given, the group has exactly these members (and
+    /// the managed roles that name it in `member_of`).
+    pub members: Option<Vec<Member>>,
 }
 
 impl Desired {
@@ -185,8 +219,12 @@ pub enum GrantKind {
     },
     /// Ownership of a table-like.
     TableOwnership { schema: String, table: String },
-    /// Membership of another role, created (NOLOGIN) when missing.
-    RoleMembership { role: String },
+    /// Membership of another role, created (NOLOGIN) when missing
+    /// (`role_membership`, `member_of`, PUM's `inherit`).
+    RoleMembership {
+        role: String,
+        options: MembershipOptions,
+    },
     /// Any privileges on a selection of objects of one kind (`grant`).
     Privileges(PrivilegeGrant),
     /// Privileges objects get when `owner` creates them
@@ -399,6 +437,15 @@ impl Pattern {
         Ok(Pattern {
             source: source.to_owned(),
             regex: regex::Regex::new(&format!("^(?:{source})"))?,
+        })
+    }
+
+    /// A pattern that must match a whole name (`^(?:source)$`).
+    pub fn whole(source: &str) -> Result<Pattern, regex::Error> {
+        regex::Regex::new(source)?;
+        Ok(Pattern {
+            source: source.to_owned(),
+            regex: regex::Regex::new(&format!("^(?:{source})$"))?,
         })
     }
 

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use super::grant::{default_privileges, ownership, pattern, privileges};
 use super::parse::*;
 use super::profile::{expand, profiles, Profiles};
+use super::role;
 use super::{
-    parse_timestamp, DefaultGrant, Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource,
-    PrivilegeGrant, RoleRef, Secret, Span, TableName, DEFAULT_LOCK_KEY,
+    parse_timestamp, DefaultGrant, Desired, DesiredRole, Grant, GrantKind, Login,
+    MembershipOptions, PasswordSource, PrivilegeGrant, Retirement, RoleRef, Secret, Span, Spanned,
+    TableName, DEFAULT_LOCK_KEY,
 };
 use crate::display::quoted;
 
@@ -35,6 +37,9 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
             "reassign_owned_to",
             "profiles",
             "public",
+            "retired",
+            "unlisted_roles",
+            "suffix",
         ],
     )?;
     let lock_key = match top.get("lock_key") {
@@ -54,8 +59,15 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
     let profiles = profiles(top.get("profiles"))?;
     let mut first_seen: HashMap<String, Span> = HashMap::new();
     let mut roles = Vec::with_capacity(items.len());
+    let mut retired = Vec::new();
     for item in items {
-        let (role, name_span) = role(item, &profiles)?;
+        let (role, name_span) = match role(item, &profiles)? {
+            RoleItem::Present(role, span) => (*role, span),
+            RoleItem::Absent(r) => {
+                retired.push(r);
+                continue;
+            }
+        };
         if let Some(first) = first_seen.get(&role.name) {
             return Err(error(
                 name_span,
@@ -81,13 +93,53 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
         .get("public")
         .map(|node| public_section(node, &profiles))
         .transpose()?;
-    Ok(Desired {
+    for item in optional_list(top.get("retired"), "retired")? {
+        retired.push(role::retirement(item, reassign_target)?);
+    }
+    let unlisted_roles = top.get("unlisted_roles").map(role::unlisted).transpose()?;
+    let suffix = top
+        .get("suffix")
+        .map(|node| {
+            Ok(Spanned {
+                value: suffix(node)?,
+                span: node.span,
+            })
+        })
+        .transpose()?;
+    let desired = Desired {
         lock_key,
         roles,
         allow_power,
         reassign_owned_to,
         public,
-    })
+        retired,
+        unlisted_roles,
+        suffix,
+    };
+    super::check::roles(&desired)?;
+    Ok(desired)
+}
+
+/// A per-database suffix (`suffix`, or `--suffix`): what follows `_` in
+/// the per-database roles' names.
+pub(super) fn suffix(node: &Node) -> Result<String> {
+    let text = name(node, "suffix")?;
+    check_suffix(&text).map_err(|m| error(node.span, m))?;
+    Ok(text)
+}
+
+/// Letters, digits and underscores: a suffix names databases, not SQL.
+pub fn check_suffix(text: &str) -> std::result::Result<(), String> {
+    if text.is_empty()
+        || text.len() > 30
+        || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(format!(
+            "suffix {} must be 1 to 30 letters, digits or underscores",
+            quoted(text)
+        ));
+    }
+    Ok(())
 }
 
 /// The `public` section: `grant`, `default_privileges` and `profile` items
@@ -142,11 +194,8 @@ fn public_section(node: &Node, profiles: &Profiles) -> Result<DesiredRole> {
     Ok(DesiredRole {
         name: crate::acl::PUBLIC.to_owned(),
         span: node.span,
-        login: None,
         grants,
-        preserve_existing_grants_in_schemas: Vec::new(),
-        allow_power: false,
-        reassign_owned_to: None,
+        ..DesiredRole::default()
     })
 }
 
@@ -172,8 +221,14 @@ fn reassign_target(node: &Node) -> Result<RoleRef> {
     ))
 }
 
-/// A role, and where its name is.
-fn role(node: &Node, profiles: &Profiles) -> Result<(DesiredRole, Span)> {
+enum RoleItem {
+    /// A role, and where its name is.
+    Present(Box<DesiredRole>, Span),
+    /// `state: absent`.
+    Absent(Retirement),
+}
+
+fn role(node: &Node, profiles: &Profiles) -> Result<RoleItem> {
     if !matches!(node.kind, Kind::Map(_)) {
         return Err(error(
             node.span,
@@ -183,19 +238,46 @@ fn role(node: &Node, profiles: &Profiles) -> Result<(DesiredRole, Span)> {
             ),
         ));
     }
-    let fields = Fields::of(
-        node,
-        "a role",
-        &[
-            "name",
-            "grants",
-            "preserve_existing_grants_in_schemas",
-            "allow_power",
-            "reassign_owned_to",
-        ],
-    )?;
+    let mut keys = vec![
+        "name",
+        "grants",
+        "preserve_existing_grants_in_schemas",
+        "allow_power",
+        "reassign_owned_to",
+        "terminate_sessions",
+    ];
+    keys.extend(role::ROLE_KEYS);
+    let fields = Fields::of(node, "a role", &keys)?;
     let name_node = fields.require("name")?;
     let role_name = managed_role_name(name_node)?;
+    if role::absent(&fields)? {
+        if let Some((key, _, _)) = fields.entries.iter().find(|(k, _, _)| {
+            !["name", "state", "terminate_sessions", "reassign_owned_to"].contains(k)
+        }) {
+            return Err(error(
+                fields.key_span(key).unwrap_or(node.span),
+                format!("`{key}` is for a role that exists: a role with `state: absent` takes only terminate_sessions and reassign_owned_to"),
+            ));
+        }
+        return Ok(RoleItem::Absent(Retirement {
+            name: role_name,
+            span: name_node.span,
+            terminate_sessions: match fields.get("terminate_sessions") {
+                Some(n) => boolean(n, "terminate_sessions")?,
+                None => false,
+            },
+            reassign_owned_to: fields
+                .get("reassign_owned_to")
+                .map(reassign_target)
+                .transpose()?,
+        }));
+    }
+    if let Some(span) = fields.key_span("terminate_sessions") {
+        return Err(error(
+            span,
+            "`terminate_sessions` is for a role being retired (`state: absent`)",
+        ));
+    }
     let mut login: Option<Login> = None;
     let mut grants = Vec::new();
     for item in optional_list(fields.get("grants"), "grants")? {
@@ -218,6 +300,27 @@ fn role(node: &Node, profiles: &Profiles) -> Result<(DesiredRole, Span)> {
     .iter()
     .map(|n| name(n, "schema name"))
     .collect::<Result<Vec<_>>>()?;
+    for (group, options, span) in role::member_of(&fields)? {
+        grants.push(Grant {
+            kind: checked_membership(group, options, &role_name, span)?,
+            span,
+        });
+    }
+    for inherited in role::inherits(&fields)? {
+        grants.push(Grant {
+            kind: checked_membership(
+                inherited.name,
+                MembershipOptions::default(),
+                &role_name,
+                inherited.span,
+            )?,
+            span: inherited.span,
+        });
+    }
+    let members = role::members(&fields)?;
+    for m in members.iter().flatten() {
+        checked_membership(role_name.clone(), m.options, &m.name, m.span)?;
+    }
     let role = DesiredRole {
         name: role_name,
         span: node.span,
@@ -232,8 +335,13 @@ fn role(node: &Node, profiles: &Profiles) -> Result<(DesiredRole, Span)> {
             .get("reassign_owned_to")
             .map(reassign_target)
             .transpose()?,
+        attributes: role::attributes(&fields)?,
+        settings: role::settings(&fields)?,
+        description: role::description(&fields)?,
+        renamed_from: role::renamed_from(&fields)?,
+        members,
     };
-    Ok((role, name_node.span))
+    Ok(RoleItem::Present(Box::new(role), name_node.span))
 }
 
 fn managed_role_name(node: &Node) -> Result<String> {
@@ -424,15 +532,26 @@ fn table_ownership(value: &Node) -> Result<GrantKind> {
 }
 
 fn role_membership(value: &Node, role_name: &str) -> Result<GrantKind> {
-    let (role, span, _) = shorthand(value, "role_membership", "role", &["role"])?;
-    let refusal = if role.starts_with("_pgsr_") {
+    let (role, options, span) = role::membership(value, "role_membership", "role")?;
+    checked_membership(role, options, role_name, span)
+}
+
+/// Membership of `role` for `member`, unless it cannot be granted.
+fn checked_membership(
+    role: String,
+    options: MembershipOptions,
+    member: &str,
+    span: Span,
+) -> Result<GrantKind> {
+    let role_name = member;
+    let refusal = if role.starts_with("_pgsr_") || member.starts_with("_pgsr_") {
         "roles starting with _pgsr_ are pgsr's intermediate roles"
     } else if role == role_name {
         "a role cannot be a member of itself"
     } else if role == "public" || role == "none" {
         "PostgreSQL reserves that name"
     } else {
-        return Ok(GrantKind::RoleMembership { role });
+        return Ok(GrantKind::RoleMembership { role, options });
     };
     Err(error(
         span,

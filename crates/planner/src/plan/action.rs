@@ -2,7 +2,7 @@
 
 use super::object::ObjectRef;
 use crate::acl::Privilege;
-use crate::desired::PasswordRef;
+use crate::desired::{MembershipOptions, PasswordRef, SettingValue};
 use crate::snapshot::DefaultObjectType;
 
 /// One change. A plan is an ordered list of these; rendering groups
@@ -69,8 +69,13 @@ pub enum Action {
         grantee: String,
         grant_option: bool,
     },
-    /// `GRANT role TO member`.
-    GrantMembership { role: String, member: String },
+    /// `GRANT role TO member [WITH ADMIN OPTION, INHERIT …, SET …]`:
+    /// options left `None` are not written (PostgreSQL's defaults).
+    GrantMembership {
+        role: String,
+        member: String,
+        options: MembershipOptions,
+    },
     /// `REVOKE role FROM member [GRANTED BY grantor] [CASCADE]`.
     RevokeMembership {
         role: String,
@@ -85,6 +90,36 @@ pub enum Action {
     SetPassword { role: String, source: PasswordRef },
     /// `DROP ROLE role`.
     DropRole { role: String },
+    /// `ALTER ROLE from RENAME TO to`.
+    RenameRole { from: String, to: String },
+    /// `ALTER ROLE role [IN DATABASE database] SET name = value`.
+    SetSetting {
+        role: String,
+        database: Option<String>,
+        name: String,
+        value: SettingValue,
+    },
+    /// `ALTER ROLE role [IN DATABASE database] RESET name`.
+    ResetSetting {
+        role: String,
+        database: Option<String>,
+        name: String,
+    },
+    /// `COMMENT ON ROLE role IS 'text'` (or `IS NULL`).
+    CommentRole {
+        role: String,
+        description: Option<String>,
+    },
+    /// `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE
+    /// usename = 'role'`.
+    TerminateSessions { role: String },
+    /// `REASSIGN OWNED BY role TO target`.
+    ReassignOwned { role: String, target: String },
+    /// `DROP OWNED BY role`: the privileges it holds and what it still
+    /// owns in this database.
+    DropOwned { role: String },
+    /// `DROP ROLE role` of a retired role.
+    RetireRole { role: String },
 }
 
 /// The attribute changes of one `ALTER ROLE`; `None` leaves one as it is.
@@ -101,11 +136,45 @@ pub struct RoleOptions {
     pub createrole: Option<bool>,
     pub replication: Option<bool>,
     pub bypassrls: Option<bool>,
+    pub inherit: Option<bool>,
+    /// -1: no limit.
+    pub connection_limit: Option<i32>,
 }
 
 impl RoleOptions {
     pub fn is_empty(&self) -> bool {
         *self == RoleOptions::default()
+    }
+
+    /// The attributes this takes away, by their SQL name.
+    pub fn removed_by_default(&self) -> Vec<&'static str> {
+        [
+            (self.superuser, "SUPERUSER"),
+            (self.createdb, "CREATEDB"),
+            (self.createrole, "CREATEROLE"),
+            (self.replication, "REPLICATION"),
+            (self.bypassrls, "BYPASSRLS"),
+        ]
+        .into_iter()
+        .filter(|(v, _)| *v == Some(false))
+        .map(|(_, name)| name)
+        .collect()
+    }
+
+    /// The attributes set that may be power (see
+    /// [`crate::power::attribute_power`]), by their SQL name.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            (self.superuser, "SUPERUSER"),
+            (self.createdb, "CREATEDB"),
+            (self.createrole, "CREATEROLE"),
+            (self.replication, "REPLICATION"),
+            (self.bypassrls, "BYPASSRLS"),
+        ]
+        .into_iter()
+        .filter(|(v, _)| *v == Some(true))
+        .map(|(_, name)| name)
+        .collect()
     }
 }
 

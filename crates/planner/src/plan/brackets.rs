@@ -141,6 +141,10 @@ pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Changes {
     }
     needed.retain(|role| !members_of_conn.contains(role.as_str()));
     for role in &needed {
+        let grant = Action::TemporaryGrant { role: role.clone() };
+        if out.steps.iter().any(|s| s.action == grant) {
+            continue;
+        }
         out.push(
             Action::TemporaryGrant { role: role.clone() },
             format!(
@@ -149,8 +153,11 @@ pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Changes {
             ),
         );
         // A role the plan drops takes its memberships along.
-        let dropped = Action::DropRole { role: role.clone() };
-        if !out.steps.iter().any(|s| s.action == dropped) {
+        let dropped = [
+            Action::DropRole { role: role.clone() },
+            Action::RetireRole { role: role.clone() },
+        ];
+        if !out.steps.iter().any(|s| dropped.contains(&s.action)) {
             out.push(
                 Action::TemporaryRevoke { role: role.clone() },
                 "end of temporary grants",

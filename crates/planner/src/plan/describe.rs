@@ -31,7 +31,7 @@ pub(crate) fn describe_grant(kind: &GrantKind) -> String {
             format!("table_select {schema} /{}/{}", p.source, direct(d))
         }
         GrantKind::TableOwnership { schema, table } => format!("table_ownership {schema}.{table}"),
-        GrantKind::RoleMembership { role } => format!("role_membership {role}"),
+        GrantKind::RoleMembership { role, .. } => format!("role_membership {role}"),
         GrantKind::Privileges(g) => describe_privileges(g),
         GrantKind::Ownership { on, objects } => {
             format!("ownership of {}", describe_objects(*on, objects))

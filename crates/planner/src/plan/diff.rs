@@ -48,6 +48,8 @@ pub(crate) fn diff(f: &Facts, actual: &Actual, steps: Vec<Step>) -> Result<Chang
     d.plan_default_privileges(actual);
     d.plan_memberships();
     d.plan_attributes()?;
+    d.plan_settings();
+    d.plan_retirements()?;
     if f.ctx.options.drop_unused {
         d.drop_unused(actual);
     }

@@ -6,7 +6,7 @@
 use super::context::{preserved, Context};
 use super::intermediate::Routing;
 use super::object::ObjectRef;
-use super::resolve::Target;
+use super::resolve::{Target, Wanted};
 use crate::acl::AclEntry;
 use crate::snapshot::RelKind;
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ pub(crate) struct Facts<'a> {
     pub routing: Routing,
     /// Every membership managed roles should hold: declared ones and those
     /// in the intermediate roles chosen for them (member -> role -> reason).
-    pub memberships: BTreeMap<&'a str, BTreeMap<String, String>>,
+    pub memberships: BTreeMap<&'a str, BTreeMap<String, Wanted>>,
 }
 
 impl<'a> Facts<'a> {
@@ -29,7 +29,10 @@ impl<'a> Facts<'a> {
             };
             let held = memberships.entry(member).or_default();
             for (role, reason) in roles {
-                held.entry(role.clone()).or_insert_with(|| reason.clone());
+                held.entry(role.clone()).or_insert_with(|| Wanted {
+                    reason: reason.clone(),
+                    options: Default::default(),
+                });
             }
         }
         Facts {

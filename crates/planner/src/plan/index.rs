@@ -52,6 +52,25 @@ impl<'a> Index<'a> {
         self.roles.contains_key(name)
     }
 
+    /// Whether `role` owns anything the snapshot holds.
+    pub fn owned_by(&self, role: &str) -> bool {
+        let c = &self.snapshot.catalog;
+        c.databases
+            .iter()
+            .chain(&c.tablespaces)
+            .any(|o| o.owner == role)
+            || c.schemas.iter().any(|o| o.owner == role)
+            || c.relations.iter().any(|o| o.owner == role)
+            || c.routines.iter().any(|o| o.owner == role)
+            || c.types.iter().any(|o| o.owner == role)
+            || c.languages
+                .iter()
+                .chain(&c.foreign_data_wrappers)
+                .chain(&c.foreign_servers)
+                .any(|o| o.owner == role)
+            || c.large_objects.iter().any(|o| o.owner == role)
+    }
+
     /// Where the snapshot holds the object: its owner and its ACL. A column
     /// has its table's owner; a parameter has none.
     pub fn entry(&self, object: &ObjectRef) -> Option<CatalogEntry<'a>> {

@@ -1,42 +1,65 @@
-//! Memberships: declared ones granted, the rest revoked (on PostgreSQL 16
-//! and later one per grantor); intermediate roles are members of nothing.
+//! Memberships: declared ones granted with their options, the rest
+//! revoked (on PostgreSQL 16 and later one per grantor); a membership
+//! whose options differ is revoked and granted anew; intermediate roles are
+//! members of nothing.
 
 use super::action::Action;
 use super::diff::Diff;
 use super::intermediate;
+use super::resolve::Wanted;
+use crate::desired::MembershipOptions;
+use crate::snapshot::Membership;
 use std::collections::BTreeSet;
 
 impl<'a> Diff<'_, 'a> {
     pub(super) fn plan_memberships(&mut self) {
         let pg16 = self.f.ctx.ix.snapshot.server_version_num >= 160000;
-        let roles: Vec<&'a str> = self.f.ctx.managed.keys().copied().collect();
         let all = &self.f.ctx.ix.snapshot.catalog.memberships;
         let local = format!(
             "{}{}_",
             intermediate::LOCAL_PREFIX,
             self.f.ctx.ix.snapshot.database.oid
         );
-        // Rows to revoke: (role, member, grantor) of undeclared memberships.
+        // Groups that declare their members.
+        let groups: BTreeSet<&str> = self
+            .f
+            .ctx
+            .managed
+            .iter()
+            .filter(|(_, r)| r.members.is_some())
+            .map(|(n, _)| *n)
+            .collect();
+        // Rows to revoke: (role, member, grantor) of undeclared memberships,
+        // and of declared ones whose options differ.
         let mut revoked: BTreeSet<(&'a str, &'a str, Option<&'a str>)> = BTreeSet::new();
-        for &member in &roles {
-            let wanted = self.f.memberships.get(member);
-            for m in self
-                .f
-                .ctx
-                .ix
-                .memberships_by_member
-                .get(member)
-                .into_iter()
-                .flatten()
+        let mut differ: BTreeSet<(&'a str, &'a str)> = BTreeSet::new();
+        for m in all {
+            let managed = self.f.ctx.managed.contains_key(m.member.as_str())
+                || groups.contains(m.role.as_str());
+            // The connecting role's own memberships (such as the one
+            // PostgreSQL 16 gives the creator of a role) are not the
+            // file's; nor are other databases' intermediate roles.
+            if !managed
+                || m.member == self.f.ctx.conn
+                || (m.role.starts_with(intermediate::LOCAL_PREFIX) && !m.role.starts_with(&local))
             {
-                // Other databases' intermediate roles belong to syncs of
-                // those databases.
-                if m.role.starts_with(intermediate::LOCAL_PREFIX) && !m.role.starts_with(&local) {
-                    continue;
-                }
-                if !wanted.is_some_and(|w| w.contains_key(&m.role)) {
+                continue;
+            }
+            let wanted = self
+                .f
+                .memberships
+                .get(m.member.as_str())
+                .and_then(|w| w.get(&m.role));
+            match wanted {
+                None if self.f.ctx.desired.is_other_specific(&m.member, &m.role) => {}
+                None => {
                     revoked.insert((m.role.as_str(), m.member.as_str(), m.grantor.as_deref()));
                 }
+                Some(w) if !self.holds(m, w) => {
+                    differ.insert((m.role.as_str(), m.member.as_str()));
+                    revoked.insert((m.role.as_str(), m.member.as_str(), m.grantor.as_deref()));
+                }
+                Some(_) => {}
             }
         }
         // Intermediate roles (of any database) are members of no role.
@@ -65,9 +88,10 @@ impl<'a> Diff<'_, 'a> {
                 }
             }
         }
-        for &member in &roles {
+        let members: Vec<&'a str> = self.f.memberships.keys().copied().collect();
+        for member in members {
             let wanted = self.f.memberships.get(member).cloned().unwrap_or_default();
-            for (role, reason) in &wanted {
+            for (role, w) in &wanted {
                 let kept = self
                     .f
                     .ctx
@@ -77,16 +101,22 @@ impl<'a> Diff<'_, 'a> {
                     .into_iter()
                     .flatten()
                     .any(|m| {
-                        &m.role == role
-                            && !cascaded.contains(&(m.role.as_str(), member, m.grantor.as_deref()))
+                        let row = (m.role.as_str(), member, m.grantor.as_deref());
+                        &m.role == role && !cascaded.contains(&row) && !revoked.contains(&row)
                     });
                 if !kept {
+                    let reason = if differ.contains(&(role.as_str(), member)) {
+                        format!("{}; its options differ", w.reason)
+                    } else {
+                        w.reason.clone()
+                    };
                     self.push(
                         Action::GrantMembership {
                             role: role.clone(),
                             member: member.to_owned(),
+                            options: self.written(member, w),
                         },
-                        reason.clone(),
+                        reason,
                     );
                 }
             }
@@ -127,11 +157,56 @@ impl<'a> Diff<'_, 'a> {
             if pg16 || pairs.insert((role, member)) {
                 let reason = if intermediate::is_intermediate(member) {
                     format!("{member}: an intermediate role is a member of no role")
+                } else if differ.contains(&(role, member)) {
+                    format!("{member}: membership of {role} is granted anew: its options differ")
                 } else {
                     format!("{member}: membership of {role} not declared")
                 };
                 self.push(action, reason);
             }
+        }
+    }
+
+    /// The options a membership must end with: as declared, INHERIT
+    /// following the member's INHERIT attribute as the plan leaves it, SET
+    /// true.
+    fn expected(&self, member: &str, w: &Wanted) -> (bool, bool, bool) {
+        let attribute = match self.f.ctx.managed.get(member) {
+            Some(r) => r.attributes.inherit.as_ref().is_none_or(|v| v.value),
+            None => self.f.ctx.ix.roles.get(member).is_none_or(|r| r.inherit),
+        };
+        (
+            w.options.admin,
+            w.options.inherit.unwrap_or(attribute),
+            w.options.set.unwrap_or(true),
+        )
+    }
+
+    /// Whether an existing row has the options `w` asks for (INHERIT and
+    /// SET are per membership from PostgreSQL 16).
+    fn holds(&self, m: &Membership, w: &Wanted) -> bool {
+        let (admin, inherit, set) = self.expected(&m.member, w);
+        m.admin_option == admin
+            && (self.f.ctx.ix.snapshot.server_version_num < 160000
+                || (m.inherit_option == Some(inherit) && m.set_option == Some(set)))
+    }
+
+    /// The options a GRANT writes: those that differ from what PostgreSQL
+    /// would give (INHERIT as the member's attribute when granted, SET
+    /// true).
+    fn written(&self, member: &str, w: &Wanted) -> MembershipOptions {
+        let (admin, inherit, set) = self.expected(member, w);
+        if self.f.ctx.ix.snapshot.server_version_num < 160000 {
+            return MembershipOptions {
+                admin,
+                ..MembershipOptions::default()
+            };
+        }
+        let now = self.f.ctx.ix.roles.get(member).is_none_or(|r| r.inherit);
+        MembershipOptions {
+            admin,
+            inherit: (inherit != now).then_some(inherit),
+            set: (!set).then_some(false),
         }
     }
 }

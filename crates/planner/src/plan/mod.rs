@@ -4,6 +4,7 @@
 //! returning values, in one direction:
 //!
 //! ```text
+//! rename         snapshot + desired            -> snapshot  (as the renames leave it), steps
 //! Context::new   snapshot + desired + options  -> Context   (inputs, checked)
 //! resolve        Context                       -> Target    (owners, privileges, memberships, needs)
 //! intermediate   Context + Target              -> Routing   (the `_pgsr_` role of each need, and steps creating new ones)
@@ -36,9 +37,12 @@ mod output;
 mod ownership;
 pub mod power;
 mod privileges;
+mod rename;
 pub(crate) mod render;
 mod resolve;
+mod retire;
 mod scope;
+mod settings;
 
 pub use crate::statement::{PasswordSlot, Statement};
 pub use action::{Action, RoleOptions, Step};
@@ -65,9 +69,15 @@ pub fn plan(
             message: "--drop-unused needs a full snapshot: only then is it known that a role holds nothing".into(),
         });
     }
+    let expanded = desired.per_database();
+    let desired: &Desired = &expanded;
+    let original = snapshot;
+    let (renamed, renames) = rename::renames(snapshot, desired)?;
+    let snapshot = renamed.as_ref().unwrap_or(snapshot);
     let ctx = context::Context::new(snapshot, desired, options)?;
     let target = resolve::resolve(&ctx)?;
-    let (routing, created) = intermediate::choose(&ctx, &target);
+    let (routing, mut created) = intermediate::choose(&ctx, &target);
+    created.splice(0..0, renames);
     let actual = actual::collect(&ctx);
     let facts = facts::Facts::new(ctx, target, routing);
     let changes = diff::diff(&facts, &actual, created)?;
@@ -77,8 +87,8 @@ pub fn plan(
         server_version_num: snapshot.server_version_num,
         database: snapshot.database.clone(),
         connecting_role: facts.ctx.conn.to_owned(),
-        fingerprint: snapshot.fingerprint.clone(),
-        scope: snapshot.scope.clone(),
+        fingerprint: original.fingerprint.clone(),
+        scope: original.scope.clone(),
         lock_key: desired.lock_key,
         steps: order::order(changes.steps),
         skipped: sorted(facts.target.skipped),

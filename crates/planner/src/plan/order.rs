@@ -6,6 +6,8 @@ use super::action::{Action, Step};
 /// The order sections of a plan run in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Section {
+    /// Renames come first: everything after names the new names.
+    RenameRole,
     CreateRole,
     TemporaryGrant,
     CreateSchema,
@@ -15,7 +17,12 @@ pub enum Section {
     RevokeMembership,
     GrantMembership,
     RoleAttributes,
+    RoleSettings,
+    Comment,
     DropRole,
+    /// Retired roles: their sessions ended, what they own given away and
+    /// dropped, then the roles.
+    Retire,
     TemporaryRevoke,
 }
 
@@ -34,6 +41,13 @@ impl Section {
             Action::RevokeMembership { .. } => Section::RevokeMembership,
             Action::AlterRole { .. } | Action::SetPassword { .. } => Section::RoleAttributes,
             Action::DropRole { .. } => Section::DropRole,
+            Action::RenameRole { .. } => Section::RenameRole,
+            Action::SetSetting { .. } | Action::ResetSetting { .. } => Section::RoleSettings,
+            Action::CommentRole { .. } => Section::Comment,
+            Action::TerminateSessions { .. }
+            | Action::ReassignOwned { .. }
+            | Action::DropOwned { .. }
+            | Action::RetireRole { .. } => Section::Retire,
             Action::TemporaryRevoke { .. } | Action::TemporaryPrivilegeRevoke { .. } => {
                 Section::TemporaryRevoke
             }

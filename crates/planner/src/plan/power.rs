@@ -17,7 +17,8 @@ use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::desired::GrantKind;
 use crate::power::{
-    powerful_roles, schema_power, PowerGrant, PowerWhat, Why, DATABASE_OWNER_POWER, PARAMETER_POWER,
+    attribute_power, powerful_roles, schema_power, PowerGrant, PowerWhat, Why,
+    DATABASE_OWNER_POWER, PARAMETER_POWER, RENAME_POWER, RETIREMENT_POWER,
 };
 use crate::quote::quote_ident;
 use crate::snapshot::Role;
@@ -32,7 +33,7 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
     for role in &f.ctx.desired.roles {
         for grant in &role.grants {
             let (what, why) = match &grant.kind {
-                GrantKind::RoleMembership { role: target } => {
+                GrantKind::RoleMembership { role: target, .. } => {
                     if target == f.ctx.conn {
                         return Err(PlanError {
                             span: Some(grant.span),
@@ -67,6 +68,10 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                         format!("privileges on parameter {p} are power ({why})")
                     }
                     PowerWhat::DefinerExecute(r) => format!("EXECUTE on {r} is power ({why})"),
+                    PowerWhat::Attribute(a) => format!("{a} is power ({why})"),
+                    PowerWhat::Retirement(_) | PowerWhat::Rename(_) => {
+                        unreachable!("only memberships and schema ownership are checked here")
+                    }
                 };
                 return Err(PlanError {
                     span: Some(grant.span),
@@ -77,6 +82,49 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                 });
             }
             allowed.insert((role.name.clone(), what), why);
+        }
+    }
+    // Attributes declared that reach past privileges.
+    for role in &f.ctx.desired.roles {
+        for (key, value, span) in role.attributes.flags() {
+            let attribute = key.to_ascii_uppercase();
+            let Some(why) = attribute_power(&attribute).filter(|_| value) else {
+                continue;
+            };
+            if !f.ctx.desired.allows_power(&role.name) {
+                return Err(PlanError {
+                    span: Some(span),
+                    message: format!(
+                        "{}: {key}: {attribute} is power ({why}); if {} should have it, add `allow_power: true` to the role or list it in the top-level `allow_power`",
+                        role.name, role.name
+                    ),
+                });
+            }
+            allowed.insert(
+                (role.name.clone(), PowerWhat::Attribute(attribute)),
+                why.to_owned(),
+            );
+        }
+    }
+    // Members a group declares.
+    for group in &f.ctx.desired.roles {
+        let Some(why) = powerful.get(group.name.as_str()) else {
+            continue;
+        };
+        for m in group.members.iter().flatten() {
+            if !f.ctx.desired.allows_power(&m.name) {
+                return Err(PlanError {
+                    span: Some(m.span),
+                    message: format!(
+                        "{}: members: membership of {} gives {} power ({why}); if {} should have it, list it in the top-level `allow_power`",
+                        group.name, group.name, m.name, m.name
+                    ),
+                });
+            }
+            allowed.insert(
+                (m.name.clone(), PowerWhat::Membership(group.name.clone())),
+                why.clone(),
+            );
         }
     }
     // Privileges on parameters, always power.
@@ -222,7 +270,7 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
     let mut grants = Vec::new();
     for step in steps {
         let (grantee, what) = match &step.action {
-            Action::GrantMembership { role, member } => {
+            Action::GrantMembership { role, member, .. } => {
                 (member.clone(), PowerWhat::Membership(role.clone()))
             }
             Action::CreateSchema { schema, owner } => {
@@ -256,6 +304,58 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                 owner.clone(),
                 PowerWhat::RelationOwner(format!("{}.{}", quote_ident(schema), quote_ident(name))),
             ),
+            Action::RenameRole { from, to } => {
+                grants.push(PowerGrant {
+                    grantee: to.clone(),
+                    what: PowerWhat::Rename(from.clone()),
+                    why: RENAME_POWER.to_owned(),
+                });
+                continue;
+            }
+            Action::RetireRole { role } | Action::DropOwned { role } => {
+                let receiver = steps.iter().find_map(|s| match &s.action {
+                    Action::ReassignOwned { role: r, target } if r == role => Some(target),
+                    _ => None,
+                });
+                grants.push(PowerGrant {
+                    grantee: receiver.unwrap_or(role).clone(),
+                    what: PowerWhat::Retirement(role.clone()),
+                    why: RETIREMENT_POWER.to_owned(),
+                });
+                continue;
+            }
+            Action::SetPassword { role, .. } => {
+                for attribute in ["SUPERUSER", "CREATEROLE", "REPLICATION", "BYPASSRLS"] {
+                    let what = PowerWhat::Attribute(attribute.to_owned());
+                    if let Some(why) = allowed.get(&(role.clone(), what.clone())) {
+                        grants.push(PowerGrant {
+                            grantee: role.clone(),
+                            what,
+                            why: why.clone(),
+                        });
+                    }
+                }
+                continue;
+            }
+            Action::AlterRole { role, options } => {
+                // Letting a role log in while it keeps a declared attribute
+                // that is power needs the attribute listed too.
+                let mut given = options.given();
+                if options.login == Some(true) {
+                    given.extend(["SUPERUSER", "CREATEROLE", "REPLICATION", "BYPASSRLS"]);
+                }
+                for attribute in given {
+                    let what = PowerWhat::Attribute(attribute.to_owned());
+                    if let Some(why) = allowed.get(&(role.clone(), what.clone())) {
+                        grants.push(PowerGrant {
+                            grantee: role.clone(),
+                            what,
+                            why: why.clone(),
+                        });
+                    }
+                }
+                continue;
+            }
             _ => continue,
         };
         if let Some(why) = allowed.get(&(grantee.clone(), what.clone())) {
@@ -279,8 +379,17 @@ fn after_plan(f: &Facts) -> BTreeMap<String, Why> {
         .roles
         .iter()
         .map(|r| {
-            if f.ctx.managed.contains_key(r.name.as_str()) {
-                Role::new(r.name.clone(), r.oid)
+            if let Some(declared) = f.ctx.managed.get(r.name.as_str()) {
+                let a = &declared.attributes;
+                let on =
+                    |v: &Option<crate::desired::Spanned<bool>>| v.as_ref().is_some_and(|v| v.value);
+                Role {
+                    superuser: on(&a.superuser),
+                    createrole: on(&a.createrole),
+                    replication: on(&a.replication),
+                    bypassrls: on(&a.bypassrls),
+                    ..Role::new(r.name.clone(), r.oid)
+                }
             } else {
                 r.clone()
             }
@@ -310,6 +419,9 @@ pub fn describe(grant: &PowerGrant) -> String {
         PowerWhat::DatabaseOwner(d) => format!("owns database {}", quote_ident(d)),
         PowerWhat::Parameter(p) => format!("holds privileges on parameter {p}"),
         PowerWhat::DefinerExecute(r) => format!("may execute {r}"),
+        PowerWhat::Attribute(a) => format!("gets {a}"),
+        PowerWhat::Retirement(r) => format!("receives what {} owns as it retires", quote_ident(r)),
+        PowerWhat::Rename(r) => format!("is the new name of {}", quote_ident(r)),
     };
     format!("{} {what}: {}", quote_ident(&grant.grantee), grant.why)
 }

@@ -6,6 +6,7 @@ use super::object::ObjectRef;
 use super::order::Section;
 use super::output::Plan;
 use crate::acl::Privilege;
+use crate::desired::{MembershipOptions, SettingValue};
 use crate::quote::{quote_ident, quote_literal};
 use crate::script::{self, Heading};
 use crate::statement::{PasswordSlot, Statement, StatementKind};
@@ -233,12 +234,100 @@ fn single(step: &Step, slots: &[PasswordSlot]) -> Statement {
                 password_variable(slots, role)
             ),
         ),
+        Action::RenameRole { from, to } => (
+            StatementKind::RenameRole,
+            format!(
+                "ALTER ROLE {} RENAME TO {}",
+                quote_ident(from),
+                quote_ident(to)
+            ),
+        ),
+        Action::SetSetting {
+            role,
+            database,
+            name,
+            value,
+        } => (
+            StatementKind::RoleSetting,
+            format!(
+                "ALTER ROLE {}{} SET {} = {}",
+                quote_ident(role),
+                in_database(database),
+                quote_ident(name),
+                setting_value(value)
+            ),
+        ),
+        Action::ResetSetting {
+            role,
+            database,
+            name,
+        } => (
+            StatementKind::RoleSetting,
+            format!(
+                "ALTER ROLE {}{} RESET {}",
+                quote_ident(role),
+                in_database(database),
+                quote_ident(name)
+            ),
+        ),
+        Action::CommentRole { role, description } => (
+            StatementKind::Comment,
+            format!(
+                "COMMENT ON ROLE {} IS {}",
+                quote_ident(role),
+                description
+                    .as_deref()
+                    .map_or_else(|| "NULL".to_owned(), quote_literal)
+            ),
+        ),
+        Action::TerminateSessions { role } => (
+            StatementKind::TerminateSessions,
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {} AND pid <> pg_backend_pid()",
+                quote_literal(role)
+            ),
+        ),
+        Action::ReassignOwned { role, target } => (
+            StatementKind::ReassignOwned,
+            format!(
+                "REASSIGN OWNED BY {} TO {}",
+                quote_ident(role),
+                quote_ident(target)
+            ),
+        ),
+        Action::DropOwned { role } => (
+            StatementKind::DropOwned,
+            format!("DROP OWNED BY {}", quote_ident(role)),
+        ),
+        Action::RetireRole { role } => (
+            StatementKind::DropRole,
+            format!("DROP ROLE {}", quote_ident(role)),
+        ),
         other => unreachable!("{other:?} is rendered by its section"),
     };
     Statement {
         kind,
         reason: step.reason.clone(),
         sql,
+    }
+}
+
+fn in_database(database: &Option<String>) -> String {
+    database
+        .as_deref()
+        .map(|d| format!(" IN DATABASE {}", quote_ident(d)))
+        .unwrap_or_default()
+}
+
+/// A setting's value: each element one literal.
+fn setting_value(value: &SettingValue) -> String {
+    match value {
+        SettingValue::Text(v) => quote_literal(v),
+        SettingValue::List(items) => items
+            .iter()
+            .map(|v| quote_literal(v))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -255,6 +344,10 @@ fn role_options(o: &RoleOptions) -> String {
     flag(o.createrole, "CREATEROLE", "NOCREATEROLE");
     flag(o.replication, "REPLICATION", "NOREPLICATION");
     flag(o.bypassrls, "BYPASSRLS", "NOBYPASSRLS");
+    flag(o.inherit, "INHERIT", "NOINHERIT");
+    if let Some(n) = o.connection_limit {
+        parts.push(format!("CONNECTION LIMIT {n}"));
+    }
     if o.remove_password {
         parts.push("PASSWORD NULL".to_owned());
     }
@@ -496,19 +589,25 @@ fn privilege_text(object: &ObjectRef, privilege: Privilege) -> String {
 }
 
 fn render_membership_grants(steps: &[Step], out: &mut Vec<Statement>) {
-    // reason -> member -> roles
-    let mut by_reason: BTreeMap<&str, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    // (reason, options) -> member -> roles
+    type Key<'s> = (&'s str, String);
+    let mut by_reason: BTreeMap<Key, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for step in steps {
-        if let Action::GrantMembership { role, member } = &step.action {
+        if let Action::GrantMembership {
+            role,
+            member,
+            options,
+        } = &step.action
+        {
             by_reason
-                .entry(&step.reason)
+                .entry((&step.reason, membership_options(options)))
                 .or_default()
                 .entry(quote_ident(member))
                 .or_default()
                 .push(quote_ident(role));
         }
     }
-    for (reason, members) in by_reason {
+    for ((reason, with), members) in by_reason {
         let mut by_roles: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
         for (member, roles) in members {
             by_roles.entry(roles).or_default().push(member);
@@ -519,11 +618,34 @@ fn render_membership_grants(steps: &[Step], out: &mut Vec<Statement>) {
                     out.push(Statement {
                         kind: StatementKind::GrantRole,
                         reason: reason.to_owned(),
-                        sql: format!("GRANT {} TO {}", roles.join(", "), members.join(", ")),
+                        sql: format!("GRANT {} TO {}{with}", roles.join(", "), members.join(", ")),
                     });
                 }
             }
         }
+    }
+}
+
+/// ` WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`, as far as given.
+fn membership_options(o: &MembershipOptions) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    if o.admin {
+        parts.push("ADMIN OPTION");
+    }
+    match o.inherit {
+        Some(true) => parts.push("INHERIT TRUE"),
+        Some(false) => parts.push("INHERIT FALSE"),
+        None => {}
+    }
+    match o.set {
+        Some(true) => parts.push("SET TRUE"),
+        Some(false) => parts.push("SET FALSE"),
+        None => {}
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" WITH {}", parts.join(", "))
     }
 }
 

@@ -8,7 +8,7 @@ use super::describe::describe_grant;
 use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::acl::Privilege;
-use crate::desired::{DesiredRole, Grant, GrantKind, Objects, Privileges};
+use crate::desired::{DesiredRole, Grant, GrantKind, MembershipOptions, Objects, Privileges};
 use crate::kind::ObjectKind;
 use crate::snapshot::{DefaultObjectType, RelKind};
 use std::collections::BTreeMap;
@@ -30,6 +30,13 @@ pub(crate) struct Declared {
     pub grant_option: bool,
 }
 
+/// A membership as declared: why, and with which options.
+#[derive(Clone, Debug)]
+pub(crate) struct Wanted {
+    pub reason: String,
+    pub options: MembershipOptions,
+}
+
 /// What the desired file asks for, resolved against the snapshot.
 #[derive(Default)]
 pub(crate) struct Target<'a> {
@@ -39,8 +46,8 @@ pub(crate) struct Target<'a> {
     pub create_schemas: BTreeMap<String, &'a str>,
     /// Roles to create that are not managed (targets of role_membership).
     pub create_roles: BTreeMap<String, String>,
-    /// Declared memberships: member -> role -> reason.
-    pub memberships: BTreeMap<&'a str, BTreeMap<String, String>>,
+    /// Declared memberships: member -> role -> why and with which options.
+    pub memberships: BTreeMap<&'a str, BTreeMap<String, Wanted>>,
     /// Declared direct privileges: grantee -> (object, privilege) -> how.
     pub privileges: BTreeMap<&'a str, BTreeMap<(ObjectRef, Privilege), Declared>>,
     /// Privileges to be held through an intermediate role: the roles that
@@ -138,6 +145,7 @@ impl<'a> Resolver<'_, 'a> {
             for grant in &role.grants {
                 self.resolve_grant(role, grant)?;
             }
+            self.resolve_members(role)?;
         }
         Ok(())
     }
@@ -315,7 +323,7 @@ impl<'a> Resolver<'_, 'a> {
                 // (but under --strict, which refuses it).
                 let created = !self.ctx.options.strict
                     && self.ctx.desired.roles.iter().flat_map(|r| &r.grants).any(
-                        |g| matches!(&g.kind, GrantKind::RoleMembership { role } if role == owner),
+                        |g| matches!(&g.kind, GrantKind::RoleMembership { role, .. } if role == owner),
                     );
                 if !self.ctx.ix.role_exists(owner)
                     && !self.ctx.managed.contains_key(owner)
@@ -365,7 +373,11 @@ impl<'a> Resolver<'_, 'a> {
                     declared.grant_option |= d.with_grant_option;
                 }
             }
-            GrantKind::RoleMembership { role: target } => {
+            GrantKind::RoleMembership {
+                role: target,
+                options,
+            } => {
+                self.check_options(name, grant, options)?;
                 if !self.ctx.ix.role_exists(target)
                     && !self.ctx.managed.contains_key(target.as_str())
                 {
@@ -388,12 +400,88 @@ impl<'a> Resolver<'_, 'a> {
                         .entry(target.clone())
                         .or_insert_with(|| format!("{name}: {reason}: role does not exist"));
                 }
-                self.t
-                    .memberships
-                    .entry(name)
-                    .or_default()
-                    .insert(target.clone(), reason);
+                self.t.memberships.entry(name).or_default().insert(
+                    target.clone(),
+                    Wanted {
+                        reason,
+                        options: *options,
+                    },
+                );
             }
+        }
+        Ok(())
+    }
+
+    /// `inherit` and `set` exist from PostgreSQL 16; before, INHERIT is the
+    /// member's attribute and every member may SET ROLE.
+    fn check_options(
+        &self,
+        member: &str,
+        grant: &Grant,
+        options: &MembershipOptions,
+    ) -> Result<(), PlanError> {
+        let v = self.ctx.ix.snapshot.server_version_num;
+        let option = match (options.inherit, options.set) {
+            (_, Some(_)) => "set",
+            (Some(_), None) => "inherit",
+            (None, None) => return Ok(()),
+        };
+        if v >= 160000 {
+            return Ok(());
+        }
+        Err(PlanError {
+            span: Some(grant.span),
+            message: format!(
+                "{member}: membership option `{option}` exists from PostgreSQL 16 (the server is {}){}",
+                v / 10000,
+                if option == "inherit" {
+                    "; before it, give the member `inherit: false` (the NOINHERIT attribute)"
+                } else {
+                    ""
+                }
+            ),
+        })
+    }
+
+    /// `members` on a group: each one a member of it, created (NOLOGIN)
+    /// when missing, as a missing group is.
+    fn resolve_members(&mut self, group: &'a DesiredRole) -> Result<(), PlanError> {
+        for m in group.members.iter().flatten() {
+            let grant = Grant {
+                kind: GrantKind::RoleMembership {
+                    role: group.name.clone(),
+                    options: m.options,
+                },
+                span: m.span,
+            };
+            self.check_options(&m.name, &grant, &m.options)?;
+            if m.name == self.ctx.conn {
+                return Err(PlanError {
+                    span: Some(m.span),
+                    message: format!(
+                        "{}: members: {} is the connecting role, whose memberships pgsr does not manage",
+                        group.name, m.name
+                    ),
+                });
+            }
+            if !self.ctx.ix.role_exists(&m.name) && !self.ctx.managed.contains_key(m.name.as_str())
+            {
+                self.t
+                    .create_roles
+                    .entry(m.name.clone())
+                    .or_insert_with(|| {
+                        format!("{}: members {}: role does not exist", group.name, m.name)
+                    });
+            }
+            self.t
+                .memberships
+                .entry(m.name.as_str())
+                .or_default()
+                .entry(group.name.clone())
+                .or_insert(Wanted {
+                    reason: format!("{}: members {}", group.name, m.name),
+                    options: m.options,
+                });
         }
         Ok(())
     }

@@ -16,6 +16,8 @@ use crate::snapshot::{PartialScope, QualifiedName, Scope};
 /// by name (see [`Scoped`]), or what PUBLIC holds (on every object of the
 /// database), is planned from a full read.
 pub fn scope_for(desired: &Desired) -> Scope {
+    let expanded = desired.per_database();
+    let desired: &Desired = &expanded;
     let full = desired
         .roles
         .iter()
@@ -25,7 +27,13 @@ pub fn scope_for(desired: &Desired) -> Scope {
             GrantKind::Ownership { on, .. } => on.def().scoped == Scoped::FullRead,
             _ => false,
         });
-    if full || desired.public.is_some() {
+    // Roles nobody listed are found among every role.
+    // So are the members of a group that declares them.
+    if full
+        || desired.public.is_some()
+        || desired.unlisted_roles.is_some()
+        || desired.roles.iter().any(|r| r.members.is_some())
+    {
         Scope::Full
     } else {
         Scope::Partial(partial_scope_for(desired))
@@ -47,8 +55,25 @@ fn partial_scope_for(desired: &Desired) -> PartialScope {
             .chain(desired.reassign_owned_to.as_ref())
             .map(|t| t.name.clone()),
     );
+    // Retired roles and former names: what they own and hold.
+    scope
+        .roles
+        .extend(desired.retired.iter().map(|r| r.name.clone()));
+    scope.roles.extend(
+        desired
+            .retired
+            .iter()
+            .filter_map(|r| r.reassign_owned_to.as_ref())
+            .map(|t| t.name.clone()),
+    );
     for role in &desired.roles {
         scope.roles.push(role.name.clone());
+        if let Some(from) = &role.renamed_from {
+            scope.roles.push(from.name.clone());
+        }
+        for m in role.members.iter().flatten() {
+            scope.roles.push(m.name.clone());
+        }
         for grant in &role.grants {
             match &grant.kind {
                 GrantKind::DatabaseConnect { database } => scope.databases.push(database.clone()),
@@ -75,7 +100,7 @@ fn partial_scope_for(desired: &Desired) -> PartialScope {
                     scope.schemas.push(schema.clone());
                     scope.regex_schemas.push(schema.clone());
                 }
-                GrantKind::RoleMembership { role } => scope.roles.push(role.clone()),
+                GrantKind::RoleMembership { role, .. } => scope.roles.push(role.clone()),
                 GrantKind::Privileges(g) => privileges_scope(g, &mut scope),
                 GrantKind::Ownership { on, objects } => objects_scope(*on, objects, &mut scope),
                 // The owner's default privileges are read whole; the owner

@@ -34,6 +34,25 @@ pub struct Snapshot {
     /// `catalog` (see [`Snapshot::compute_fingerprint`]).
     pub fingerprint: String,
     pub catalog: Catalog,
+    /// What the roles a desired file retires own or hold, per database
+    /// (`pg_shdepend`), read only for those roles. Not covered by the
+    /// fingerprint: it tells the plan where a role still has objects, and
+    /// PostgreSQL itself refuses to drop a role anything depends on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependencies>,
+}
+
+/// What one role owns and holds in one database, by `pg_shdepend`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependencies {
+    pub role: String,
+    /// Empty for shared objects (databases, tablespaces).
+    pub database: String,
+    /// Objects it owns.
+    pub owned: u64,
+    /// Objects where it holds privileges (or is named in a policy).
+    pub privileges: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +162,20 @@ pub struct Catalog {
     /// By (role, schema, object_type); the database-wide entry (no schema)
     /// first.
     pub default_privileges: Vec<DefaultPrivilege>,
+    /// By (role, database); the entry for every database (no database)
+    /// first. `ALTER ROLE … [IN DATABASE …] SET` (`pg_db_role_setting`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_settings: Vec<RoleSetting>,
+}
+
+/// A role's settings, in one database or in all (`database` null).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSetting {
+    pub role: String,
+    pub database: Option<String>,
+    /// `name=value`, as PostgreSQL records them.
+    pub settings: Vec<String>,
 }
 
 /// A role as `pg_roles` shows it. Passwords are never read.
@@ -161,6 +194,9 @@ pub struct Role {
     pub connection_limit: i32,
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC, `infinity`, or null (no limit).
     pub valid_until: Option<String>,
+    /// `COMMENT ON ROLE`, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl Role {
@@ -179,6 +215,7 @@ impl Role {
             bypassrls: false,
             connection_limit: -1,
             valid_until: None,
+            description: None,
         }
     }
 }
@@ -450,6 +487,9 @@ impl Snapshot {
     pub fn canonicalize(&mut self) {
         let c = &mut self.catalog;
         c.roles.sort_by(|a, b| a.name.cmp(&b.name));
+        c.role_settings
+            .sort_by(|a, b| (&a.role, &a.database).cmp(&(&b.role, &b.database)));
+        self.dependencies.sort();
         c.memberships.sort_by(|a, b| {
             (&a.role, &a.member, &a.grantor).cmp(&(&b.role, &b.member, &b.grantor))
         });
@@ -506,7 +546,7 @@ impl Snapshot {
 
 impl Catalog {
     /// Every ACL in the catalog, for bulk operations such as sorting.
-    fn acls_mut(&mut self) -> impl Iterator<Item = &mut Vec<AclEntry>> {
+    pub(crate) fn acls_mut(&mut self) -> impl Iterator<Item = &mut Vec<AclEntry>> {
         let shared = self
             .databases
             .iter_mut()

@@ -49,6 +49,7 @@ pub fn snapshot(version: u32, conn: &str, superuser: bool, roles: &[&str]) -> Sn
         acl: None,
     });
     let mut s = Snapshot {
+        dependencies: Vec::new(),
         format_version: 1,
         server_version_num: version,
         database: DatabaseIdent {

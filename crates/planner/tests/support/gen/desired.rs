@@ -124,7 +124,10 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
                         inherit_option: None,
                         set_option: None,
                     });
-                    GrantKind::RoleMembership { role: target }
+                    GrantKind::RoleMembership {
+                        role: target,
+                        options: Default::default(),
+                    }
                 }
             };
             grants.push(grant(kind));
@@ -172,6 +175,7 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
                 Some((false, i)) => receiver(i),
                 None => None,
             },
+            ..DesiredRole::default()
         });
     }
     let reassign_owned_to = d.reassign.as_ref().and_then(receiver);
@@ -203,6 +207,7 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
             preserve_existing_grants_in_schemas: Vec::new(),
             allow_power: false,
             reassign_owned_to: None,
+            ..DesiredRole::default()
         }
     });
     Desired {
@@ -211,5 +216,6 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
         roles: out,
         allow_power,
         reassign_owned_to,
+        ..Desired::default()
     }
 }

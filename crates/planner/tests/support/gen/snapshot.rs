@@ -669,6 +669,7 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
         Vec::new()
     };
     let mut snapshot = Snapshot {
+        dependencies: Vec::new(),
         format_version: 1,
         server_version_num: version,
         database: DatabaseIdent {

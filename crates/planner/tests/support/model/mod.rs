@@ -405,7 +405,11 @@ impl Model {
                     ));
                 }
             }
-            Action::GrantMembership { role, member } => {
+            Action::GrantMembership {
+                role,
+                member,
+                options,
+            } => {
                 self.need_role(role)?;
                 self.need_role(member)?;
                 if role == member || self.member_of(role, member) {
@@ -425,9 +429,16 @@ impl Model {
                         role: role.clone(),
                         member: member.clone(),
                         grantor: Some(grantor),
-                        admin_option: false,
-                        inherit_option: pg16.then_some(true),
-                        set_option: pg16.then_some(true),
+                        admin_option: options.admin,
+                        inherit_option: pg16.then_some(options.inherit.unwrap_or_else(|| {
+                            self.s
+                                .catalog
+                                .roles
+                                .iter()
+                                .find(|r| &r.name == member)
+                                .is_none_or(|r| r.inherit)
+                        })),
+                        set_option: pg16.then_some(options.set.unwrap_or(true)),
                     });
                 }
             }
@@ -494,6 +505,8 @@ impl Model {
                     createrole,
                     replication,
                     bypassrls,
+                    inherit,
+                    connection_limit,
                 } = options.clone();
                 let r = self
                     .s
@@ -516,6 +529,10 @@ impl Model {
                 set(&mut r.createrole, createrole);
                 set(&mut r.replication, replication);
                 set(&mut r.bypassrls, bypassrls);
+                set(&mut r.inherit, inherit);
+                if let Some(n) = connection_limit {
+                    r.connection_limit = n;
+                }
                 if let Some(v) = valid_until {
                     r.valid_until = Some(v);
                 }
@@ -523,6 +540,8 @@ impl Model {
             Action::DropRole { role } => self.drop_role(role)?,
             // Passwords are not modelled: setting one changes no privilege.
             Action::SetPassword { role, .. } => self.need_role(role)?,
+            // Generated files neither rename, retire, describe nor set.
+            other => return Err(format!("not modelled: {other:?}")),
         }
         Ok(())
     }

@@ -188,6 +188,7 @@ fn example_parses() {
         (
             GrantKind::RoleMembership {
                 role: "analysts".into(),
+                options: Default::default(),
             },
             at(7, 9),
         ),
@@ -270,6 +271,7 @@ fn defaults_and_empty_lists() {
             roles: vec![],
             allow_power: vec![],
             reassign_owned_to: None,
+            ..Desired::default()
         }
     );
     let d = ok("roles:\n  - name: r\n    grants:\n    preserve_existing_grants_in_schemas:\n");
@@ -452,7 +454,8 @@ fn predefined_roles_can_be_joined() {
     assert_eq!(
         kinds,
         [GrantKind::RoleMembership {
-            role: "pg_read_all_data".into()
+            role: "pg_read_all_data".into(),
+            options: Default::default(),
         }]
     );
 }
