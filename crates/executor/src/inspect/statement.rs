@@ -270,7 +270,8 @@ pub(super) fn catalog_statement(
         'e',
         &["pg_get_userbyid(ds.objoid)", "ds.description"],
         &format!(
-            "FROM pg_shdescription ds WHERE ds.classoid = 'pg_authid'::regclass{}",
+            // 1260: pg_authid's oid, fixed in every version.
+            "FROM pg_shdescription ds WHERE ds.classoid = 1260{}",
             read_roles.replace("{}", "ds.objoid")
         ),
     ));

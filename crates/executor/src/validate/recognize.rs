@@ -493,7 +493,7 @@ fn comment(c: &mut Cursor) -> Recognized {
 /// `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename =
 /// 'role' AND pid <> pg_backend_pid()`, word for word.
 fn terminate(c: &mut Cursor) -> Recognized {
-    let shape = "the one SELECT a plan holds: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '…' AND pid <> pg_backend_pid()";
+    let shape = "the one SELECT a plan holds (a SELECT is not allowed in a plan but this one, which ends a retired role's sessions): SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '…' AND pid <> pg_backend_pid()";
     let word = |c: &mut Cursor, w: &str| -> Result<(), String> {
         if c.eat_kw(w) {
             Ok(())
