@@ -402,3 +402,32 @@ pg_test!(fn bad_role_declarations_are_one_line_each(pg) {
         assert!(out.stderr.contains(&format!("{name}:")), "{}", out.stderr);
     }
 });
+
+pg_test!(fn a_plan_giving_attributes_or_retiring_applies_only_reviewed(pg) {
+    pg.execute("postgres", "CREATE ROLE leaving");
+    let f = Files::new();
+    let file = f.write(
+        "desired.yaml",
+        "roles:\n  - name: builder\n    createdb: true\n    grants: []\nretired: [leaving]\n",
+    );
+    let plan = pg.pgsr("postgres", "postgres", &["plan", "-f", path_str(&file)]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("\"attribute\":\"CREATEDB\""), "{}", plan.stdout);
+    assert!(plan.stdout.contains("\"retirement\":\"leaving\""), "{}", plan.stdout);
+    let script = f.write("plan.sql", &plan.stdout);
+    // Not reviewed: refused, nothing changed.
+    let out = pg.pgsr("postgres", "postgres", &["apply", path_str(&script)]);
+    assert_one_line_error("unreviewed", &out, 1, "neither signed with the plan key nor approved");
+    assert!(role_exists(pg, "leaving") && !role_exists(pg, "builder"));
+    // Approved by its checksum: applied.
+    let checksum = plan
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("-- checksum: "))
+        .expect("a checksum line")
+        .to_owned();
+    let out = pg.pgsr("postgres", "postgres", &["apply", "--expect-checksum", &checksum, path_str(&script)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!role_exists(pg, "leaving"));
+    assert_eq!(flag(pg, "builder", "rolcreatedb"), "true");
+});

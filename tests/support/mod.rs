@@ -532,6 +532,12 @@ pub fn forge(script: &str, statement: &str) -> (String, usize) {
                     "grant-role",
                     "revoke-role",
                     "password",
+                    "rename-role",
+                    "role-setting",
+                    "comment",
+                    "terminate-sessions",
+                    "reassign-owned",
+                    "drop-owned",
                 ];
                 let detail: Vec<String> = order
                     .iter()
@@ -574,6 +580,20 @@ pub fn statement_label(sql: &str) -> &'static str {
         "create-schema"
     } else if upper.starts_with("ALTER ROLE") && upper.contains("PASSWORD :") {
         "password"
+    } else if upper.starts_with("ALTER ROLE") && upper.contains(" RENAME TO ") {
+        "rename-role"
+    } else if upper.starts_with("ALTER ROLE")
+        && (upper.contains(" SET ") || upper.contains(" RESET "))
+    {
+        "role-setting"
+    } else if upper.starts_with("COMMENT ON ROLE") {
+        "comment"
+    } else if upper.starts_with("REASSIGN OWNED") {
+        "reassign-owned"
+    } else if upper.starts_with("DROP OWNED") {
+        "drop-owned"
+    } else if upper.starts_with("SELECT PG_TERMINATE_BACKEND") {
+        "terminate-sessions"
     } else if upper.starts_with("ALTER ROLE") {
         "alter-role"
     } else if upper.starts_with("ALTER DEFAULT") {

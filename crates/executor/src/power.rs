@@ -13,8 +13,9 @@ use crate::inspect::{query_typed, PgType};
 use crate::validate::{Effect, ValidatedStatement};
 use crate::Error;
 use pgsr_planner::power::{
-    attribute_power, is_system_schema, powerful_roles, schema_power, PowerGrant, PowerWhat,
-    DATABASE_OWNER_POWER, PARAMETER_POWER, POWERFUL_PREDEFINED, RENAME_POWER, RETIREMENT_POWER,
+    attribute_review, is_system_schema, powerful_roles, schema_power, setting_power, PowerGrant,
+    PowerWhat, DATABASE_OWNER_POWER, PARAMETER_POWER, POWERFUL_PREDEFINED, RENAME_POWER,
+    RETIREMENT_POWER,
 };
 use pgsr_planner::quote::quote_ident;
 use pgsr_planner::snapshot::Role;
@@ -67,7 +68,7 @@ pub fn check(
         match &c.what {
             PowerWhat::Membership(r) | PowerWhat::SchemaOwner(r) => names.insert(r),
             PowerWhat::DefinerExecute(r) => names.insert(definers[r].as_str()),
-            PowerWhat::Attribute(_) => names.insert(c.grantee),
+            PowerWhat::Attribute(_) | PowerWhat::Setting(_) => names.insert(c.grantee),
             PowerWhat::RelationOwner(_)
             | PowerWhat::DatabaseOwner(_)
             | PowerWhat::Parameter(_)
@@ -139,7 +140,8 @@ pub fn check(
                     format!("it is SECURITY DEFINER and runs as {owner}: {owner} is powerful: {w}")
                 })
             }
-            PowerWhat::Attribute(a) => attribute_power(a).map(str::to_owned),
+            PowerWhat::Attribute(a) => attribute_review(a).map(str::to_owned),
+            PowerWhat::Setting(_) => powerful.get(c.grantee).map(|w| setting_power(w)),
             PowerWhat::Retirement(_) => Some(RETIREMENT_POWER.to_owned()),
             PowerWhat::Rename(_) => Some(RENAME_POWER.to_owned()),
         };
@@ -152,6 +154,7 @@ pub fn check(
             PowerWhat::Parameter(p) => format!("privileges on parameter {p}"),
             PowerWhat::DefinerExecute(r) => format!("EXECUTE on {r}"),
             PowerWhat::Attribute(a) => a.clone(),
+            PowerWhat::Setting(name) => format!("setting {name}"),
             PowerWhat::Retirement(r) => format!("the retirement of {}", quote_ident(r)),
             PowerWhat::Rename(r) => format!("the name of {}", quote_ident(r)),
         };
@@ -264,6 +267,11 @@ fn candidates<'s>(
                 statement: s,
                 grantee: receiver.as_ref().unwrap_or(role),
                 what: PowerWhat::Retirement(role.clone()),
+            }),
+            Effect::Setting { role, setting } => out.push(Candidate {
+                statement: s,
+                grantee: role,
+                what: PowerWhat::Setting(setting.clone()),
             }),
             Effect::Rename { from, to } => out.push(Candidate {
                 statement: s,

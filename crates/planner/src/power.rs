@@ -128,6 +128,23 @@ pub enum PowerWhat {
     /// The renaming of this role to the grantee's name: whoever used the
     /// new name now reaches what the old one held.
     Rename(String),
+    /// A setting of the grantee, a powerful role (`name`, or `name in
+    /// database d`): it applies to every session the role opens.
+    Setting(String),
+}
+
+/// Why giving an attribute needs the plan reviewed: the attributes that are
+/// power, and CREATEDB.
+pub fn attribute_review(attribute: &str) -> Option<&'static str> {
+    attribute_power(attribute).or(match attribute {
+        "CREATEDB" => Some("a role with CREATEDB creates databases, and owns each one"),
+        _ => None,
+    })
+}
+
+/// Why a setting of a powerful role needs the plan reviewed.
+pub fn setting_power(why: &str) -> String {
+    format!("the role is powerful ({why}), and its settings (such as search_path) apply to every session it opens")
 }
 
 /// Why retiring a role needs the plan reviewed.

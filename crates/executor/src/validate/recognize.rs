@@ -212,6 +212,12 @@ pub enum Effect {
         from: String,
         to: String,
     },
+    /// `ALTER ROLE role [IN DATABASE d] SET name = …`: `setting` is `name`
+    /// or `name in database d`. Power when the role is powerful.
+    Setting {
+        role: String,
+        setting: String,
+    },
 }
 
 type Recognized = Result<(StatementKind, Effect), String>;
@@ -329,24 +335,32 @@ fn alter_role(c: &mut Cursor) -> Recognized {
         c.end()?;
         return Ok((StatementKind::RenameRole, Effect::Rename { from: role, to }));
     }
+    let mut database = None;
     if c.eat_kw("IN") {
         c.expect_kw("DATABASE")?;
-        c.ident("a database name")?;
+        database = Some(c.ident("a database name")?);
         if !c.is_kw(0, "SET") && !c.is_kw(0, "RESET") {
             return c.expected("SET or RESET");
         }
     }
     if c.eat_kw("SET") {
-        c.ident("a parameter name")?;
+        let mut name = c.ident("a parameter name")?;
         if c.eat(&Token::Period) {
-            c.ident("a parameter name")?;
+            name = format!("{name}.{}", c.ident("a parameter name")?);
         }
         if !c.eat(&Token::Eq) {
             return c.expected("=");
         }
         c.list(|c| c.literal("a value as a string literal"))?;
         c.end()?;
-        return Ok((StatementKind::RoleSetting, Effect::None));
+        let setting = match database {
+            Some(d) => format!("{name} in database {d}"),
+            None => name,
+        };
+        return Ok((
+            StatementKind::RoleSetting,
+            Effect::Setting { role, setting },
+        ));
     }
     if c.eat_kw("RESET") {
         if c.is_kw(0, "ALL") {

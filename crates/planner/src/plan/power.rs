@@ -17,8 +17,8 @@ use super::object::ObjectRef;
 use super::output::PlanError;
 use crate::desired::GrantKind;
 use crate::power::{
-    attribute_power, powerful_roles, schema_power, PowerGrant, PowerWhat, Why,
-    DATABASE_OWNER_POWER, PARAMETER_POWER, RENAME_POWER, RETIREMENT_POWER,
+    attribute_power, attribute_review, powerful_roles, schema_power, setting_power, PowerGrant,
+    PowerWhat, Why, DATABASE_OWNER_POWER, PARAMETER_POWER, RENAME_POWER, RETIREMENT_POWER,
 };
 use crate::quote::quote_ident;
 use crate::snapshot::Role;
@@ -69,7 +69,7 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                     }
                     PowerWhat::DefinerExecute(r) => format!("EXECUTE on {r} is power ({why})"),
                     PowerWhat::Attribute(a) => format!("{a} is power ({why})"),
-                    PowerWhat::Retirement(_) | PowerWhat::Rename(_) => {
+                    PowerWhat::Retirement(_) | PowerWhat::Rename(_) | PowerWhat::Setting(_) => {
                         unreachable!("only memberships and schema ownership are checked here")
                     }
                 };
@@ -88,10 +88,10 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
     for role in &f.ctx.desired.roles {
         for (key, value, span) in role.attributes.flags() {
             let attribute = key.to_ascii_uppercase();
-            let Some(why) = attribute_power(&attribute).filter(|_| value) else {
+            let Some(why) = attribute_review(&attribute).filter(|_| value) else {
                 continue;
             };
-            if !f.ctx.desired.allows_power(&role.name) {
+            if attribute_power(&attribute).is_some() && !f.ctx.desired.allows_power(&role.name) {
                 return Err(PlanError {
                     span: Some(span),
                     message: format!(
@@ -324,6 +324,24 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                 });
                 continue;
             }
+            Action::SetSetting {
+                role,
+                database,
+                name,
+                ..
+            } => {
+                if let Some(why) = powerful.get(role.as_str()) {
+                    grants.push(PowerGrant {
+                        grantee: role.clone(),
+                        what: PowerWhat::Setting(match database {
+                            Some(d) => format!("{name} in database {d}"),
+                            None => name.clone(),
+                        }),
+                        why: setting_power(why),
+                    });
+                }
+                continue;
+            }
             Action::SetPassword { role, .. } => {
                 for attribute in ["SUPERUSER", "CREATEROLE", "REPLICATION", "BYPASSRLS"] {
                     let what = PowerWhat::Attribute(attribute.to_owned());
@@ -422,6 +440,7 @@ pub fn describe(grant: &PowerGrant) -> String {
         PowerWhat::Attribute(a) => format!("gets {a}"),
         PowerWhat::Retirement(r) => format!("receives what {} owns as it retires", quote_ident(r)),
         PowerWhat::Rename(r) => format!("is the new name of {}", quote_ident(r)),
+        PowerWhat::Setting(name) => format!("gets setting {name}"),
     };
     format!("{} {what}: {}", quote_ident(&grant.grantee), grant.why)
 }

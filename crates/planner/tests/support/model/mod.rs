@@ -42,8 +42,9 @@ pub use acl::acl_new_owner;
 use acl::{acl_of, default_type, recursive_revoke, slot};
 
 use pgsr_planner::acl::{default_acl, AclEntry, Privilege, PUBLIC};
+use pgsr_planner::desired::SettingValue;
 use pgsr_planner::plan::{Action, ObjectRef, Plan, RoleOptions};
-use pgsr_planner::snapshot::{Membership, QualifiedName, RelKind, Role, Snapshot};
+use pgsr_planner::snapshot::{Membership, QualifiedName, RelKind, Role, RoleSetting, Snapshot};
 
 /// The catalog after a plan, and the statements that changed nothing.
 #[derive(Debug)]
@@ -540,10 +541,64 @@ impl Model {
             Action::DropRole { role } => self.drop_role(role)?,
             // Passwords are not modelled: setting one changes no privilege.
             Action::SetPassword { role, .. } => self.need_role(role)?,
-            // Generated files neither rename, retire, describe nor set.
+            Action::CommentRole { role, description } => {
+                self.need_role(role)?;
+                let r = self.s.catalog.roles.iter_mut().find(|r| &r.name == role);
+                r.expect("checked above").description = description.clone();
+            }
+            Action::SetSetting {
+                role,
+                database,
+                name,
+                value,
+            } => {
+                self.need_role(role)?;
+                let text = match value {
+                    SettingValue::Text(t) => t.clone(),
+                    SettingValue::List(items) => items.join(", "),
+                };
+                let settings = self.role_settings(role, database);
+                settings.retain(|s| !s.starts_with(&format!("{name}=")));
+                settings.push(format!("{name}={text}"));
+            }
+            Action::ResetSetting {
+                role,
+                database,
+                name,
+            } => {
+                self.need_role(role)?;
+                let settings = self.role_settings(role, database);
+                let before = settings.len();
+                settings.retain(|s| !s.starts_with(&format!("{name}=")));
+                if settings.len() == before {
+                    self.warn(format!("{role}: no setting {name} to reset"));
+                }
+            }
+            // Generated files neither rename nor retire.
             other => return Err(format!("not modelled: {other:?}")),
         }
         Ok(())
+    }
+
+    /// The settings of `role` in `database` (or everywhere), made empty
+    /// when it has none.
+    fn role_settings(&mut self, role: &str, database: &Option<String>) -> &mut Vec<String> {
+        let list = &mut self.s.catalog.role_settings;
+        let at = match list
+            .iter()
+            .position(|s| s.role == role && &s.database == database)
+        {
+            Some(i) => i,
+            None => {
+                list.push(RoleSetting {
+                    role: role.to_owned(),
+                    database: database.clone(),
+                    settings: Vec::new(),
+                });
+                list.len() - 1
+            }
+        };
+        &mut list[at].settings
     }
 
     /// Whether the connecting role is `role`, or a member of it (for the
