@@ -431,3 +431,52 @@ pg_test!(fn a_plan_giving_attributes_or_retiring_applies_only_reviewed(pg) {
     assert!(!role_exists(pg, "leaving"));
     assert_eq!(flag(pg, "builder", "rolcreatedb"), "true");
 });
+
+pg_test!(fn as_a_createrole_database_owner(pg) {
+    pg.execute("postgres", "CREATE ROLE manager LOGIN CREATEROLE CREATEDB");
+    pg.execute("postgres", "CREATE DATABASE app OWNER manager");
+    pg.execute("app", "CREATE SCHEMA s AUTHORIZATION manager");
+    let mut c = pg.connect("manager", "app").expect("manager connects");
+    c.batch_execute("CREATE TABLE s.t (i int)").expect("a table");
+    let f = Files::new();
+    let text = format!(
+        "roles:
+  - name: dev
+    createdb: true
+    connection_limit: 3
+    description: A developer
+    settings: {{statement_timeout: 7s}}
+    member_of: [team]
+    grants:
+      - login: {{password: {PASSWORD}}}
+      - schema_usage: {{schema: s, direct: true}}
+      - grant: {{privileges: [SELECT], on: table, schema: s, name: t}}
+  - name: team
+    grants: []
+"
+    );
+    let file = f.write("desired.yaml", &text);
+    let out = sync_as_env(pg, "manager", "app", &file, &[]);
+    no_panic(&out);
+    assert_converged_as(pg, "manager", "app", &file, &[]);
+    assert_eq!(flag(pg, "dev", "rolcreatedb"), "true");
+    assert_eq!(flag(pg, "dev", "rolconnlimit"), "3");
+    assert_eq!(show(pg, "dev", "app", "statement_timeout"), "7s");
+    assert!(is_member(pg, "dev", "team"));
+    assert_can(pg, "app", "dev", "SELECT * FROM s.t");
+    // Taken away again, and dev retired once it owns something.
+    c.batch_execute("CREATE TABLE s.dev_owned (i int); ALTER TABLE s.dev_owned OWNER TO dev")
+        .unwrap_or_else(|_| {
+            // Before PostgreSQL 16 a CREATEROLE role is not a member of
+            // the roles it creates: the superuser hands the table over.
+            pg.execute("app", "CREATE TABLE IF NOT EXISTS s.dev_owned (i int); ALTER TABLE s.dev_owned OWNER TO dev");
+        });
+    let file = f.write(
+        "retire.yaml",
+        "roles:\n  - name: team\n    grants: []\nretired: [{name: dev, reassign_owned_to: manager}]\n",
+    );
+    let out = sync_as_env(pg, "manager", "app", &file, &[]);
+    no_panic(&out);
+    assert!(!role_exists(pg, "dev"));
+    assert_eq!(relation_owner(pg, "app", "s.dev_owned"), "manager");
+});

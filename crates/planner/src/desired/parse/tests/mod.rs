@@ -484,3 +484,4 @@ fn names_are_limited_in_bytes() {
 }
 
 mod errors;
+mod roles;
