@@ -480,3 +480,35 @@ pg_test!(fn as_a_createrole_database_owner(pg) {
     assert!(!role_exists(pg, "dev"));
     assert_eq!(relation_owner(pg, "app", "s.dev_owned"), "manager");
 });
+
+pg_test!(fn templates_reused_with_a_schema(pg) {
+    pg.execute(
+        "postgres",
+        "CREATE SCHEMA sales; CREATE TABLE sales.o (i int); CREATE SCHEMA hr; CREATE TABLE hr.p (i int);",
+    );
+    let f = Files::new();
+    sync_text(
+        pg,
+        &f,
+        "postgres",
+        "templates:
+  schema_reader:
+    description: Reads {schema}
+    grants:
+      - profile: {name: read, schema: '{schema}'}
+roles:
+  - name: sales_reader
+    template: {name: schema_reader, schema: sales}
+  - name: hr_reader
+    template: {name: schema_reader, schema: hr}
+",
+    );
+    assert!(!role_exists(pg, "schema_reader"), "a template is not created");
+    assert_can(pg, "postgres", "sales_reader", "SELECT * FROM sales.o");
+    assert_cannot(pg, "postgres", "sales_reader", "SELECT * FROM hr.p", "permission denied");
+    assert_can(pg, "postgres", "hr_reader", "SELECT * FROM hr.p");
+    assert_eq!(
+        query_one(pg, "postgres", "SELECT shobj_description('hr_reader'::regrole, 'pg_authid')").as_deref(),
+        Some("Reads hr")
+    );
+});

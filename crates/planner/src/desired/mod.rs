@@ -11,6 +11,7 @@ mod profile;
 mod role;
 mod schema;
 mod suffix;
+mod template;
 mod timestamp;
 
 pub(crate) use role::LIST_QUOTED;

@@ -100,6 +100,7 @@ fn unprintable(c: char) -> String {
 // ---------------------------------------------------------------------------
 // YAML events to a tree
 
+#[derive(Clone)]
 pub(super) struct Node {
     pub span: Span,
     pub kind: Kind,
@@ -108,6 +109,7 @@ pub(super) struct Node {
     pub secret: bool,
 }
 
+#[derive(Clone)]
 pub(super) enum Kind {
     Scalar { text: String, plain: bool },
     Seq(Vec<Node>),
@@ -521,6 +523,15 @@ pub(super) struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn of(node: &'a Node, what: &'a str, allowed: &[&str]) -> Result<Fields<'a>> {
+        Fields::read(node, what, Some(allowed))
+    }
+
+    /// A mapping whose keys are not fixed (a template's parameters).
+    pub fn of_any(node: &'a Node, what: &'a str) -> Result<Fields<'a>> {
+        Fields::read(node, what, None)
+    }
+
+    fn read(node: &'a Node, what: &'a str, allowed: Option<&[&str]>) -> Result<Fields<'a>> {
         let Kind::Map(pairs) = &node.kind else {
             return Err(error(
                 node.span,
@@ -535,7 +546,7 @@ impl<'a> Fields<'a> {
                     format!("expected a key in {what}, found {}", describe(key)),
                 ));
             };
-            if !allowed.contains(&text) {
+            if let Some(allowed) = allowed.filter(|a| !a.contains(&text)) {
                 let key_text = quoted_unless_secret(key).map_or(String::new(), |k| format!(" {k}"));
                 return Err(error(
                     key.span,

@@ -7,6 +7,7 @@ use super::grant::{default_privileges, ownership, pattern, privileges};
 use super::parse::*;
 use super::profile::{expand, profiles, Profiles};
 use super::role;
+use super::template;
 use super::{
     parse_timestamp, DefaultGrant, Desired, DesiredRole, Grant, GrantKind, Login,
     MembershipOptions, PasswordSource, PrivilegeGrant, Retirement, RoleRef, Secret, Span, Spanned,
@@ -40,6 +41,7 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
             "retired",
             "unlisted_roles",
             "suffix",
+            "templates",
         ],
     )?;
     let lock_key = match top.get("lock_key") {
@@ -60,7 +62,10 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
     let mut first_seen: HashMap<String, Span> = HashMap::new();
     let mut roles = Vec::with_capacity(items.len());
     let mut retired = Vec::new();
+    let templates = template::templates(top.get("templates"))?;
     for item in items {
+        let merged = template::merged(item, &templates)?;
+        let item = merged.as_ref().unwrap_or(item);
         let (role, name_span) = match role(item, &profiles)? {
             RoleItem::Present(role, span) => (*role, span),
             RoleItem::Absent(r) => {

@@ -224,3 +224,63 @@ roles:
     assert!(e.is_other_specific("user", "user_zurich"));
     assert!(!e.is_other_specific("user", "user_lausanne"));
 }
+
+#[test]
+fn templates_are_reused_with_parameters() {
+    let d = ok("templates:
+  schema_reader:
+    description: Reads {schema}
+    connection_limit: 2
+    grants:
+      - schema_usage: {schema: '{schema}', direct: true}
+      - grant: {privileges: [SELECT], on: tables, schema: '{schema}', all: true}
+roles:
+  - name: sales_reader
+    template: {name: schema_reader, schema: sales}
+    connection_limit: 5
+    grants:
+      - database_connect: app
+  - name: hr_reader
+    template: {name: schema_reader, schema: hr}
+");
+    let names: Vec<&str> = d.roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["sales_reader", "hr_reader"],
+        "a template is not a role"
+    );
+    let sales = &d.roles[0];
+    assert_eq!(sales.description.as_deref(), Some("Reads sales"));
+    assert_eq!(
+        sales.attributes.connection_limit.as_ref().map(|l| l.value),
+        Some(5),
+        "the role's own key wins"
+    );
+    let keys: Vec<&str> = sales.grants.iter().map(|g| g.kind.key()).collect();
+    assert_eq!(
+        keys,
+        ["schema_usage", "grant", "database_connect"],
+        "the template's grants first"
+    );
+    assert_eq!(
+        d.roles[1].grants[0].kind,
+        GrantKind::SchemaUsage {
+            schema: "hr".into(),
+            direct: true
+        }
+    );
+    assert_eq!(
+        d.roles[1]
+            .attributes
+            .connection_limit
+            .as_ref()
+            .map(|l| l.value),
+        Some(2)
+    );
+    let text = "templates: {t: {grants: [schema_usage: '{schema}']}}\nroles:\n  - name: a\n    template: t\n";
+    fails_at(text, "'{schema}'", "give `schema`");
+    let text = "roles:\n  - name: a\n    template: nope\n";
+    fails_at(text, "nope", "unknown template");
+    let text = "templates: {t: {name: x}}\nroles: []\n";
+    fails_at(text, "name: x", "a template has no `name`");
+}
