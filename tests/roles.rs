@@ -132,6 +132,18 @@ pg_test!(fn power_attributes_need_allow_power_and_superuser_needs_one(pg) {
     let file = f.write("plain.yaml", "roles:\n  - name: ops\n    grants: []\n");
     sync_converged(pg, "postgres", &file);
     assert_eq!(flag(pg, "ops", "rolsuper"), "false");
+    // REPLICATION and BYPASSRLS, granted then taken away.
+    let file = f.write(
+        "repl.yaml",
+        "roles:\n  - name: ops\n    allow_power: true\n    replication: true\n    bypassrls: true\n    grants: []\n",
+    );
+    sync_converged(pg, "postgres", &file);
+    assert_eq!(flag(pg, "ops", "rolreplication"), "true");
+    assert_eq!(flag(pg, "ops", "rolbypassrls"), "true");
+    let file = f.write("plain.yaml", "roles:\n  - name: ops\n    grants: []\n");
+    sync_converged(pg, "postgres", &file);
+    assert_eq!(flag(pg, "ops", "rolreplication"), "false");
+    assert_eq!(flag(pg, "ops", "rolbypassrls"), "false");
 });
 
 pg_test!(fn membership_options_and_noinherit(pg) {
