@@ -148,22 +148,16 @@ impl RoleOptions {
 
     /// The attributes this takes away, by their SQL name.
     pub fn removed_by_default(&self) -> Vec<&'static str> {
-        [
-            (self.superuser, "SUPERUSER"),
-            (self.createdb, "CREATEDB"),
-            (self.createrole, "CREATEROLE"),
-            (self.replication, "REPLICATION"),
-            (self.bypassrls, "BYPASSRLS"),
-        ]
-        .into_iter()
-        .filter(|(v, _)| *v == Some(false))
-        .map(|(_, name)| name)
-        .collect()
+        self.set_to(false)
     }
 
-    /// The attributes set that may be power (see
-    /// [`crate::power::attribute_power`]), by their SQL name.
+    /// The attributes this gives that may need review (see
+    /// [`crate::power::attribute_review`]), by their SQL name.
     pub fn given(&self) -> Vec<&'static str> {
+        self.set_to(true)
+    }
+
+    fn set_to(&self, value: bool) -> Vec<&'static str> {
         [
             (self.superuser, "SUPERUSER"),
             (self.createdb, "CREATEDB"),
@@ -172,7 +166,7 @@ impl RoleOptions {
             (self.bypassrls, "BYPASSRLS"),
         ]
         .into_iter()
-        .filter(|(v, _)| *v == Some(true))
+        .filter(|(v, _)| *v == Some(value))
         .map(|(_, name)| name)
         .collect()
     }

@@ -342,36 +342,19 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
                 }
                 continue;
             }
+            // Letting a role log in (or setting its password) while it
+            // keeps a declared attribute that is power needs the attribute
+            // listed too.
             Action::SetPassword { role, .. } => {
-                for attribute in ["SUPERUSER", "CREATEROLE", "REPLICATION", "BYPASSRLS"] {
-                    let what = PowerWhat::Attribute(attribute.to_owned());
-                    if let Some(why) = allowed.get(&(role.clone(), what.clone())) {
-                        grants.push(PowerGrant {
-                            grantee: role.clone(),
-                            what,
-                            why: why.clone(),
-                        });
-                    }
-                }
+                grants.extend(listed_attributes(&allowed, role, POWER_ATTRIBUTES.to_vec()));
                 continue;
             }
             Action::AlterRole { role, options } => {
-                // Letting a role log in while it keeps a declared attribute
-                // that is power needs the attribute listed too.
                 let mut given = options.given();
                 if options.login == Some(true) {
-                    given.extend(["SUPERUSER", "CREATEROLE", "REPLICATION", "BYPASSRLS"]);
+                    given.extend(POWER_ATTRIBUTES);
                 }
-                for attribute in given {
-                    let what = PowerWhat::Attribute(attribute.to_owned());
-                    if let Some(why) = allowed.get(&(role.clone(), what.clone())) {
-                        grants.push(PowerGrant {
-                            grantee: role.clone(),
-                            what,
-                            why: why.clone(),
-                        });
-                    }
-                }
+                grants.extend(listed_attributes(&allowed, role, given));
                 continue;
             }
             _ => continue,
@@ -387,6 +370,29 @@ pub(crate) fn check(f: &Facts, steps: &[Step]) -> Result<Vec<PowerGrant>, PlanEr
     grants.sort();
     grants.dedup();
     Ok(grants)
+}
+
+/// The attributes that are power (see [`attribute_power`]).
+const POWER_ATTRIBUTES: [&str; 4] = ["SUPERUSER", "CREATEROLE", "REPLICATION", "BYPASSRLS"];
+
+/// The header lines for `attributes` of `role` the file allows.
+fn listed_attributes(
+    allowed: &BTreeMap<(String, PowerWhat), Why>,
+    role: &str,
+    attributes: Vec<&str>,
+) -> Vec<PowerGrant> {
+    attributes
+        .into_iter()
+        .filter_map(|a| {
+            let what = PowerWhat::Attribute(a.to_owned());
+            let why = allowed.get(&(role.to_owned(), what.clone()))?;
+            Some(PowerGrant {
+                grantee: role.to_owned(),
+                what,
+                why: why.clone(),
+            })
+        })
+        .collect()
 }
 
 /// The powerful roles of the catalog as the plan leaves it.
