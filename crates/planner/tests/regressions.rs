@@ -745,3 +745,24 @@ fn ownership_of_a_schema_another_role_creates_is_refused_at_once() {
         .expect("refused");
     assert!(e.contains("declared to be owned by both"), "{e}");
 }
+
+/// A role that owns a schema and loses it, keeps CREATE there (declared)
+/// and receives a table in it: its CREATE, granted early so that it may
+/// receive the table, goes to the schema's new owner when the schema
+/// changes hands, so the declared grant is made again after.
+#[test]
+fn a_schemas_old_owner_keeps_its_declared_create() {
+    let mut s = nonsuper(&["a", "b"]);
+    schema(&mut s, "s", "a", &[]);
+    table(&mut s, "s", "t", "b", &[]);
+    let d = desired(
+        "roles:
+  - name: a
+    grants:
+      - schema_create: { schema: s, direct: true }
+      - table_ownership: { schema: s, table: t }
+",
+    );
+    let r = run(&s, &d);
+    r.assert_converges();
+}

@@ -91,7 +91,12 @@ pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Changes {
             .privileges
             .get(owner.as_str())
             .is_some_and(|p| p.contains_key(&(container.clone(), Privilege::Create)));
-        if declared {
+        // The container's old owner loses what it holds to the new owner
+        // when the container changes hands: its declared grant must come
+        // after that.
+        let handed_on = f.actual_owner(container) == Some(owner.as_str())
+            && f.final_owner(container) != Some(owner.as_str());
+        if declared && !handed_on {
             // Granted early for good: the declared grant is this one.
             let early = Action::Grant {
                 object: container.clone(),

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use pgsr_planner::acl::PUBLIC;
 use pgsr_planner::desired::{
-    Desired, DesiredRole, Grant, GrantKind, Login, PasswordSource, Pattern, RoleRef, Span,
-    TableName,
+    Attributes, Desired, DesiredRole, Grant, GrantKind, Login, MembershipOptions, PasswordSource,
+    Pattern, RoleRef, Span, Spanned, TableName,
 };
 use pgsr_planner::snapshot::{Membership, Snapshot};
 use proptest::sample::Index;
@@ -126,7 +126,7 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
                     });
                     GrantKind::RoleMembership {
                         role: target,
-                        options: Default::default(),
+                        options: membership_options(g.b.index(18), snapshot.server_version_num),
                     }
                 }
             };
@@ -167,6 +167,7 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
             // Memberships of superusers and predefined roles are generated:
             // the power rule (tested on its own) is opted out of here.
             allow_power: true,
+            attributes: attributes(r.attributes.index(16), snapshot.connecting_role.superuser),
             reassign_owned_to: match &r.reassign {
                 Some((true, _)) => Some(RoleRef {
                     name: name.clone(),
@@ -217,5 +218,45 @@ pub fn build_desired(p: &Pools, d: &DesiredSpec, snapshot: &Snapshot) -> Desired
         allow_power,
         reassign_owned_to,
         ..Desired::default()
+    }
+}
+
+/// Membership options from a number below 18: ADMIN, and from PostgreSQL
+/// 16 INHERIT and SET (each left out, true or false).
+fn membership_options(n: usize, version: u32) -> MembershipOptions {
+    let tri = |k: usize| match k {
+        0 => None,
+        1 => Some(true),
+        _ => Some(false),
+    };
+    let pg16 = version >= 160000;
+    MembershipOptions {
+        admin: n % 2 == 1,
+        inherit: tri((n / 2) % 3).filter(|_| pg16),
+        set: tri((n / 6) % 3).filter(|_| pg16),
+    }
+}
+
+/// Attributes from a number below 16: CREATEDB, NOINHERIT, a connection
+/// limit, and SUPERUSER when the connecting role may give it.
+fn attributes(n: usize, superuser: bool) -> Attributes {
+    let flag = |bit: usize| {
+        (n & bit != 0).then_some(Spanned {
+            value: true,
+            span: Span::default(),
+        })
+    };
+    Attributes {
+        createdb: flag(1),
+        inherit: (n & 2 != 0).then_some(Spanned {
+            value: false,
+            span: Span::default(),
+        }),
+        connection_limit: (n & 4 != 0).then_some(Spanned {
+            value: 3,
+            span: Span::default(),
+        }),
+        superuser: flag(8).filter(|_| superuser),
+        ..Attributes::default()
     }
 }

@@ -361,6 +361,8 @@ pub struct DesiredRoleSpec {
     reassign: Option<(bool, Index)>,
     /// General grants, default privileges and ownership.
     general: Vec<GeneralSpec>,
+    /// Declared attributes.
+    attributes: Index,
 }
 
 #[derive(Clone, Debug)]
@@ -531,15 +533,17 @@ pub(super) fn desired_spec() -> impl Strategy<Value = DesiredSpec> {
         vec(any::<Index>(), 0..2),
         option::weighted(0.2, (any::<bool>(), any::<Index>())),
         vec(general_spec(), 0..5),
+        any::<Index>(),
     )
         .prop_map(
-            |(name, login, grants, preserve, reassign, general)| DesiredRoleSpec {
+            |(name, login, grants, preserve, reassign, general, attributes)| DesiredRoleSpec {
                 name,
                 login,
                 grants,
                 preserve,
                 reassign,
                 general,
+                attributes,
             },
         );
     (
