@@ -26,6 +26,41 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Plan and apply in one step (pg-sync-roles' sync_roles).
     Sync(SyncArgs),
+    /// Who can do what, and how: roles, a role's privileges, an object's
+    /// holders, or a desired file checked against the catalog (read only).
+    Inventory(InventoryArgs),
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Read this snapshot instead of connecting.
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    pub snapshot: Option<PathBuf>,
+    /// Check this desired file against the catalog.
+    #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with_all = ["role", "object"])]
+    pub file: Option<PathBuf>,
+    /// Every privilege this role holds, and how.
+    #[arg(long, value_name = "NAME", conflicts_with = "object")]
+    pub role: Option<String>,
+    /// Who holds what on this object: `schema.table`, `schema.table.column`,
+    /// a schema's name, or `kind:name` (`database:app`, `function:s.f`, …).
+    #[arg(long, value_name = "OBJECT")]
+    pub object: Option<String>,
+    /// Also list PostgreSQL's own `pg_*` roles.
+    #[arg(long)]
+    pub include_system: bool,
+    /// table (the default), json, csv or markdown.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json", "csv", "markdown"])]
+    pub format: String,
+    /// With -f: exit 2 when something configured is not satisfied or a role
+    /// not in the file has access.
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Write here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Where to connect. Without --db: DATABASE_URL, then the libpq environment

@@ -9,6 +9,7 @@ mod cli;
 mod exit;
 mod files;
 mod inspect;
+mod inventory;
 mod plan;
 mod secrets;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Plan(a) => plan::run(a),
         cli::Command::Apply(a) => apply::run_apply(a),
         cli::Command::Sync(a) => apply::run_sync(a),
+        cli::Command::Inventory(a) => inventory::run(a),
     };
     match result {
         Ok(code) => code.into(),

@@ -23,7 +23,7 @@ pub(crate) const LOCAL_PREFIX: &str = "_pgsr_local_";
 
 /// Whether `role` is one of pgsr's intermediate roles, of any database.
 /// No desired file can name one, so none is ever a managed role.
-pub(crate) fn is_intermediate(role: &str) -> bool {
+pub fn is_intermediate(role: &str) -> bool {
     role.starts_with(GLOBAL_DATABASE_PREFIX) || role.starts_with(LOCAL_PREFIX)
 }
 

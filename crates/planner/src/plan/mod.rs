@@ -27,7 +27,7 @@ mod context;
 mod describe;
 mod diff;
 mod facts;
-mod index;
+pub(crate) mod index;
 mod intermediate;
 mod memberships;
 mod object;
@@ -46,12 +46,18 @@ mod settings;
 
 pub use crate::statement::{PasswordSlot, Statement};
 pub use action::{Action, RoleOptions, Step};
+pub use intermediate::is_intermediate;
 pub use object::ObjectRef;
 pub use options::{Passwords, PlanOptions};
 pub use order::Section;
 pub use output::{Plan, PlanError};
 pub use render::{password_slots, render, render_signed, statements};
 pub use scope::scope_for;
+
+/// A grant in the desired file's words, as plans show it.
+pub fn describe(kind: &crate::desired::GrantKind) -> String {
+    describe::describe_grant(kind)
+}
 
 use crate::desired::Desired;
 use crate::snapshot::{Scope, Snapshot};
