@@ -96,7 +96,7 @@ fn has_call(
             format!("has_foreign_data_wrapper_privilege({r}, {oid}::oid, {kw})")
         }
         ObjectRef::ForeignServer(_) => format!("has_server_privilege({r}, {oid}::oid, {kw})"),
-        ObjectRef::LargeObject(_) if major >= 17 => {
+        ObjectRef::LargeObject(_) if major >= 18 => {
             format!("has_largeobject_privilege({r}, {oid}::oid, {kw})")
         }
         ObjectRef::LargeObject(_) => return None,
