@@ -166,10 +166,37 @@ fn compare(pg: &Pg, db: &str) -> usize {
     calls.len()
 }
 
+/// The whole-database view holds, for every role, what the role's own
+/// view holds but through PUBLIC (and, for a column, through its table).
+fn whole_agrees_with_each_role(pg: &Pg, db: &str) {
+    let snapshot = pg.inspect("postgres", db);
+    let inventory = Inventory::new(&snapshot);
+    for all in inventory.all(true) {
+        let one = inventory.of_role(&all.role.name).expect("a role");
+        let keep = |h: &&pgsr_planner::inventory::Held| {
+            !h.path.on_table
+                && !matches!(&h.path.how, pgsr_planner::inventory::How::Entry { grantee, .. } if grantee == "public")
+        };
+        let a: std::collections::BTreeSet<_> = all
+            .held
+            .iter()
+            .map(|h| (h.object.clone(), h.privilege))
+            .collect();
+        let b: std::collections::BTreeSet<_> = one
+            .held
+            .iter()
+            .filter(keep)
+            .map(|h| (h.object.clone(), h.privilege))
+            .collect();
+        assert_eq!(a, b, "{}", all.role.name);
+    }
+}
+
 pg_test!(fn effective_access_agrees_with_postgresql(pg) {
     pg.superuser("postgres")
         .batch_execute(&rich_setup(pg.major))
         .expect("setup");
+    whole_agrees_with_each_role(pg, "postgres");
     // A database a role owns: its owner has pg_database_owner's privileges.
     pg.execute("postgres", "CREATE DATABASE owned_db OWNER owner_role");
     assert!(compare(pg, "owned_db") > 100);

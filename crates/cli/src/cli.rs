@@ -48,6 +48,10 @@ pub struct InventoryArgs {
     /// a schema's name, or `kind:name` (`database:app`, `function:s.f`, …).
     #[arg(long, value_name = "OBJECT")]
     pub object: Option<String>,
+    /// Every role's privileges beyond what PUBLIC holds (superusers, who
+    /// hold everything, left out).
+    #[arg(long, conflicts_with_all = ["role", "object", "file"])]
+    pub all: bool,
     /// Also list PostgreSQL's own `pg_*` roles.
     #[arg(long)]
     pub include_system: bool,

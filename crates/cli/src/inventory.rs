@@ -25,6 +25,10 @@ pub fn run(args: InventoryArgs) -> Result<Code> {
     let view = if let (Some(d), Some(path)) = (&desired, &args.file) {
         let check = inventory.check(d).map_err(|m| located(path, None, &m))?;
         View::Check(check)
+    } else if args.all {
+        View::All {
+            roles: inventory.all(args.include_system),
+        }
     } else if let Some(role) = &args.role {
         View::Role(inventory.of_role(role).map_err(Failure::new)?)
     } else if let Some(object) = &args.object {

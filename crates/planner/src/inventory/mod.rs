@@ -18,6 +18,7 @@ mod access;
 mod check;
 mod reach;
 mod render;
+mod whole;
 
 pub use access::{How, Path};
 pub use check::{Check, Configured, GrantCheck};

@@ -9,8 +9,14 @@ use serde::Serialize;
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "view", rename_all = "snake_case")]
 pub enum View {
-    Roles { roles: Vec<RoleSummary> },
+    Roles {
+        roles: Vec<RoleSummary>,
+    },
     Role(RoleAccess),
+    /// Every role's privileges beyond PUBLIC's.
+    All {
+        roles: Vec<RoleAccess>,
+    },
     Object(ObjectAccess),
     Check(Check),
 }
@@ -143,6 +149,25 @@ fn tables(view: &View) -> Vec<Table> {
                 })
                 .collect(),
         }],
+        View::All { roles } => roles
+            .iter()
+            .map(|a| Table {
+                title: format!("{} ({})", a.role.name, attributes(&a.role)),
+                columns: vec!["kind", "object", "privilege", "how"],
+                rows: a
+                    .held
+                    .iter()
+                    .map(|h| {
+                        vec![
+                            text(h.kind),
+                            text(&h.object),
+                            text(h.privilege.keyword()),
+                            text(h.path.describe()),
+                        ]
+                    })
+                    .collect(),
+            })
+            .collect(),
         View::Object(o) => vec![Table {
             title: format!(
                 "{} (owner {})",
