@@ -8,7 +8,12 @@
 //! ```text
 //! cargo run --release -p pgsr-planner --example bench_plan            # scaling table
 //! cargo run --release -p pgsr-planner --example bench_plan -- 100000  # one size
+//! cargo run --release -p pgsr-planner --example bench_plan -- 100000 inventory [ROLES]
 //! ```
+//!
+//! `inventory` times the inventory on the same catalog instead: building
+//! it, one role's privileges, one table's holders, and every role's
+//! privileges (`--all`).
 //!
 //! Without an argument the binary runs itself once per size, so that each
 //! size's peak memory is measured in a fresh process.
@@ -493,6 +498,47 @@ fn run(tables: usize) {
     );
 }
 
+/// Times the inventory of one catalog and prints its figures.
+fn inventory(tables: usize) {
+    use pgsr_planner::inventory::Inventory;
+    let mut z = Sizes::for_tables(tables);
+    // `… inventory ROLES`: that many roles instead of one per ten tables.
+    if let Some(roles) = std::env::args().nth(3).and_then(|r| r.parse::<usize>().ok()) {
+        z.plain_roles = roles - roles / 5;
+        z.intermediates = roles / 5;
+        z.managed = z.managed.min(z.plain_roles);
+    }
+    let mut rng = Rng(42);
+    let snapshot = build_snapshot(&z, &mut rng);
+    let best = |f: &mut dyn FnMut() -> usize| {
+        let mut best = Duration::MAX;
+        let mut n = 0;
+        for _ in 0..3 {
+            let cpu = cpu_time();
+            n = f();
+            best = best.min(cpu_time() - cpu);
+        }
+        (best, n)
+    };
+    let (new, _) = best(&mut || Inventory::new(&snapshot).objects().len());
+    let inventory = Inventory::new(&snapshot);
+    let role = plain_role(1);
+    let (one, held) = best(&mut || inventory.of_role(&role).expect("a role").held.len());
+    let table = format!("{}.{}", schema_name(0), table_name(0));
+    let (object, holders) =
+        best(&mut || inventory.on_object(&table, false).expect("a table").holders.len());
+    let (all, every) = best(&mut || inventory.all(false).iter().map(|r| r.held.len()).sum());
+    println!(
+        "tables {tables}, roles {}: build {:.0} ms; one role {:.0} ms ({held} privileges); one table {:.0} ms ({holders} holders); every role {:.0} ms ({every} privileges); peak {:.0} MiB (CPU time, best of 3)",
+        snapshot.catalog.roles.len(),
+        ms(new),
+        ms(one),
+        ms(object),
+        ms(all),
+        peak_mib()
+    );
+}
+
 fn header() {
     println!(
         "{:>7} {:>6} {:>8} {:>5} | {:>8} {:>8} {:>8} {:>8} {:>8} | {:>6} {:>6} {:>7} | {:>7} {:>7}",
@@ -517,8 +563,10 @@ fn main() {
     match std::env::args().nth(1) {
         Some(arg) => {
             let tables: usize = arg.parse().expect("a number of tables");
-            if std::env::args().nth(2).is_none() {
-                header();
+            match std::env::args().nth(2).as_deref() {
+                Some("inventory") => return inventory(tables),
+                None => header(),
+                Some(_) => {}
             }
             run(tables);
         }
