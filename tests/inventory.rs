@@ -172,7 +172,7 @@ fn whole_agrees_with_each_role(pg: &Pg, db: &str) {
     let snapshot = pg.inspect("postgres", db);
     let inventory = Inventory::new(&snapshot);
     for all in inventory.all(true) {
-        let one = inventory.of_role(&all.role.name).expect("a role");
+        let one = inventory.of_role(&all.role.name, true).expect("a role");
         let keep = |h: &&pgsr_planner::inventory::Held| {
             !h.path.on_table
                 && !matches!(&h.path.how, pgsr_planner::inventory::How::Entry { grantee, .. } if grantee == "public")

@@ -52,7 +52,8 @@ pub struct InventoryArgs {
     /// hold everything, left out).
     #[arg(long, conflicts_with_all = ["role", "object", "file"])]
     pub all: bool,
-    /// Also list PostgreSQL's own `pg_*` roles.
+    /// Also show PostgreSQL's own `pg_*` roles, and objects in its own
+    /// schemas (`pg_catalog`, `information_schema`).
     #[arg(long)]
     pub include_system: bool,
     /// table (the default), json, csv or markdown.

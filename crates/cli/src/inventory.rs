@@ -30,7 +30,11 @@ pub fn run(args: InventoryArgs) -> Result<Code> {
             roles: inventory.all(args.include_system),
         }
     } else if let Some(role) = &args.role {
-        View::Role(inventory.of_role(role).map_err(Failure::new)?)
+        View::Role(
+            inventory
+                .of_role(role, args.include_system)
+                .map_err(Failure::new)?,
+        )
     } else if let Some(object) = &args.object {
         View::Object(
             inventory

@@ -503,7 +503,10 @@ fn inventory(tables: usize) {
     use pgsr_planner::inventory::Inventory;
     let mut z = Sizes::for_tables(tables);
     // `… inventory ROLES`: that many roles instead of one per ten tables.
-    if let Some(roles) = std::env::args().nth(3).and_then(|r| r.parse::<usize>().ok()) {
+    if let Some(roles) = std::env::args()
+        .nth(3)
+        .and_then(|r| r.parse::<usize>().ok())
+    {
         z.plain_roles = roles - roles / 5;
         z.intermediates = roles / 5;
         z.managed = z.managed.min(z.plain_roles);
@@ -523,10 +526,15 @@ fn inventory(tables: usize) {
     let (new, _) = best(&mut || Inventory::new(&snapshot).objects().len());
     let inventory = Inventory::new(&snapshot);
     let role = plain_role(1);
-    let (one, held) = best(&mut || inventory.of_role(&role).expect("a role").held.len());
+    let (one, held) = best(&mut || inventory.of_role(&role, false).expect("a role").held.len());
     let table = format!("{}.{}", schema_name(0), table_name(0));
-    let (object, holders) =
-        best(&mut || inventory.on_object(&table, false).expect("a table").holders.len());
+    let (object, holders) = best(&mut || {
+        inventory
+            .on_object(&table, false)
+            .expect("a table")
+            .holders
+            .len()
+    });
     let (all, every) = best(&mut || inventory.all(false).iter().map(|r| r.held.len()).sum());
     println!(
         "tables {tables}, roles {}: build {:.0} ms; one role {:.0} ms ({held} privileges); one table {:.0} ms ({holders} holders); every role {:.0} ms ({every} privileges); peak {:.0} MiB (CPU time, best of 3)",

@@ -9,7 +9,7 @@
 //! # let snapshot: pgsr_planner::snapshot::Snapshot = serde_json::from_str(
 //! #     include_str!("../../../../fixtures/examples/snapshot.json")).unwrap();
 //! let inventory = Inventory::new(&snapshot);
-//! for held in inventory.of_role("app_owner").unwrap().held {
+//! for held in inventory.of_role("app_owner", false).unwrap().held {
 //!     let _ = (held.object, held.privilege, held.path.describe());
 //! }
 //! ```
@@ -113,13 +113,18 @@ impl<'a> Inventory<'a> {
     }
 
     /// Every privilege `role` holds on the snapshot's objects, with its
-    /// path.
-    pub fn of_role(&self, role: &str) -> Result<RoleAccess, String> {
+    /// path; objects in PostgreSQL's own schemas only with
+    /// `include_system`.
+    pub fn of_role(&self, role: &str, include_system: bool) -> Result<RoleAccess, String> {
         let r = self.role(role)?;
         let judge = Judge::new(self.snapshot, &self.objects);
         let reach = judge.graph.reach(&r.name);
         let mut held = Vec::new();
-        for o in &self.objects {
+        for o in self
+            .objects
+            .iter()
+            .filter(|o| include_system || !in_system_schema(&o.object))
+        {
             for &privilege in privileges(o, self.snapshot.server_version_num) {
                 if let Some(path) = judge.access(&r.name, &reach, o, privilege) {
                     held.push(Held {
@@ -286,6 +291,16 @@ impl<'a> Inventory<'a> {
 /// PostgreSQL's own roles.
 fn is_system(name: &str) -> bool {
     name.starts_with("pg_")
+}
+
+/// An object in one of PostgreSQL's own schemas (`pg_catalog`,
+/// `information_schema`), or one of those schemas.
+fn in_system_schema(o: &ObjectRef) -> bool {
+    let schema = match o {
+        ObjectRef::Schema(s) => Some(s.as_str()),
+        other => other.schema(),
+    };
+    schema.is_some_and(crate::power::is_system_schema)
 }
 
 fn privileges(o: &Guarded, v: u32) -> &'static [Privilege] {

@@ -34,6 +34,9 @@ impl Inventory<'_> {
         // role -> (object index, privilege) -> path
         let mut found: HashMap<&str, BTreeMap<(usize, Privilege), Path>> = HashMap::new();
         for (i, o) in self.objects.iter().enumerate() {
+            if !include_system && super::in_system_schema(&o.object) {
+                continue;
+            }
             for e in &o.entries {
                 if e.grantee == PUBLIC {
                     continue;
