@@ -29,6 +29,26 @@ pub enum Command {
     /// Who can do what, and how: roles, a role's privileges, an object's
     /// holders, or a desired file checked against the catalog (read only).
     Inventory(InventoryArgs),
+    /// Write a desired file describing what roles hold today (read only):
+    /// its plan against the same catalog is empty.
+    Generate(GenerateArgs),
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Read this snapshot instead of connecting.
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    pub snapshot: Option<PathBuf>,
+    /// Only the roles whose whole name matches this regex (default: every
+    /// role but PostgreSQL's own, pgsr's intermediate roles and the
+    /// connecting role).
+    #[arg(long, value_name = "REGEX")]
+    pub roles: Option<String>,
+    /// Write the desired file here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(ClapArgs, Debug)]

@@ -8,6 +8,7 @@ mod batch;
 mod cli;
 mod exit;
 mod files;
+mod generate;
 mod inspect;
 mod inventory;
 mod plan;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         cli::Command::Apply(a) => apply::run_apply(a),
         cli::Command::Sync(a) => apply::run_sync(a),
         cli::Command::Inventory(a) => inventory::run(a),
+        cli::Command::Generate(a) => generate::run(a),
     };
     match result {
         Ok(code) => code.into(),

@@ -11,6 +11,7 @@
 pub mod acl;
 pub mod desired;
 pub mod display;
+pub mod generate;
 pub mod inventory;
 pub mod kind;
 pub mod plan;
