@@ -57,7 +57,13 @@ pg_test!(fn roles_as_first_class_round_trip(pg) {
          CREATE TABLE app.t (i int, secret text); ALTER TABLE app.t OWNER TO ops;
          GRANT USAGE ON SCHEMA app TO readers; GRANT SELECT ON app.t TO readers;
          GRANT UPDATE (secret) ON app.t TO chief WITH GRANT OPTION;
-         ALTER DEFAULT PRIVILEGES FOR ROLE ops IN SCHEMA app GRANT SELECT ON TABLES TO readers;",
+         ALTER DEFAULT PRIVILEGES FOR ROLE ops IN SCHEMA app GRANT SELECT ON TABLES TO readers;
+         CREATE SCHEMA data; CREATE TABLE data.a (id serial); CREATE TABLE data.b (i int);
+         CREATE ROLE editor; GRANT USAGE ON SCHEMA data TO editor;
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA data TO editor;
+         GRANT USAGE ON ALL SEQUENCES IN SCHEMA data TO editor;
+         CREATE ROLE viewer; GRANT USAGE ON SCHEMA data TO viewer;
+         GRANT SELECT, TRIGGER ON ALL TABLES IN SCHEMA data TO viewer;",
     );
     if pg.major >= 16 {
         sql.push_str("CREATE ROLE kiosk; GRANT readers TO kiosk WITH SET FALSE;");
@@ -66,4 +72,8 @@ pg_test!(fn roles_as_first_class_round_trip(pg) {
     let text = round_trips(pg, &Files::new(), "postgres");
     assert!(text.contains("connection_limit: 4") && text.contains("description: \"Runs the jobs\""), "{text}");
     assert!(text.contains("admin: true"), "{text}");
+    // PUM's profiles where they grant exactly what a role holds.
+    assert!(text.contains("profile: {name: read, schema: \"data\"}"), "{text}");
+    assert!(text.contains("profile: {name: write, schema: \"data\"}"), "{text}");
+    assert!(text.contains("privileges: [\"TRIGGER\"], on: table, schema: \"data\", all: true"), "{text}");
 });

@@ -376,7 +376,8 @@ fn privileges(snapshot: &Snapshot, role: &str, grants: &mut Vec<String>) {
                 plain.push(e.privilege);
             }
         }
-        for (privileges, option) in [(plain, false), (optioned, true)] {
+        for (mut privileges, option) in [(plain, false), (optioned, true)] {
+            privileges.sort();
             if !privileges.is_empty() {
                 groups
                     .entry((kind, schema.map(str::to_owned), privileges, option))
@@ -467,9 +468,12 @@ fn privileges(snapshot: &Snapshot, role: &str, grants: &mut Vec<String>) {
     for p in &c.parameters {
         add(ObjectKind::Parameter, None, p.name.clone(), "", &p.acl);
     }
-    for ((kind, schema, privileges, option), mut names) in groups {
+    for names in groups.values_mut() {
         names.sort();
         names.dedup();
+    }
+    let groups = profiles(snapshot, groups, grants);
+    for ((kind, schema, privileges, option), names) in groups {
         let every = schema
             .as_deref()
             .map(|s| every_in_schema(snapshot, kind, s))
@@ -494,6 +498,79 @@ fn privileges(snapshot: &Snapshot, role: &str, grants: &mut Vec<String>) {
         ));
     }
     columns(snapshot, role, grants);
+}
+
+/// PUM's `read` (USAGE on the schema, SELECT on all its tables) and
+/// `write` (INSERT, UPDATE and DELETE on all its tables, USAGE on all its
+/// sequences) as profiles where the role holds exactly what they grant;
+/// the groups that remain.
+fn profiles(
+    snapshot: &Snapshot,
+    mut groups: BTreeMap<Group, Vec<String>>,
+    grants: &mut Vec<String>,
+) -> BTreeMap<Group, Vec<String>> {
+    use Privilege::*;
+    let covers = |kind: ObjectKind, schema: &str, names: &[String]| {
+        let every = every_in_schema(snapshot, kind, schema);
+        !every.is_empty() && names == every.as_slice()
+    };
+    let tables: Vec<Group> = groups
+        .iter()
+        .filter(|((kind, schema, _, option), names)| {
+            *kind == ObjectKind::Table
+                && !option
+                && schema
+                    .as_deref()
+                    .is_some_and(|s| covers(ObjectKind::Table, s, names))
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in tables {
+        let (_, Some(schema), privileges, _) = &key else {
+            continue;
+        };
+        let usage: Group = (ObjectKind::Schema, None, vec![Usage], false);
+        let sequences: Group = (
+            ObjectKind::Sequence,
+            Some(schema.clone()),
+            vec![Usage],
+            false,
+        );
+        let read =
+            privileges.contains(&Select) && groups.get(&usage).is_some_and(|n| n.contains(schema));
+        let write = [Insert, Update, Delete]
+            .iter()
+            .all(|p| privileges.contains(p))
+            && groups
+                .get(&sequences)
+                .is_some_and(|n| covers(ObjectKind::Sequence, schema, n));
+        if !read && !write {
+            continue;
+        }
+        let names = groups.remove(&key).expect("listed above");
+        let mut rest = privileges.clone();
+        if read {
+            grants.push(format!("profile: {{name: read, schema: {}}}", q(schema)));
+            rest.retain(|p| *p != Select);
+            let schemas = groups.get_mut(&usage).expect("checked");
+            schemas.retain(|s| s != schema);
+            if schemas.is_empty() {
+                groups.remove(&usage);
+            }
+        }
+        if write {
+            grants.push(format!("profile: {{name: write, schema: {}}}", q(schema)));
+            rest.retain(|p| ![Insert, Update, Delete].contains(p));
+            groups.remove(&sequences);
+        }
+        if !rest.is_empty() {
+            groups.insert(
+                (ObjectKind::Table, Some(schema.clone()), rest, false),
+                names,
+            );
+        }
+    }
+    groups
 }
 
 /// Every object of a kind in a schema, by name, sorted.
