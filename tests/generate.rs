@@ -63,7 +63,9 @@ pg_test!(fn roles_as_first_class_round_trip(pg) {
          GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA data TO editor;
          GRANT USAGE ON ALL SEQUENCES IN SCHEMA data TO editor;
          CREATE ROLE viewer; GRANT USAGE ON SCHEMA data TO viewer;
-         GRANT SELECT, TRIGGER ON ALL TABLES IN SCHEMA data TO viewer;",
+         GRANT SELECT, TRIGGER ON ALL TABLES IN SCHEMA data TO viewer;
+         CREATE TABLE app.fact_a (i int); CREATE TABLE app.fact_b (i int); CREATE TABLE app.fact_c (i int);
+         CREATE ROLE analyst; GRANT SELECT ON app.fact_a, app.fact_b, app.fact_c TO analyst;",
     );
     if pg.major >= 16 {
         sql.push_str("CREATE ROLE kiosk; GRANT readers TO kiosk WITH SET FALSE;");
@@ -72,6 +74,8 @@ pg_test!(fn roles_as_first_class_round_trip(pg) {
     let text = round_trips(pg, &Files::new(), "postgres");
     assert!(text.contains("connection_limit: 4") && text.contains("description: \"Runs the jobs\""), "{text}");
     assert!(text.contains("admin: true"), "{text}");
+    // A regex where the names share a prefix no other table has.
+    assert!(text.contains("regex: \"fact_\""), "{text}");
     // PUM's profiles where they grant exactly what a role holds.
     assert!(text.contains("profile: {name: read, schema: \"data\"}"), "{text}");
     assert!(text.contains("profile: {name: write, schema: \"data\"}"), "{text}");

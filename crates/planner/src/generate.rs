@@ -480,6 +480,10 @@ fn privileges(snapshot: &Snapshot, role: &str, grants: &mut Vec<String>) {
             .unwrap_or_default();
         let objects = if kind != ObjectKind::Routine && !every.is_empty() && names == every {
             "all: true".to_owned()
+        } else if let Some(prefix) =
+            common_prefix(&names, &every).filter(|_| kind == ObjectKind::Table)
+        {
+            format!("regex: {}", q(&regex::escape(&prefix)))
         } else {
             format!("names: {}", list(names.iter().map(|n| q(n))))
         };
@@ -571,6 +575,31 @@ fn profiles(
         }
     }
     groups
+}
+
+/// The longest prefix the names share, when they are three or more and
+/// exactly the objects (of `every`) whose names start with it.
+fn common_prefix(names: &[String], every: &[String]) -> Option<String> {
+    if names.len() < 3 {
+        return None;
+    }
+    let first = names[0].as_str();
+    let mut len = first.len();
+    for n in &names[1..] {
+        len = len.min(
+            first
+                .char_indices()
+                .zip(n.chars())
+                .take_while(|((_, a), b)| a == b)
+                .map(|((i, a), _)| i + a.len_utf8())
+                .last()
+                .unwrap_or(0),
+        );
+    }
+    let prefix = &first[..len];
+    let matching: Vec<&String> = every.iter().filter(|n| n.starts_with(prefix)).collect();
+    (len >= 2 && matching.len() == names.len() && matching.iter().zip(names).all(|(a, b)| *a == b))
+        .then(|| prefix.to_owned())
 }
 
 /// Every object of a kind in a schema, by name, sorted.
