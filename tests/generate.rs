@@ -4,7 +4,7 @@
 
 mod support;
 
-use pgsr_e2e::fixtures::{cases, Setup, FIXTURE_DATABASE};
+use pgsr_e2e::fixtures::{cases, cluster_with, FIXTURE_DATABASE};
 use pgsr_e2e::{pg_test, Pg};
 use support::*;
 
@@ -33,13 +33,7 @@ fn round_trips(pg: &Pg, f: &Files, db: &str) -> String {
 
 pg_test!(fn every_fixture_round_trips(pg) {
     for case in cases() {
-        let fresh = Pg::start(pg.major);
-        let setup = Setup::read(&case);
-        fresh.execute("postgres", &format!("CREATE DATABASE {FIXTURE_DATABASE}"));
-        fresh
-            .superuser(FIXTURE_DATABASE)
-            .batch_execute(&setup.sql)
-            .unwrap_or_else(|e| panic!("{case}: {}", describe(e)));
+        let fresh = cluster_with(&case, pg.major);
         round_trips(&fresh, &Files::new(), FIXTURE_DATABASE);
     }
 });

@@ -4,7 +4,7 @@
 
 mod support;
 
-use pgsr_e2e::fixtures::{cases, Setup, FIXTURE_DATABASE};
+use pgsr_e2e::fixtures::{cases, cluster_with, FIXTURE_DATABASE};
 use pgsr_e2e::{pg_test, Pg};
 use pgsr_planner::acl::Privilege;
 use pgsr_planner::inventory::Inventory;
@@ -206,15 +206,7 @@ pg_test!(fn effective_access_agrees_with_postgresql(pg) {
 
 pg_test!(fn effective_access_agrees_on_every_fixture(pg) {
     for case in cases() {
-        // Each case in a cluster of its own: roles are the cluster's.
-        let fresh = Pg::start(pg.major);
-        let setup = Setup::read(&case);
-        fresh.execute("postgres", &format!("CREATE DATABASE {FIXTURE_DATABASE}"));
-        fresh
-            .superuser(FIXTURE_DATABASE)
-            .batch_execute(&setup.sql)
-            .unwrap_or_else(|e| panic!("{case}: {}", describe(e)));
-        compare(&fresh, FIXTURE_DATABASE);
+        compare(&cluster_with(&case, pg.major), FIXTURE_DATABASE);
     }
 });
 

@@ -79,12 +79,11 @@ impl Setup {
     }
 }
 
-/// Builds `case` in a fresh cluster and writes its snapshot to
-/// `<out_dir>/snapshot.json`, which is returned. Panics with the reason on
-/// any failure.
-pub fn regenerate(case: &str, out_dir: &Path) -> PathBuf {
+/// A fresh cluster of `major` with `case` built in [`FIXTURE_DATABASE`]
+/// (roles are the cluster's, so each case needs a cluster of its own).
+pub fn cluster_with(case: &str, major: u32) -> Pg {
     let setup = Setup::read(case);
-    let pg = Pg::start(FIXTURE_MAJOR);
+    let pg = Pg::start(major);
     pg.execute(
         "postgres",
         &format!("CREATE DATABASE {FIXTURE_DATABASE} OWNER postgres"),
@@ -92,6 +91,15 @@ pub fn regenerate(case: &str, out_dir: &Path) -> PathBuf {
     pg.superuser(FIXTURE_DATABASE)
         .batch_execute(&setup.sql)
         .unwrap_or_else(|e| panic!("fixtures/{case}/setup.sql failed: {}", describe_error(&e)));
+    pg
+}
+
+/// Builds `case` in a fresh cluster and writes its snapshot to
+/// `<out_dir>/snapshot.json`, which is returned. Panics with the reason on
+/// any failure.
+pub fn regenerate(case: &str, out_dir: &Path) -> PathBuf {
+    let setup = Setup::read(case);
+    let pg = cluster_with(case, FIXTURE_MAJOR);
     fs::create_dir_all(out_dir)
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", out_dir.display()));
     let out = out_dir.join("snapshot.json");

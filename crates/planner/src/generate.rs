@@ -15,7 +15,7 @@
 //! ```
 
 use crate::acl::{AclEntry, Privilege};
-use crate::desired::LIST_QUOTED;
+use crate::desired::{split_list, LIST_QUOTED};
 use crate::kind::ObjectKind;
 use crate::plan::is_intermediate;
 use crate::power::{powerful_roles, schema_power};
@@ -208,46 +208,6 @@ fn settings(snapshot: &Snapshot, r: &Role, out: &mut String) {
         out.push_str("    database_settings:\n");
         for (d, entries) in per_db {
             out.push_str(&format!("      {}: {{{}}}\n", q(d), entries.join(", ")));
-        }
-    }
-}
-
-/// `a, "b c"` as PostgreSQL records a list setting, unquoted.
-fn split_list(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.peek() == Some(&' ') {
-            chars.next();
-        }
-        let mut item = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(ch) = chars.next() {
-                if ch == '"' {
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        item.push('"');
-                    } else {
-                        break;
-                    }
-                } else {
-                    item.push(ch);
-                }
-            }
-            while chars.peek().is_some_and(|ch| *ch != ',') {
-                chars.next();
-            }
-        } else {
-            while let Some(ch) = chars.peek().copied().filter(|ch| *ch != ',') {
-                item.push(ch);
-                chars.next();
-            }
-            item = item.trim_end().to_owned();
-        }
-        out.push(item);
-        if chars.next().is_none() {
-            return out;
         }
     }
 }

@@ -14,7 +14,7 @@ mod suffix;
 mod template;
 mod timestamp;
 
-pub(crate) use role::LIST_QUOTED;
+pub(crate) use role::{split_list, LIST_QUOTED};
 pub use role::{
     Attributes, Member, MembershipOptions, Retirement, Setting, SettingValue, Spanned, Unlisted,
     UnlistedAction,

@@ -94,6 +94,47 @@ pub(crate) const LIST_QUOTED: [&str; 5] = [
     "local_preload_libraries",
 ];
 
+/// A list setting as PostgreSQL records it (`a, "B c", "d""e"`), its
+/// elements unquoted.
+pub(crate) fn split_list(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.peek() == Some(&' ') {
+            chars.next();
+        }
+        let mut item = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                if c == '"' {
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        item.push('"');
+                    } else {
+                        break;
+                    }
+                } else {
+                    item.push(c);
+                }
+            }
+            while chars.peek().is_some_and(|c| *c != ',') {
+                chars.next();
+            }
+        } else {
+            while let Some(c) = chars.peek().copied().filter(|c| *c != ',') {
+                item.push(c);
+                chars.next();
+            }
+            item = item.trim_end().to_owned();
+        }
+        out.push(item);
+        if chars.next().is_none() {
+            return out;
+        }
+    }
+}
+
 /// A role to drop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Retirement {

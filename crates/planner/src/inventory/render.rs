@@ -133,41 +133,8 @@ fn tables(view: &View) -> Vec<Table> {
                 })
                 .collect(),
         }],
-        View::Role(a) => vec![Table {
-            title: format!("{} ({})", a.role.name, attributes(&a.role)),
-            columns: vec!["kind", "object", "privilege", "how"],
-            rows: a
-                .held
-                .iter()
-                .map(|h| {
-                    vec![
-                        text(h.kind),
-                        text(&h.object),
-                        text(h.privilege.keyword()),
-                        text(h.path.describe()),
-                    ]
-                })
-                .collect(),
-        }],
-        View::All { roles } => roles
-            .iter()
-            .map(|a| Table {
-                title: format!("{} ({})", a.role.name, attributes(&a.role)),
-                columns: vec!["kind", "object", "privilege", "how"],
-                rows: a
-                    .held
-                    .iter()
-                    .map(|h| {
-                        vec![
-                            text(h.kind),
-                            text(&h.object),
-                            text(h.privilege.keyword()),
-                            text(h.path.describe()),
-                        ]
-                    })
-                    .collect(),
-            })
-            .collect(),
+        View::Role(a) => vec![held(a)],
+        View::All { roles } => roles.iter().map(held).collect(),
         View::Object(o) => vec![Table {
             title: format!(
                 "{} (owner {})",
@@ -188,6 +155,26 @@ fn tables(view: &View) -> Vec<Table> {
                 .collect(),
         }],
         View::Check(c) => check_tables(c),
+    }
+}
+
+/// One role's privileges.
+fn held(a: &RoleAccess) -> Table {
+    Table {
+        title: format!("{} ({})", a.role.name, attributes(&a.role)),
+        columns: vec!["kind", "object", "privilege", "how"],
+        rows: a
+            .held
+            .iter()
+            .map(|h| {
+                vec![
+                    text(h.kind),
+                    text(&h.object),
+                    text(h.privilege.keyword()),
+                    text(h.path.describe()),
+                ]
+            })
+            .collect(),
     }
 }
 

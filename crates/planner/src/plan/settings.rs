@@ -3,7 +3,7 @@
 
 use super::action::Action;
 use super::diff::Diff;
-use crate::desired::{DesiredRole, SettingValue, LIST_QUOTED};
+use crate::desired::{split_list, DesiredRole, SettingValue, LIST_QUOTED};
 use std::collections::BTreeMap;
 
 /// (database, name) -> the value PostgreSQL records (`name=value`).
@@ -130,46 +130,6 @@ fn same(name: &str, recorded: &str, declared: &SettingValue) -> bool {
         split_list(recorded) == items
     } else {
         recorded == items.join(", ")
-    }
-}
-
-/// `a, "B c", "d""e"` as its elements, unquoted.
-fn split_list(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.peek() == Some(&' ') {
-            chars.next();
-        }
-        let mut item = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                if c == '"' {
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        item.push('"');
-                    } else {
-                        break;
-                    }
-                } else {
-                    item.push(c);
-                }
-            }
-            while chars.peek().is_some_and(|c| *c != ',') {
-                chars.next();
-            }
-        } else {
-            while let Some(c) = chars.peek().copied().filter(|c| *c != ',') {
-                item.push(c);
-                chars.next();
-            }
-            item = item.trim_end().to_owned();
-        }
-        out.push(item);
-        if chars.next().is_none() {
-            return out;
-        }
     }
 }
 
