@@ -17,6 +17,11 @@ impl Files {
         }
     }
 
+    /// The directory itself.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

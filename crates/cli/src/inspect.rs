@@ -20,10 +20,35 @@ pub fn connect(db: &DbArgs, timeouts: &Timeouts) -> Result<pgsr_executor::connec
     Ok(pgsr_executor::connect::connect(&conninfo(db)?, timeouts)?)
 }
 
-/// The connection settings: `--db` (or `DATABASE_URL`), then the libpq
-/// environment.
+/// The connection settings as libpq makes them: `--db` (or
+/// `DATABASE_URL`), then the service file, the environment and libpq's
+/// defaults, then the password file.
 pub fn conninfo(db: &DbArgs) -> Result<ConnInfo> {
-    Ok(ConnInfo::parse(db.db.as_deref().unwrap_or(""))
+    let env = |k: &str| std::env::var(k).ok();
+    let given = ConnInfo::parse(db.db.as_deref().unwrap_or(""))
+        .map_err(|e| crate::exit::Failure::new(e.to_string()))?;
+    if given.get("password").is_some()
+        && db.db.is_some()
+        && std::env::var_os("DATABASE_URL").is_none()
+    {
+        eprintln!(
+            "pgsr: warning: a password in --db is visible to other local users in the process list; use ~/.pgpass, PGPASSWORD or a service file"
+        );
+    }
+    let (info, warning) = given
+        .with_service(env, |path| std::fs::read_to_string(path).ok())
         .map_err(|e| crate::exit::Failure::new(e.to_string()))?
-        .with_defaults(|k| std::env::var(k).ok()))
+        .with_defaults(env)
+        .with_passfile(env, read_with_mode);
+    if let Some(w) = warning {
+        eprintln!("pgsr: warning: {}", pgsr_planner::display::escape(&w));
+    }
+    Ok(info)
+}
+
+/// A file's text and permission bits.
+fn read_with_mode(path: &str) -> Option<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    Some((std::fs::read_to_string(path).ok()?, mode))
 }

@@ -24,6 +24,7 @@ const PARAMETERS: &[(&str, Option<&str>)] = &[
     ("application_name", Some("PGAPPNAME")),
     ("options", Some("PGOPTIONS")),
     ("target_session_attrs", Some("PGTARGETSESSIONATTRS")),
+    ("service", None),
     ("keepalives", None),
     ("keepalives_idle", None),
     ("keepalives_interval", None),
@@ -86,6 +87,9 @@ impl ConnInfo {
                 self.params.insert("dbname".into(), user);
             }
         }
+        self.params
+            .entry("application_name".into())
+            .or_insert_with(|| "pgsr".into());
         if !self.params.contains_key("host") && !self.params.contains_key("hostaddr") {
             let dir = if std::path::Path::new("/var/run/postgresql").is_dir() {
                 "/var/run/postgresql"
@@ -95,6 +99,88 @@ impl ConnInfo {
             self.params.insert("host".into(), dir.into());
         }
         self
+    }
+
+    /// Fills what is missing from the service `service=` (or `PGSERVICE`)
+    /// names, looked up in `PGSERVICEFILE` (else `~/.pg_service.conf`),
+    /// then in `PGSYSCONFDIR/pg_service.conf`: before the environment, as
+    /// libpq does. `read` reads a file.
+    pub fn with_service(
+        mut self,
+        env: impl Fn(&str) -> Option<String>,
+        read: impl Fn(&str) -> Option<String>,
+    ) -> Result<ConnInfo, ConnInfoError> {
+        let Some(name) = self
+            .params
+            .remove("service")
+            .or_else(|| env("PGSERVICE").filter(|s| !s.is_empty()))
+        else {
+            return Ok(self);
+        };
+        let user_file =
+            env("PGSERVICEFILE").or_else(|| env("HOME").map(|h| format!("{h}/.pg_service.conf")));
+        let system_file = env("PGSYSCONFDIR").map(|d| format!("{d}/pg_service.conf"));
+        let found = [user_file, system_file]
+            .into_iter()
+            .flatten()
+            .find_map(|f| read(&f).and_then(|text| crate::passfile::service(&text, &name)));
+        let Some(params) = found else {
+            return Err(ConnInfoError(format!(
+                "definition of service {:?} not found",
+                escape(&name)
+            )));
+        };
+        for (key, value) in params {
+            check_known(&key)?;
+            if key != "service" && !value.is_empty() {
+                self.params.entry(key).or_insert(value);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Without a password, the one the password file (`PGPASSFILE`, else
+    /// `~/.pgpass`) gives for this host, port, database and user. `read`
+    /// reads a file with its permission bits; a file others may read is
+    /// ignored, as libpq ignores it, and the warning returned says so.
+    pub fn with_passfile(
+        mut self,
+        env: impl Fn(&str) -> Option<String>,
+        read: impl Fn(&str) -> Option<(String, u32)>,
+    ) -> (ConnInfo, Option<String>) {
+        if self.params.contains_key("password") {
+            return (self, None);
+        }
+        let Some(file) = env("PGPASSFILE").or_else(|| env("HOME").map(|h| format!("{h}/.pgpass")))
+        else {
+            return (self, None);
+        };
+        let Some((text, mode)) = read(&file) else {
+            return (self, None);
+        };
+        if mode & 0o077 != 0 {
+            let warning = format!(
+                "password file {} has group or world access; permissions should be u=rw (0600) or less: it is ignored",
+                escape(&file)
+            );
+            return (self, Some(warning));
+        }
+        let host = self
+            .get("host")
+            .or(self.get("hostaddr"))
+            .unwrap_or("localhost");
+        let port = self.get("port").unwrap_or("5432");
+        let found = crate::passfile::password_for(
+            &text,
+            host,
+            port,
+            self.get("dbname").unwrap_or(""),
+            self.get("user").unwrap_or(""),
+        );
+        if let Some(password) = found {
+            self.params.insert("password".into(), password);
+        }
+        (self, None)
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -460,6 +546,56 @@ mod tests {
     }
 
     #[test]
+    fn a_service_fills_what_the_string_leaves_before_the_environment() {
+        let env = |k: &str| match k {
+            "PGSERVICEFILE" => Some("/svc".to_owned()),
+            "PGPORT" => Some("7777".to_owned()),
+            "PGUSER" => Some("envuser".to_owned()),
+            _ => None,
+        };
+        let read = |path: &str| {
+            (path == "/svc").then(|| "[app]\nhost=h\nport=6543\ndbname=svcdb\n".to_owned())
+        };
+        let c = ConnInfo::parse("service=app dbname=mine")
+            .unwrap()
+            .with_service(env, read)
+            .unwrap()
+            .with_defaults(env);
+        assert_eq!(c.get("host"), Some("h"));
+        assert_eq!(
+            c.get("port"),
+            Some("6543"),
+            "the service wins over the environment"
+        );
+        assert_eq!(
+            c.get("dbname"),
+            Some("mine"),
+            "the string wins over the service"
+        );
+        assert_eq!(c.get("user"), Some("envuser"));
+        assert_eq!(c.get("service"), None);
+        let missing = ConnInfo::parse("service=nope")
+            .unwrap()
+            .with_service(env, read);
+        assert!(missing.unwrap_err().0.contains("\"nope\" not found"));
+    }
+
+    #[test]
+    fn the_password_file_is_read_only_when_private() {
+        let env = |k: &str| (k == "HOME").then(|| "/home/u".to_owned());
+        let text = "h:5432:d:u:secret\n".to_owned();
+        let base = || ConnInfo::parse("host=h dbname=d user=u").unwrap();
+        let (c, warning) = base().with_passfile(env, |_| Some((text.clone(), 0o100600)));
+        assert_eq!((c.get("password"), warning), (Some("secret"), None));
+        let (c, warning) = base().with_passfile(env, |_| Some((text.clone(), 0o100644)));
+        assert_eq!(c.get("password"), None);
+        assert!(warning.unwrap().contains("/home/u/.pgpass"));
+        let given = ConnInfo::parse("host=h dbname=d user=u password=mine").unwrap();
+        let (c, _) = given.with_passfile(env, |_| Some((text.clone(), 0o100600)));
+        assert_eq!(c.get("password"), Some("mine"));
+    }
+
+    #[test]
     fn environment_fills_gaps_only() {
         let env = |k: &str| match k {
             "PGHOST" => Some("envhost".to_owned()),
@@ -474,5 +610,10 @@ mod tests {
         assert_eq!(c.get("dbname"), Some("envuser"));
         let d = ConnInfo::parse("").unwrap().with_defaults(no_env);
         assert!(d.get("host").unwrap().starts_with('/'));
+        assert_eq!(d.get("application_name"), Some("pgsr"));
+        let e = ConnInfo::parse("application_name=mine")
+            .unwrap()
+            .with_defaults(no_env);
+        assert_eq!(e.get("application_name"), Some("mine"));
     }
 }

@@ -9,6 +9,7 @@ pub mod connect;
 pub mod conninfo;
 mod error;
 pub mod inspect;
+pub mod passfile;
 pub mod password;
 pub mod power;
 pub mod sync;
