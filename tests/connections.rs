@@ -77,3 +77,36 @@ pg_test!(fn a_password_in_db_is_warned_of(pg) {
     assert!(out.stderr.contains("visible to other local users"), "{}", out.stderr);
     assert!(!out.stderr.contains(PASSWORD));
 });
+
+pg_test!(fn desired_file_from_stdin_or_pgsr_file(pg) {
+    let f = Files::new();
+    let text = "roles:\n  - name: from_stdin\n    grants: []\n";
+    // `-f -` reads standard input.
+    let mut cmd = pg.pgsr_command("postgres", "postgres", &["sync", "-f", "-"]);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn pgsr");
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(role_exists(pg, "from_stdin"));
+    // PGSR_FILE names the file when -f is not given.
+    let file = f.write("desired.yaml", "roles:\n  - name: from_env\n    grants: []\n");
+    let out = pg.pgsr_with_env("postgres", "postgres", &["sync"], &[("PGSR_FILE", path_str(&file))]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(role_exists(pg, "from_env"));
+});
+
+pg_test!(fn the_user_defaults_to_the_operating_systems(pg) {
+    // Without PGUSER, USER or a user in --db, the error names the OS user
+    // tried, not "?".
+    let mut cmd = pg.pgsr_command("postgres", "postgres", &["inspect", "--db", "dbname=postgres"]);
+    cmd.env_remove("PGUSER").env_remove("USER").env_remove("LOGNAME");
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The test runs as an OS user that is no role of the cluster.
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(" as \"") && !stderr.contains("as \"?\""), "{stderr}");
+});

@@ -195,8 +195,8 @@ pub struct InspectArgs {
 
 #[derive(ClapArgs, Debug)]
 pub struct PlanArgs {
-    /// The desired state (YAML or JSON).
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    /// The desired state (YAML or JSON); `-` reads standard input.
+    #[arg(short = 'f', long = "file", value_name = "FILE", env = "PGSR_FILE")]
     pub file: PathBuf,
     /// Plan from this snapshot (made by `pgsr inspect`) instead of a database.
     #[arg(long, value_name = "FILE", conflicts_with = "db")]
@@ -259,11 +259,12 @@ pub struct ApplyArgs {
 
 #[derive(ClapArgs, Debug)]
 pub struct SyncArgs {
-    /// The desired state (YAML or JSON).
+    /// The desired state (YAML or JSON); `-` reads standard input.
     #[arg(
         short = 'f',
         long = "file",
         value_name = "FILE",
+        env = "PGSR_FILE",
         required_unless_present = "stdin_batch"
     )]
     pub file: Option<PathBuf>,

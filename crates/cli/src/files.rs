@@ -65,6 +65,23 @@ pub fn remember(path: &Path) {
 /// Reads the file at `path`, of at most `limit` bytes. The error says why,
 /// without the path.
 pub fn read_input(path: &Path, limit: &Limit) -> std::result::Result<Vec<u8>, String> {
+    if path == Path::new("-") {
+        // Standard input, as `-f -` asks.
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(limit.bytes + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        if bytes.len() as u64 > limit.bytes {
+            return Err(format!(
+                "it is larger than {}, the limit for {}",
+                size(limit.bytes),
+                limit.what
+            ));
+        }
+        return Ok(bytes);
+    }
     let file = File::open(path).map_err(|e| e.to_string())?;
     let metadata = file.metadata().map_err(|e| e.to_string())?;
     INPUTS

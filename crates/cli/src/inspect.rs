@@ -24,7 +24,13 @@ pub fn connect(db: &DbArgs, timeouts: &Timeouts) -> Result<pgsr_executor::connec
 /// `DATABASE_URL`), then the service file, the environment and libpq's
 /// defaults, then the password file.
 pub fn conninfo(db: &DbArgs) -> Result<ConnInfo> {
-    let env = |k: &str| std::env::var(k).ok();
+    // Without USER (as under cron), the user is the operating system's,
+    // as libpq makes it.
+    let env = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .or_else(|| (k == "USER").then(os_user).flatten())
+    };
     let given = ConnInfo::parse(db.db.as_deref().unwrap_or(""))
         .map_err(|e| crate::exit::Failure::new(e.to_string()))?;
     if given.get("password").is_some()
@@ -44,6 +50,19 @@ pub fn conninfo(db: &DbArgs) -> Result<ConnInfo> {
         eprintln!("pgsr: warning: {}", pgsr_planner::display::escape(&w));
     }
     Ok(info)
+}
+
+/// The name of the operating-system user this process runs as, from
+/// `/etc/passwd`.
+fn os_user() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
 }
 
 /// A file's text and permission bits.
