@@ -679,3 +679,35 @@ pg_test!(fn a_syntax_error_is_reported_as_one_with_its_line(pg) {
     }
     assert_eq!(inspect_text(pg, "postgres", "postgres"), before);
 });
+
+pg_test!(fn json_plan_summary_and_show(pg) {
+    pg.execute("postgres", "CREATE SCHEMA s; CREATE TABLE s.t (i int); CREATE ROLE team; CREATE ROLE member_1; GRANT team TO member_1");
+    let f = Files::new();
+    let file = f.write(
+        "desired.yaml",
+        "roles:\n  - name: team\n    grants:\n      - schema_usage: {schema: s, direct: true}\n      - table_select: {schema: s, table: t, direct: true}\n",
+    );
+    // The JSON document: the summary, the statements, and the checksum
+    // that binds an apply to it. The blast radius counts the members a
+    // full read sees.
+    let out = pg
+        .pgsr("postgres", "postgres", &["plan", "--full-scope", "--format", "json", "-f", path_str(&file)])
+        .expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(doc["format_version"], 1);
+    let summary: Vec<String> = serde_json::from_value(doc["summary"].clone()).unwrap();
+    assert!(summary.iter().any(|l| l.starts_with("team: gains 2")), "{summary:?}");
+    assert!(summary.iter().any(|l| l.contains("blast radius of team: 1 role")), "{summary:?}");
+    assert_eq!(doc["statements"].as_array().unwrap().len(), 2);
+    let checksum = doc["checksum"].as_str().unwrap().to_owned();
+    let plan_file = f.path("plan.sql");
+    pg.pgsr("postgres", "postgres", &["plan", "--full-scope", "-o", path_str(&plan_file), "-f", path_str(&file)])
+        .expect_code(0);
+    // `show` prints the summary of a plan file.
+    let out = pg.pgsr("postgres", "postgres", &["show", path_str(&plan_file)]).expect_code(0);
+    assert!(out.stdout.contains("team: gains 2"), "{}", out.stdout);
+    // The document's checksum is the script's: apply takes it.
+    let out = pg.pgsr("postgres", "postgres", &["apply", "--expect-checksum", &checksum, path_str(&plan_file)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_can(pg, "postgres", "member_1", "SELECT * FROM s.t");
+});

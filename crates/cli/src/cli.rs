@@ -24,6 +24,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply a plan made by `pgsr plan`, if the catalog has not changed since.
     Apply(ApplyArgs),
+    /// Print the summary of a plan made by `pgsr plan` (read only, no
+    /// connection).
+    Show(ShowArgs),
     /// Plan and apply in one step (pg-sync-roles' sync_roles).
     Sync(SyncArgs),
     /// Who can do what, and how: roles, a role's privileges, an object's
@@ -49,6 +52,16 @@ pub struct GenerateArgs {
     /// Write the desired file here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct ShowArgs {
+    /// The plan (SQL script).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// text (the default) or json.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -203,9 +216,14 @@ pub struct PlanArgs {
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
-    /// Write the plan here instead of standard output.
+    /// Write the plan here instead of standard output (its summary goes to
+    /// standard error when that is a terminal).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// sql (the default: the script `apply` runs) or json (the same plan as
+    /// a document for CI: header, summary, statements).
+    #[arg(long, value_name = "FORMAT", default_value = "sql", value_parser = ["sql", "json"])]
+    pub format: String,
     /// Exit 2 when the plan has changes, 0 when it has none.
     #[arg(long)]
     pub exit_code: bool,

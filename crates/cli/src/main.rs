@@ -13,6 +13,7 @@ mod inspect;
 mod inventory;
 mod plan;
 mod secrets;
+mod show;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         cli::Command::Inspect(a) => inspect::run(a),
         cli::Command::Plan(a) => plan::run(a),
         cli::Command::Apply(a) => apply::run_apply(a),
+        cli::Command::Show(a) => show::run(a),
         cli::Command::Sync(a) => apply::run_sync(a),
         cli::Command::Inventory(a) => inventory::run(a),
         cli::Command::Generate(a) => generate::run(a),

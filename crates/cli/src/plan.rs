@@ -6,6 +6,7 @@ use crate::files::{read_input, write_output, DESIRED_FILE, SNAPSHOT};
 use pgsr_planner::desired::{self, Desired, PasswordRef};
 use pgsr_planner::plan::{plan, render_signed, Passwords, Plan, PlanOptions};
 use pgsr_planner::snapshot::{self, Snapshot};
+use std::io::IsTerminal;
 use std::path::Path;
 
 pub fn run(args: PlanArgs) -> Result<Code> {
@@ -38,10 +39,18 @@ pub fn run(args: PlanArgs) -> Result<Code> {
     };
     let plan = plan(&snapshot, &desired, &options)
         .map_err(|e| located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message))?;
-    write_output(
-        args.output.as_deref(),
-        render_signed(&plan, key.as_deref()).as_bytes(),
-    )?;
+    let script = render_signed(&plan, key.as_deref());
+    let bytes = if args.format == "json" {
+        pgsr_planner::plan::document(&plan).into_bytes()
+    } else {
+        script.into_bytes()
+    };
+    write_output(args.output.as_deref(), &bytes)?;
+    if args.output.is_some() && std::io::stderr().is_terminal() {
+        for line in &plan.summary {
+            eprintln!("pgsr: summary: {}", pgsr_planner::display::escape(line));
+        }
+    }
     warn(&plan);
     let changes = if args.reset_passwords {
         !plan.is_empty()

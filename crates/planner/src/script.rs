@@ -70,6 +70,8 @@ pub struct Header {
     pub passwords: Vec<PasswordSlot>,
     /// The grants of power the script contains, as the planner listed them.
     pub power: Vec<PowerGrant>,
+    /// The summary lines, as written.
+    pub summary: Vec<String>,
     /// `sha256:…`, as written.
     pub checksum: String,
 }
@@ -134,6 +136,7 @@ pub(crate) struct Heading<'p> {
     pub skipped: &'p [String],
     pub notes: &'p [String],
     pub warnings: &'p [String],
+    pub summary: &'p [String],
 }
 
 /// Writes the script with the header `plan` and `statements`, signed with
@@ -164,6 +167,9 @@ pub(crate) fn write(plan: &Heading, statements: &[Statement], key: Option<&[u8]>
     ));
     head.push_str(&format!("-- lock-key: {}\n", plan.lock_key));
     head.push_str(&format!("-- statements: {}\n", counts_text(&counts)));
+    for line in plan.summary {
+        head.push_str(&format!("-- summary: {}\n", comment_text(line)));
+    }
     for slot in plan.passwords {
         head.push_str(&format!("-- password: {}\n", password_text(slot)));
     }
@@ -316,7 +322,9 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
             "checksum" if checksum_line.is_none() => {
                 checksum_line = Some((line_no, start, offset, value));
             }
-            "skipped" | "note" | "warning" | "password" | "power" if checksum_line.is_none() => {
+            "skipped" | "note" | "warning" | "password" | "power" | "summary"
+                if checksum_line.is_none() =>
+            {
                 repeated.push((line_no, key, value));
             }
             _ if checksum_line.is_some() && key != "signature" => {
@@ -406,6 +414,7 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
     })?;
     let mut passwords = Vec::new();
     let mut power = Vec::new();
+    let mut summary = Vec::new();
     for (line, key, value) in repeated {
         match key {
             "password" => {
@@ -423,6 +432,7 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
                 serde_json::from_str(value)
                     .map_err(|e| err(line, format!("bad power line: {e}")))?,
             ),
+            "summary" => summary.push(value.to_owned()),
             _ => {}
         }
     }
@@ -444,6 +454,7 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
         statements_line: counts_line,
         passwords,
         power,
+        summary,
         checksum: ck_value.to_owned(),
     };
     Ok(Script {

@@ -86,6 +86,30 @@ fn desired_files_plan_as_reviewed() {
     }
 }
 
+/// The same plans as the JSON document CI reads (`plan --format json`).
+#[test]
+fn desired_files_plan_as_json_documents() {
+    for (case, files) in cases() {
+        let snapshot = read_snapshot(&case);
+        for file in files {
+            let desired = read_desired(&file);
+            let name = format!("{case}__{}__json", stem(&file));
+            let p = plan(&snapshot, &desired, &PlanOptions::default()).expect("plans");
+            let doc = pgsr_planner::plan::document(&p);
+            let value: serde_json::Value = serde_json::from_str(&doc).expect("JSON");
+            assert_eq!(
+                value["format_version"],
+                pgsr_planner::plan::DOCUMENT_VERSION
+            );
+            assert_eq!(
+                value["statements"].as_array().map(Vec::len),
+                Some(pgsr_planner::plan::statements(&p).len())
+            );
+            settings(&name).bind(|| insta::assert_snapshot!(name, doc));
+        }
+    }
+}
+
 /// Applying each fixture plan (to the model of PostgreSQL) leaves nothing
 /// to do.
 #[test]

@@ -26,6 +26,7 @@ mod brackets;
 mod context;
 mod describe;
 mod diff;
+mod document;
 mod facts;
 pub(crate) mod index;
 mod intermediate;
@@ -43,9 +44,11 @@ mod resolve;
 mod retire;
 mod scope;
 mod settings;
+mod summary;
 
 pub use crate::statement::{PasswordSlot, Statement};
 pub use action::{Action, RoleOptions, Step};
+pub use document::{document, DOCUMENT_VERSION};
 pub use intermediate::is_intermediate;
 pub use object::ObjectRef;
 pub use options::{Passwords, PlanOptions};
@@ -89,6 +92,8 @@ pub fn plan(
     let changes = diff::diff(&facts, &actual, created)?;
     let changes = brackets::bracket(&facts, changes);
     let power = power::check(&facts, &changes.steps)?;
+    let steps = order::order(changes.steps);
+    let summary = summary::summarize(&facts, &steps);
     let mut plan = Plan {
         server_version_num: snapshot.server_version_num,
         database: snapshot.database.clone(),
@@ -96,7 +101,8 @@ pub fn plan(
         fingerprint: original.fingerprint.clone(),
         scope: original.scope.clone(),
         lock_key: desired.lock_key,
-        steps: order::order(changes.steps),
+        steps,
+        summary,
         skipped: sorted(facts.target.skipped),
         notes: sorted(changes.notes),
         warnings: sorted(changes.warnings),

@@ -28,6 +28,10 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Grants of power the plan contains, each opted in by the desired file.
     pub power: Vec<PowerGrant>,
+    /// What a reviewer reads first: per role what it gains and loses,
+    /// roles created, renamed and retired, ownership that moves, and how
+    /// many roles gain or lose through each changed group.
+    pub summary: Vec<String>,
     /// Whether declared passwords were compared with the stored ones.
     pub passwords_compared: bool,
 }

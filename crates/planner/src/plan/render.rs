@@ -36,6 +36,7 @@ pub fn render_signed(plan: &Plan, key: Option<&[u8]>) -> String {
         skipped: &plan.skipped,
         notes: &plan.notes,
         warnings: &plan.warnings,
+        summary: &plan.summary,
     };
     script::write(&heading, &statements, key)
 }

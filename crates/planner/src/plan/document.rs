@@ -1,0 +1,46 @@
+//! The plan as a JSON document for CI (`plan --format json`): the header's
+//! fields, the summary, and each statement with its kind, reason and SQL.
+//! Its `checksum` is the script's, which `apply --expect-checksum` takes.
+
+use super::output::Plan;
+use super::render::{render, statements};
+
+/// The version of the document.
+pub const DOCUMENT_VERSION: u32 = 1;
+
+/// `plan` as a pretty-printed JSON document, ending with a line break.
+pub fn document(plan: &Plan) -> String {
+    let script = render(plan);
+    let checksum = crate::script::parse(&script)
+        .expect("a rendered plan parses")
+        .header
+        .checksum;
+    let statements: Vec<serde_json::Value> = statements(plan)
+        .into_iter()
+        .map(|s| {
+            serde_json::json!({
+                "kind": s.kind.label(),
+                "reason": s.reason,
+                "sql": s.sql,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "format_version": DOCUMENT_VERSION,
+        "database": plan.database.name,
+        "server_version_num": plan.server_version_num,
+        "connecting_role": plan.connecting_role,
+        "snapshot_fingerprint": plan.fingerprint,
+        "lock_key": plan.lock_key,
+        "checksum": checksum,
+        "summary": plan.summary,
+        "power": plan.power,
+        "skipped": plan.skipped,
+        "notes": plan.notes,
+        "warnings": plan.warnings,
+        "statements": statements,
+    });
+    let mut out = serde_json::to_string_pretty(&doc).expect("the plan serializes");
+    out.push('\n');
+    out
+}
