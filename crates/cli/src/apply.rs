@@ -33,6 +33,7 @@ pub fn run_apply(args: ApplyArgs) -> Result<Code> {
     let timeouts = args.timeouts.timeouts();
     let info = crate::inspect::conninfo(&args.db)?;
     let mut client = pgsr_executor::connect::connect(&info, &timeouts)?;
+    crate::inspect::warn_exposed_password(&args.db);
     let mut progress = progress();
     let look = watch_connection(info);
     let mut watch = Watch {
@@ -73,6 +74,7 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
     let timeouts = args.timeouts.timeouts();
     let info = crate::inspect::conninfo(&args.db)?;
     let mut client = pgsr_executor::connect::connect(&info, &timeouts)?;
+    crate::inspect::warn_exposed_password(&args.db);
     let options = sync_options(&args);
     let passwords = crate::secrets::password(Some(&desired));
     let mut progress = progress();

@@ -17,7 +17,26 @@ pub fn run(args: InspectArgs) -> Result<Code> {
 /// Resolves the connection settings and connects; the session's lock and
 /// statement timeouts are `timeouts`'.
 pub fn connect(db: &DbArgs, timeouts: &Timeouts) -> Result<pgsr_executor::connect::Session> {
-    Ok(pgsr_executor::connect::connect(&conninfo(db)?, timeouts)?)
+    let session = pgsr_executor::connect::connect(&conninfo(db)?, timeouts)?;
+    warn_exposed_password(db);
+    Ok(session)
+}
+
+/// Once connected (a failure is one line, and says what failed), a
+/// warning that a password written in `--db` is visible to other local
+/// users in the process list.
+pub fn warn_exposed_password(db: &DbArgs) {
+    let from_flag = db.db.is_some() && std::env::var_os("DATABASE_URL").is_none();
+    let with_password = db
+        .db
+        .as_deref()
+        .and_then(|text| ConnInfo::parse(text).ok())
+        .is_some_and(|c| c.get("password").is_some());
+    if from_flag && with_password {
+        eprintln!(
+            "pgsr: warning: a password in --db is visible to other local users in the process list; use ~/.pgpass, PGPASSWORD or a service file"
+        );
+    }
 }
 
 /// The connection settings as libpq makes them: `--db` (or
@@ -33,14 +52,6 @@ pub fn conninfo(db: &DbArgs) -> Result<ConnInfo> {
     };
     let given = ConnInfo::parse(db.db.as_deref().unwrap_or(""))
         .map_err(|e| crate::exit::Failure::new(e.to_string()))?;
-    if given.get("password").is_some()
-        && db.db.is_some()
-        && std::env::var_os("DATABASE_URL").is_none()
-    {
-        eprintln!(
-            "pgsr: warning: a password in --db is visible to other local users in the process list; use ~/.pgpass, PGPASSWORD or a service file"
-        );
-    }
     let (info, warning) = given
         .with_service(env, |path| std::fs::read_to_string(path).ok())
         .map_err(|e| crate::exit::Failure::new(e.to_string()))?
