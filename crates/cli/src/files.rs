@@ -67,20 +67,7 @@ pub fn remember(path: &Path) {
 pub fn read_input(path: &Path, limit: &Limit) -> std::result::Result<Vec<u8>, String> {
     if path == Path::new("-") {
         // Standard input, as `-f -` asks.
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(limit.bytes + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| e.to_string())?;
-        if bytes.len() as u64 > limit.bytes {
-            return Err(format!(
-                "it is larger than {}, the limit for {}",
-                size(limit.bytes),
-                limit.what
-            ));
-        }
-        return Ok(bytes);
+        return read_limited(std::io::stdin().lock(), 0, limit);
     }
     let file = File::open(path).map_err(|e| e.to_string())?;
     let metadata = file.metadata().map_err(|e| e.to_string())?;
@@ -88,9 +75,19 @@ pub fn read_input(path: &Path, limit: &Limit) -> std::result::Result<Vec<u8>, St
         .lock()
         .expect("no thread panics holding it")
         .push((metadata.dev(), metadata.ino()));
-    let capacity = metadata.len().min(limit.bytes + 1);
+    read_limited(file, metadata.len(), limit)
+}
+
+/// At most `limit` bytes of `input` (`expected` of them, for the buffer).
+fn read_limited(
+    input: impl Read,
+    expected: u64,
+    limit: &Limit,
+) -> std::result::Result<Vec<u8>, String> {
+    let capacity = expected.min(limit.bytes + 1);
     let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    file.take(limit.bytes + 1)
+    input
+        .take(limit.bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
     if bytes.len() as u64 > limit.bytes {

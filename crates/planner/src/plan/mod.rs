@@ -30,6 +30,7 @@ mod document;
 mod facts;
 pub(crate) mod index;
 mod intermediate;
+mod members;
 mod memberships;
 mod object;
 mod options;

@@ -95,9 +95,9 @@ struct Selection<'g> {
     columns: &'g [String],
 }
 
-struct Resolver<'c, 'a> {
-    ctx: &'c Context<'a>,
-    t: Target<'a>,
+pub(super) struct Resolver<'c, 'a> {
+    pub ctx: &'c Context<'a>,
+    pub t: Target<'a>,
 }
 
 impl<'a> Resolver<'_, 'a> {
@@ -408,80 +408,6 @@ impl<'a> Resolver<'_, 'a> {
                     },
                 );
             }
-        }
-        Ok(())
-    }
-
-    /// `inherit` and `set` exist from PostgreSQL 16; before, INHERIT is the
-    /// member's attribute and every member may SET ROLE.
-    fn check_options(
-        &self,
-        member: &str,
-        grant: &Grant,
-        options: &MembershipOptions,
-    ) -> Result<(), PlanError> {
-        let v = self.ctx.ix.snapshot.server_version_num;
-        let option = match (options.inherit, options.set) {
-            (_, Some(_)) => "set",
-            (Some(_), None) => "inherit",
-            (None, None) => return Ok(()),
-        };
-        if v >= 160000 {
-            return Ok(());
-        }
-        Err(PlanError {
-            span: Some(grant.span),
-            message: format!(
-                "{member}: membership option `{option}` exists from PostgreSQL 16 (the server is {}){}",
-                v / 10000,
-                if option == "inherit" {
-                    "; before it, give the member `inherit: false` (the NOINHERIT attribute)"
-                } else {
-                    ""
-                }
-            ),
-        })
-    }
-
-    /// `members` on a group: each one a member of it, created (NOLOGIN)
-    /// when missing, as a missing group is.
-    fn resolve_members(&mut self, group: &'a DesiredRole) -> Result<(), PlanError> {
-        for m in group.members.iter().flatten() {
-            let grant = Grant {
-                kind: GrantKind::RoleMembership {
-                    role: group.name.clone(),
-                    options: m.options,
-                },
-                span: m.span,
-            };
-            self.check_options(&m.name, &grant, &m.options)?;
-            if m.name == self.ctx.conn {
-                return Err(PlanError {
-                    span: Some(m.span),
-                    message: format!(
-                        "{}: members: {} is the connecting role, whose memberships pgsr does not manage",
-                        group.name, m.name
-                    ),
-                });
-            }
-            if !self.ctx.ix.role_exists(&m.name) && !self.ctx.managed.contains_key(m.name.as_str())
-            {
-                self.t
-                    .create_roles
-                    .entry(m.name.clone())
-                    .or_insert_with(|| {
-                        format!("{}: members {}: role does not exist", group.name, m.name)
-                    });
-            }
-            self.t
-                .memberships
-                .entry(m.name.as_str())
-                .or_default()
-                .entry(group.name.clone())
-                .or_insert(Wanted {
-                    reason: format!("{}: members {}", group.name, m.name),
-                    options: m.options,
-                });
         }
         Ok(())
     }

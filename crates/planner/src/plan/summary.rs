@@ -82,21 +82,21 @@ pub(crate) fn summarize(f: &Facts, steps: &[Step]) -> Vec<String> {
                 grantee,
                 owner,
                 ..
-            } => per_role
-                .entry(grantee.clone())
-                .or_default()
-                .gains
-                .push(format!("default {privilege} on what {owner} creates")),
-            Action::RevokeDefault {
+            }
+            | Action::RevokeDefault {
                 privilege,
                 grantee,
                 owner,
                 ..
-            } => per_role
-                .entry(grantee.clone())
-                .or_default()
-                .losses
-                .push(format!("default {privilege} on what {owner} creates")),
+            } => {
+                let c = per_role.entry(grantee.clone()).or_default();
+                let list = if matches!(step.action, Action::GrantDefault { .. }) {
+                    &mut c.gains
+                } else {
+                    &mut c.losses
+                };
+                list.push(format!("default {privilege} on what {owner} creates"));
+            }
             Action::GrantMembership { role, member, .. } => per_role
                 .entry(member.clone())
                 .or_default()
