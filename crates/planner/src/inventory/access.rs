@@ -294,15 +294,7 @@ impl<'a> Judge<'a> {
                 }
             }
         }
-        let writes = matches!(
-            privilege,
-            Privilege::Insert
-                | Privilege::Update
-                | Privilege::Delete
-                | Privilege::Truncate
-                | Privilege::Usage
-        );
-        if object.system_table && writes {
+        if blocked(object, privilege) {
             return None;
         }
         let mut best: Option<Path> = None;
@@ -348,20 +340,7 @@ impl<'a> Judge<'a> {
         object: &Guarded,
         privilege: Privilege,
     ) -> Option<Path> {
-        let v = self.snapshot.server_version_num;
-        let relation = matches!(object.object, ObjectRef::Relation { .. });
-        let schema = matches!(object.object, ObjectRef::Schema(_));
-        let candidates: &[&str] = match privilege {
-            Privilege::Select if relation && v >= 140000 => &["pg_read_all_data"],
-            Privilege::Insert | Privilege::Update | Privilege::Delete
-                if relation && v >= 140000 =>
-            {
-                &["pg_write_all_data"]
-            }
-            Privilege::Usage if schema && v >= 140000 => &["pg_read_all_data", "pg_write_all_data"],
-            Privilege::Maintain if relation && v >= 170000 => &["pg_maintain"],
-            _ => &[],
-        };
+        let candidates = predefined_roles(object, privilege, self.snapshot.server_version_num);
         candidates.iter().find_map(|role| {
             reach.get(role).map(|chain| Path {
                 how: How::Predefined {
@@ -371,6 +350,44 @@ impl<'a> Judge<'a> {
                 on_table: false,
             })
         })
+    }
+}
+
+/// Whether PostgreSQL refuses `privilege` on `object` to everyone but a
+/// superuser, whatever its ACL says: writing to a table of `pg_catalog`.
+pub(crate) fn blocked(object: &Guarded, privilege: Privilege) -> bool {
+    object.system_table
+        && matches!(
+            privilege,
+            Privilege::Insert
+                | Privilege::Update
+                | Privilege::Delete
+                | Privilege::Truncate
+                | Privilege::Usage
+        )
+}
+
+/// The predefined roles that hold `privilege` on every object like
+/// `object`: `pg_read_all_data` and `pg_write_all_data` (PostgreSQL 14 and
+/// later), `pg_maintain` (17 and later).
+pub(crate) fn predefined_roles(
+    object: &Guarded,
+    privilege: Privilege,
+    v: u32,
+) -> &'static [&'static str] {
+    let relation = matches!(object.object, ObjectRef::Relation { .. });
+    let schema = matches!(object.object, ObjectRef::Schema(_));
+    if blocked(object, privilege) {
+        return &[];
+    }
+    match privilege {
+        Privilege::Select if relation && v >= 140000 => &["pg_read_all_data"],
+        Privilege::Insert | Privilege::Update | Privilege::Delete if relation && v >= 140000 => {
+            &["pg_write_all_data"]
+        }
+        Privilege::Usage if schema && v >= 140000 => &["pg_read_all_data", "pg_write_all_data"],
+        Privilege::Maintain if relation && v >= 170000 => &["pg_maintain"],
+        _ => &[],
     }
 }
 

@@ -3,10 +3,9 @@
 //! per role × object: each entry reaches the roles that have its grantee's
 //! privileges.
 
-use super::access::{How, Path};
+use super::access::{blocked, predefined_roles, How, Path};
 use super::{is_system, kind_word, name_of, privileges, Held, Inventory, RoleAccess};
 use crate::acl::{Privilege, PUBLIC};
-use crate::plan::ObjectRef;
 use std::collections::{BTreeMap, HashMap};
 
 impl Inventory<'_> {
@@ -41,7 +40,7 @@ impl Inventory<'_> {
                 if e.grantee == PUBLIC {
                     continue;
                 }
-                if o.system_table && is_write(e.privilege) {
+                if blocked(o, e.privilege) {
                     continue;
                 }
                 for (role, chain) in reached_by.get(e.grantee.as_str()).into_iter().flatten() {
@@ -62,8 +61,6 @@ impl Inventory<'_> {
                 }
             }
             // Predefined roles that reach every object of a kind.
-            let relation = matches!(o.object, ObjectRef::Relation { .. });
-            let schema = matches!(o.object, ObjectRef::Schema(_));
             for &p in privileges(o, v) {
                 if o.entries
                     .iter()
@@ -71,19 +68,7 @@ impl Inventory<'_> {
                 {
                     continue;
                 }
-                let by: &[&str] = match p {
-                    Privilege::Select if relation && v >= 140000 => &["pg_read_all_data"],
-                    Privilege::Insert | Privilege::Update | Privilege::Delete
-                        if relation && v >= 140000 && !o.system_table =>
-                    {
-                        &["pg_write_all_data"]
-                    }
-                    Privilege::Usage if schema && v >= 140000 => {
-                        &["pg_read_all_data", "pg_write_all_data"]
-                    }
-                    Privilege::Maintain if relation && v >= 170000 => &["pg_maintain"],
-                    _ => &[],
-                };
+                let by = predefined_roles(o, p, v);
                 for predefined in by {
                     for (role, chain) in reached_by.get(predefined).into_iter().flatten() {
                         let taken = found.get(role).is_some_and(|f| f.contains_key(&(i, p)));
@@ -149,15 +134,4 @@ fn offer<'r>(
     {
         slot.insert(key, path);
     }
-}
-
-fn is_write(p: Privilege) -> bool {
-    matches!(
-        p,
-        Privilege::Insert
-            | Privilege::Update
-            | Privilege::Delete
-            | Privilege::Truncate
-            | Privilege::Usage
-    )
 }
