@@ -12,6 +12,11 @@
 //! `CREATE DATABASE` or `CREATE TABLESPACE`, cannot be used). A first line
 //! `-- inspect-as: <role>` takes the snapshot connected as that role instead
 //! of `postgres`.
+//!
+//! A line `-- databases: <name> …` among the first comment lines makes a
+//! case of several databases: each is created too, `<name>.sql` (when there
+//! is one) runs in it after `setup.sql`, and the snapshot is taken with
+//! `pgsr inspect --all-databases`.
 
 use crate::cluster::describe_error;
 use crate::{workspace_root, Pg};
@@ -53,6 +58,8 @@ pub struct Setup {
     pub sql: String,
     /// The role the snapshot is taken as.
     pub inspect_as: String,
+    /// The other databases of a multi-database case.
+    pub databases: Vec<String>,
 }
 
 impl Setup {
@@ -64,9 +71,16 @@ impl Setup {
             .map(|role| role.trim().to_owned())
             .filter(|role| !role.is_empty())
             .unwrap_or_else(|| "postgres".to_owned());
+        let databases = sql
+            .lines()
+            .take_while(|line| line.starts_with("--"))
+            .find_map(|line| line.strip_prefix("-- databases:"))
+            .map(|names| names.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
         Setup {
             sql: sql.to_owned(),
             inspect_as,
+            databases,
         }
     }
 
@@ -88,9 +102,20 @@ pub fn cluster_with(case: &str, major: u32) -> Pg {
         "postgres",
         &format!("CREATE DATABASE {FIXTURE_DATABASE} OWNER postgres"),
     );
+    for db in &setup.databases {
+        pg.execute("postgres", &format!("CREATE DATABASE {db} OWNER postgres"));
+    }
     pg.superuser(FIXTURE_DATABASE)
         .batch_execute(&setup.sql)
         .unwrap_or_else(|e| panic!("fixtures/{case}/setup.sql failed: {}", describe_error(&e)));
+    for db in &setup.databases {
+        let path = fixtures_dir().join(case).join(format!("{db}.sql"));
+        if let Ok(sql) = fs::read_to_string(&path) {
+            pg.superuser(db)
+                .batch_execute(&sql)
+                .unwrap_or_else(|e| panic!("{} failed: {}", path.display(), describe_error(&e)));
+        }
+    }
     pg
 }
 
@@ -104,11 +129,11 @@ pub fn regenerate(case: &str, out_dir: &Path) -> PathBuf {
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", out_dir.display()));
     let out = out_dir.join("snapshot.json");
     let out_arg = out.to_str().expect("UTF-8 path");
-    pg.pgsr(
-        &setup.inspect_as,
-        FIXTURE_DATABASE,
-        &["inspect", "-o", out_arg],
-    )
-    .expect_code(0);
+    let mut args = vec!["inspect", "-o", out_arg];
+    if !setup.databases.is_empty() {
+        args.push("--all-databases");
+    }
+    pg.pgsr(&setup.inspect_as, FIXTURE_DATABASE, &args)
+        .expect_code(0);
     out
 }

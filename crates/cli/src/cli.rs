@@ -204,6 +204,21 @@ pub struct InspectArgs {
     /// Write the snapshot here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Read every database that allows connections and is not a template
+    /// into one snapshot, a section per database.
+    #[arg(long)]
+    pub all_databases: bool,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
+}
+
+/// How many databases are read at once.
+#[derive(ClapArgs, Debug, Clone, Copy)]
+pub struct JobsArgs {
+    /// With several databases: read this many at once, each on its own
+    /// connection.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -246,6 +261,8 @@ pub struct PlanArgs {
     /// --exit-code, a plan that only sets passwords counts as changes.
     #[arg(long)]
     pub reset_passwords: bool,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
     #[command(flatten)]
     pub key: KeyArgs,
 }
@@ -316,6 +333,8 @@ pub struct SyncArgs {
     /// Set every declared password, even one known to be current.
     #[arg(long)]
     pub reset_passwords: bool,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
 }

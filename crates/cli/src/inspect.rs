@@ -1,6 +1,6 @@
 //! `pgsr inspect`: write a snapshot of the catalog.
 
-use crate::cli::{DbArgs, InspectArgs};
+use crate::cli::{DbArgs, InspectArgs, JobsArgs};
 use crate::exit::{Code, Result};
 use crate::files::write_output;
 use pgsr_executor::conninfo::ConnInfo;
@@ -8,10 +8,48 @@ use pgsr_executor::wait::Timeouts;
 use pgsr_planner::snapshot;
 
 pub fn run(args: InspectArgs) -> Result<Code> {
-    let mut client = connect(&args.db, &Timeouts::default())?;
-    let snapshot = pgsr_executor::inspect::inspect(&mut client)?;
-    write_output(args.output.as_deref(), &snapshot::to_json(&snapshot))?;
+    let timeouts = Timeouts::default();
+    let mut client = connect(&args.db, &timeouts)?;
+    let bytes = if args.all_databases {
+        let cluster = inspect_cluster(&mut client, &args.db, &timeouts, args.jobs, None)?;
+        snapshot::cluster_to_json(&cluster)
+    } else {
+        snapshot::to_json(&pgsr_executor::inspect::inspect(&mut client)?)
+    };
+    write_output(args.output.as_deref(), &bytes)?;
     Ok(Code::Ok)
+}
+
+/// Reads every database of the cluster, `jobs` at a time.
+pub fn inspect_cluster(
+    client: &mut pgsr_executor::connect::Session,
+    db: &DbArgs,
+    timeouts: &Timeouts,
+    jobs: JobsArgs,
+    desired: Option<&pgsr_planner::desired::Desired>,
+) -> Result<snapshot::ClusterSnapshot> {
+    let connect = connector(db, timeouts);
+    Ok(pgsr_executor::cluster::inspect_cluster(
+        client,
+        &connect,
+        usize::from(jobs.jobs),
+        desired,
+    )?)
+}
+
+/// Opens a session to another database of the cluster, with the
+/// connection settings resolved for that database (its `.pgpass` entry).
+pub fn connector<'a>(
+    db: &'a DbArgs,
+    timeouts: &'a Timeouts,
+) -> impl Fn(&str) -> std::result::Result<pgsr_executor::connect::Session, pgsr_executor::Error>
+       + Sync
+       + 'a {
+    move |name: &str| {
+        let info =
+            conninfo_for(db, Some(name)).map_err(|f| pgsr_executor::Error::usage(f.message))?;
+        pgsr_executor::connect::connect(&info, timeouts)
+    }
 }
 
 /// Resolves the connection settings and connects; the session's lock and
@@ -43,6 +81,12 @@ pub fn warn_exposed_password(db: &DbArgs) {
 /// `DATABASE_URL`), then the service file, the environment and libpq's
 /// defaults, then the password file.
 pub fn conninfo(db: &DbArgs) -> Result<ConnInfo> {
+    conninfo_for(db, None)
+}
+
+/// The connection settings, for `database` instead of the one given when
+/// it is named.
+pub fn conninfo_for(db: &DbArgs, database: Option<&str>) -> Result<ConnInfo> {
     // Without USER (as under cron), the user is the operating system's,
     // as libpq makes it.
     let env = |k: &str| {
@@ -50,8 +94,11 @@ pub fn conninfo(db: &DbArgs) -> Result<ConnInfo> {
             .ok()
             .or_else(|| (k == "USER").then(os_user).flatten())
     };
-    let given = ConnInfo::parse(db.db.as_deref().unwrap_or(""))
+    let mut given = ConnInfo::parse(db.db.as_deref().unwrap_or(""))
         .map_err(|e| crate::exit::Failure::new(e.to_string()))?;
+    if let Some(name) = database {
+        given.params.insert("dbname".into(), name.to_owned());
+    }
     let (info, warning) = given
         .with_service(env, |path| std::fs::read_to_string(path).ok())
         .map_err(|e| crate::exit::Failure::new(e.to_string()))?

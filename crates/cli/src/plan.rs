@@ -4,8 +4,10 @@ use crate::cli::PlanArgs;
 use crate::exit::{Code, Failure, Result};
 use crate::files::{read_input, write_output, DESIRED_FILE, SNAPSHOT};
 use pgsr_planner::desired::{self, Desired, PasswordRef};
-use pgsr_planner::plan::{plan, render_signed, Passwords, Plan, PlanOptions};
-use pgsr_planner::snapshot::{self, Snapshot};
+use pgsr_planner::plan::{
+    plan, plan_cluster, render_cluster, render_signed, Passwords, Plan, PlanOptions,
+};
+use pgsr_planner::snapshot::{self, ClusterSnapshot, Snapshot};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -17,10 +19,31 @@ pub fn run(args: PlanArgs) -> Result<Code> {
         drop_unused: args.drop_unused,
         passwords: Passwords::Unknown,
         now: Some(now()),
+        ..Default::default()
     };
-    let snapshot = match (&args.snapshot, &args.db.db) {
-        (Some(path), _) => read_snapshot(path)?,
-        (None, _) => {
+    let given = args
+        .snapshot
+        .as_deref()
+        .map(read_any_snapshot)
+        .transpose()?;
+    let snapshot = match given {
+        Some(AnySnapshot::Cluster(cluster)) => {
+            return run_cluster(&args, &desired, &key, &options, Source::Snapshot(&cluster))
+        }
+        None if desired.databases.is_some() => {
+            return run_cluster(&args, &desired, &key, &options, Source::Live)
+        }
+        Some(AnySnapshot::One(one)) => {
+            if let Some(set) = &desired.databases {
+                return Err(located(
+                    &args.file,
+                    Some((set.span.line, set.span.column)),
+                    "`databases` makes a multi-database plan: plan from a snapshot taken with `pgsr inspect --all-databases`, or with --db",
+                ));
+            }
+            *one
+        }
+        None => {
             let mut client = crate::inspect::connect(&args.db, &Default::default())?;
             let scope = pgsr_executor::sync::scope(&desired, &options, args.full_scope);
             let mut snapshot = pgsr_executor::inspect::inspect_scope(&mut client, &scope)?;
@@ -37,6 +60,9 @@ pub fn run(args: PlanArgs) -> Result<Code> {
             snapshot
         }
     };
+    desired
+        .check_single_database(&snapshot.database.name)
+        .map_err(|e| located(&args.file, Some((e.span.line, e.span.column)), &e.message))?;
     let plan = plan(&snapshot, &desired, &options)
         .map_err(|e| located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message))?;
     let script = render_signed(&plan, key.as_deref());
@@ -62,6 +88,99 @@ pub fn run(args: PlanArgs) -> Result<Code> {
     } else {
         Code::Ok
     })
+}
+
+/// Where a multi-database plan's catalog comes from.
+enum Source<'a> {
+    Snapshot(&'a ClusterSnapshot),
+    Live,
+}
+
+/// `plan` of a desired file with `databases`, or from a cluster snapshot.
+fn run_cluster(
+    args: &PlanArgs,
+    desired: &Desired,
+    key: &Option<Vec<u8>>,
+    options: &PlanOptions,
+    source: Source,
+) -> Result<Code> {
+    let mut options = options.clone();
+    let live;
+    let cluster = match source {
+        Source::Snapshot(c) => c,
+        Source::Live => {
+            let timeouts = Default::default();
+            let mut client = crate::inspect::connect(&args.db, &timeouts)?;
+            let read = crate::inspect::inspect_cluster(
+                &mut client,
+                &args.db,
+                &timeouts,
+                args.jobs,
+                Some(desired),
+            )?;
+            if !args.reset_passwords {
+                let resolver = crate::secrets::password(Some(desired));
+                options.passwords = pgsr_executor::password::knowledge(
+                    &mut *client,
+                    read.connected(),
+                    desired,
+                    &resolver,
+                )?;
+            }
+            live = read;
+            &live
+        }
+    };
+    let plan = plan_cluster(cluster, desired, &options)
+        .map_err(|e| located(&args.file, e.span.map(|s| (s.line, s.column)), &e.message))?;
+    let bytes = if args.format == "json" {
+        pgsr_planner::plan::document_cluster(&plan, key.as_deref())
+    } else {
+        render_cluster(&plan, key.as_deref())
+    };
+    write_output(args.output.as_deref(), bytes.as_bytes())?;
+    for part in &plan.parts {
+        if args.output.is_some() && std::io::stderr().is_terminal() {
+            for line in &part.summary {
+                eprintln!(
+                    "pgsr: summary: {}: {}",
+                    pgsr_planner::display::escape(&part.database.name),
+                    pgsr_planner::display::escape(line)
+                );
+            }
+        }
+        warn(part);
+    }
+    let changes = if args.reset_passwords {
+        !plan.is_empty()
+    } else {
+        plan.has_known_changes()
+    };
+    Ok(if args.exit_code && changes {
+        Code::Changes
+    } else {
+        Code::Ok
+    })
+}
+
+/// A snapshot file: one database's, or a cluster's.
+pub enum AnySnapshot {
+    One(Box<Snapshot>),
+    Cluster(ClusterSnapshot),
+}
+
+/// Reads a snapshot of one database or of several.
+pub fn read_any_snapshot(path: &Path) -> Result<AnySnapshot> {
+    let bytes = read_input(path, &SNAPSHOT)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
+    if snapshot::is_cluster_json(&bytes) {
+        return snapshot::cluster_from_json(&bytes)
+            .map(AnySnapshot::Cluster)
+            .map_err(|e| located(path, e.position, &e.message));
+    }
+    snapshot::from_json(&bytes)
+        .map(|s| AnySnapshot::One(Box::new(s)))
+        .map_err(|e| located(path, e.position, &e.message))
 }
 
 /// The plan's warnings on standard error too: the header, written to a

@@ -8,6 +8,7 @@ use crate::password::{self, Resolver};
 use crate::validate::{validate_script, Effect, ValidatedStatement};
 use crate::wait::{watched, Wait, Watch};
 use crate::{Error, ErrorKind};
+use pgsr_planner::plan::Part;
 use pgsr_planner::script::{self, Header};
 use pgsr_planner::snapshot::{self, Snapshot};
 use postgres::{GenericClient, Transaction};
@@ -211,10 +212,19 @@ fn check_fresh(
             header.database, header.database_oid, live.database.name, live.database.oid
         )));
     }
-    if live.fingerprint != header.fingerprint {
+    // A database's part of a multi-database plan runs after the shared
+    // part: only the database's own objects are compared. The last part
+    // drops retired roles, which PostgreSQL refuses while anything
+    // depends on them.
+    let now = match header.part {
+        Part::Database => live.database_fingerprint(),
+        Part::Last => return Ok(()),
+        Part::Whole | Part::Shared => live.fingerprint.clone(),
+    };
+    if now != header.fingerprint {
         let mut message = format!(
-            "the catalog changed since the plan was made (planned from {}, now {}): nothing was applied; plan again",
-            header.fingerprint, live.fingerprint
+            "the catalog changed since the plan was made (planned from {}, now {now}): nothing was applied; plan again",
+            header.fingerprint
         );
         let mut details = Vec::new();
         match planned_from {

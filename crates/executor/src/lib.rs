@@ -5,6 +5,7 @@
 //! to change — is the planner's job; this crate only does I/O and checks.
 
 pub mod apply;
+pub mod cluster;
 pub mod connect;
 pub mod conninfo;
 mod error;

@@ -116,6 +116,10 @@ fn fixture_plans_validate() {
         let Ok(json) = std::fs::read(dir.join("snapshot.json")) else {
             continue;
         };
+        if pgsr_planner::snapshot::is_cluster_json(&json) {
+            checked += check_cluster_case(&dir, &json);
+            continue;
+        }
         let snapshot = pgsr_planner::snapshot::from_json(&json).expect("a snapshot");
         for file in std::fs::read_dir(&dir).expect("a case directory") {
             let file = file.expect("a directory entry").path();
@@ -135,6 +139,97 @@ fn fixture_plans_validate() {
         }
     }
     assert!(checked > 0, "no fixture plans under {}", root.display());
+}
+
+/// The multi-database plans of a case validate part by part, as many
+/// statements as were planned; a part moved to another database, or a
+/// script edited after planning, is refused.
+fn check_cluster_case(dir: &std::path::Path, json: &[u8]) -> usize {
+    use pgsr_executor::apply::Trust;
+    use pgsr_executor::cluster::prepare_cluster;
+    use pgsr_planner::plan::Part;
+    use pgsr_planner::script::write_cluster;
+    let cluster = pgsr_planner::snapshot::cluster_from_json(json).expect("a cluster snapshot");
+    let mut checked = 0;
+    for file in std::fs::read_dir(dir).expect("a case directory") {
+        let file = file.expect("a directory entry").path();
+        if file.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let desired = pgsr_planner::desired::parse(&std::fs::read(&file).expect("readable"))
+            .expect("a desired file");
+        let plan = pgsr_planner::plan::plan_cluster(&cluster, &desired, &Default::default())
+            .expect("plans");
+        let key = b"a plan key";
+        let script = pgsr_planner::plan::render_cluster(&plan, Some(key));
+        let trust = Trust {
+            key: Some(key),
+            expect_checksum: None,
+        };
+        let prepared = prepare_cluster(&script, &trust)
+            .unwrap_or_else(|e| panic!("{}: {}", file.display(), e.message));
+        let planned: usize = plan
+            .parts
+            .iter()
+            .map(|p| pgsr_planner::plan::statements(p).len())
+            .sum();
+        let validated: usize = prepared.parts.iter().map(|(_, p)| p.statements.len()).sum();
+        assert_eq!(planned, validated, "{}", file.display());
+        assert!(prepared.parts.iter().all(|(_, p)| p.reviewed));
+        // Signed with another key, or not signed at all: refused.
+        let other = Trust {
+            key: Some(b"another key"),
+            expect_checksum: None,
+        };
+        assert!(prepare_cluster(&script, &other).is_err());
+        let unsigned = pgsr_planner::plan::render_cluster(&plan, None);
+        assert!(prepare_cluster(&unsigned, &trust).is_err());
+        // A part's database renamed in the cluster header: the checksum
+        // no longer matches.
+        let first_db = &plan.parts[1].database.name;
+        let moved = unsigned.replacen(
+            &format!("-- part: database \"{first_db}\""),
+            "-- part: database \"elsewhere\"",
+            1,
+        );
+        let e = prepare_cluster(&moved, &Trust::default()).expect_err("refused");
+        assert!(e.message.contains("checksum mismatch"), "{}", e.message);
+        // Rewritten whole, with a fresh checksum, as someone without the
+        // plan key could: the parts in another order, or the shared part
+        // run in another database, are refused all the same.
+        let parts: Vec<(Part, &str, String)> = plan
+            .parts
+            .iter()
+            .map(|p| {
+                (
+                    p.part,
+                    p.database.name.as_str(),
+                    pgsr_planner::plan::render(p),
+                )
+            })
+            .collect();
+        let mut reordered = parts.clone();
+        reordered.rotate_left(1);
+        let e = prepare_cluster(
+            &write_cluster(&plan.connected_database, &reordered, None),
+            &Trust::default(),
+        )
+        .expect_err("refused");
+        assert!(
+            e.message.contains("runs its shared part first"),
+            "{}",
+            e.message
+        );
+        let e = prepare_cluster(&write_cluster(first_db, &parts, None), &Trust::default())
+            .expect_err("refused");
+        assert!(
+            e.message.contains("outside the connected database"),
+            "{}",
+            e.message
+        );
+        checked += 1;
+    }
+    checked
 }
 
 fn config() -> ProptestConfig {

@@ -282,6 +282,7 @@ fn grant(kind: GrantKind) -> Grant {
     Grant {
         kind,
         span: Span::default(),
+        databases: None,
     }
 }
 

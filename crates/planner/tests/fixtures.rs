@@ -11,8 +11,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pgsr_planner::desired::Desired;
-use pgsr_planner::plan::{plan, render, Action, PlanOptions};
-use pgsr_planner::snapshot::{from_json, Role, Snapshot};
+use pgsr_planner::plan::{
+    document_cluster, plan, plan_cluster, render, render_cluster, Action, Part, PlanOptions,
+};
+use pgsr_planner::snapshot::{
+    cluster_from_json, from_json, is_cluster_json, ClusterSnapshot, Role, Snapshot,
+};
 use support::{mini, model};
 
 fn fixtures_dir() -> PathBuf {
@@ -38,6 +42,101 @@ fn cases() -> Vec<(String, Vec<PathBuf>)> {
     }
     cases.sort();
     cases
+}
+
+/// Whether a case's snapshot holds several databases.
+fn is_cluster(case: &str) -> bool {
+    let path = fixtures_dir().join(case).join("snapshot.json");
+    is_cluster_json(&fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// Each case of one database, and its desired files.
+fn single_cases() -> Vec<(String, Vec<PathBuf>)> {
+    cases()
+        .into_iter()
+        .filter(|(c, _)| !is_cluster(c))
+        .collect()
+}
+
+fn read_cluster(case: &str) -> ClusterSnapshot {
+    let path = fixtures_dir().join(case).join("snapshot.json");
+    let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    cluster_from_json(&bytes).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
+}
+
+/// Multi-database cases: the script and the JSON document of each desired
+/// file, as reviewed.
+#[test]
+fn cluster_desired_files_plan_as_reviewed() {
+    let cases: Vec<_> = cases().into_iter().filter(|(c, _)| is_cluster(c)).collect();
+    assert!(!cases.is_empty(), "no multi-database fixture");
+    for (case, files) in cases {
+        let cluster = read_cluster(&case);
+        for file in files {
+            let desired = read_desired(&file);
+            let name = format!("{case}__{}", stem(&file));
+            let p = plan_cluster(&cluster, &desired, &PlanOptions::default())
+                .unwrap_or_else(|e| panic!("{name}: planning failed: {e}"));
+            let yaml = fs::read_to_string(&file).expect("read above");
+            let script = render_cluster(&p, None);
+            settings(&yaml).bind(|| insta::assert_snapshot!(name.clone(), script));
+            let json = format!("{name}__json");
+            let doc = document_cluster(&p, None);
+            settings(&json).bind(|| insta::assert_snapshot!(json, doc));
+        }
+    }
+}
+
+/// Applying each part of a multi-database plan to the model of each
+/// database it runs in (the shared and last parts to every database, as
+/// they change catalogs every database sees) leaves nothing to do.
+#[test]
+fn cluster_desired_files_converge() {
+    for (case, files) in cases().into_iter().filter(|(c, _)| is_cluster(c)) {
+        let cluster = read_cluster(&case);
+        for file in files {
+            let desired = read_desired(&file);
+            if !desired.retired.is_empty() {
+                // The model has no REASSIGN/DROP OWNED: tests/databases.rs
+                // retires across databases on PostgreSQL.
+                continue;
+            }
+            let name = format!("{case}/{}", stem(&file));
+            let first = plan_cluster(&cluster, &desired, &PlanOptions::default()).expect("plans");
+            let shared = &first.parts[0];
+            let last = first.parts.last().expect("a last part");
+            let mut after = cluster.clone();
+            for section in &mut after.databases {
+                let own = first
+                    .parts
+                    .iter()
+                    .find(|p| p.part == Part::Database && p.database.name == section.database.name);
+                let mut s = section.clone();
+                for part in [Some(shared), own, Some(last)].into_iter().flatten() {
+                    s = model::apply(&s, part)
+                        .unwrap_or_else(|e| {
+                            panic!(
+                                "{name}: PostgreSQL would refuse {:?} part of {}: {e}",
+                                part.part, part.database.name
+                            )
+                        })
+                        .snapshot;
+                }
+                s.canonicalize();
+                *section = s;
+            }
+            let second = plan_cluster(&after, &desired, &PlanOptions::default()).expect("plans");
+            for part in &second.parts {
+                assert!(
+                    part.steps.is_empty(),
+                    "{name}: the next plan's {:?} part for {} is not empty:\n{}",
+                    part.part,
+                    part.database.name,
+                    mini::statements(part)
+                );
+            }
+        }
+    }
 }
 
 fn read_snapshot(case: &str) -> Snapshot {
@@ -67,7 +166,7 @@ fn settings(description: &str) -> insta::Settings {
 
 #[test]
 fn desired_files_plan_as_reviewed() {
-    let cases = cases();
+    let cases = single_cases();
     assert!(
         cases.iter().any(|(_, files)| !files.is_empty()),
         "no fixture case with desired files under {}",
@@ -89,7 +188,7 @@ fn desired_files_plan_as_reviewed() {
 /// The same plans as the JSON document CI reads (`plan --format json`).
 #[test]
 fn desired_files_plan_as_json_documents() {
-    for (case, files) in cases() {
+    for (case, files) in single_cases() {
         let snapshot = read_snapshot(&case);
         for file in files {
             let desired = read_desired(&file);
@@ -115,7 +214,7 @@ fn desired_files_plan_as_json_documents() {
 #[test]
 fn desired_files_converge() {
     let mut failures = Vec::new();
-    for (case, files) in cases() {
+    for (case, files) in single_cases() {
         let snapshot = read_snapshot(&case);
         for file in files {
             let desired = read_desired(&file);

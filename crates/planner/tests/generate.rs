@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use pgsr_planner::generate::generate;
 use pgsr_planner::plan::{plan, Action, Plan, PlanOptions};
-use pgsr_planner::snapshot::{from_json, Snapshot};
+use pgsr_planner::snapshot::{cluster_from_json, from_json, is_cluster_json, Snapshot};
 use proptest::prelude::*;
 use support::{gen, model};
 
@@ -30,6 +30,14 @@ fn snapshots() -> Vec<(String, Snapshot)> {
         if path.is_file() {
             let bytes = fs::read(&path).unwrap();
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            if is_cluster_json(&bytes) {
+                // Each database of a multi-database case on its own.
+                let cluster = cluster_from_json(&bytes).unwrap_or_else(|e| panic!("{e:?}"));
+                for s in cluster.databases {
+                    out.push((format!("{name}/{}", s.database.name), s));
+                }
+                continue;
+            }
             out.push((name, from_json(&bytes).unwrap_or_else(|e| panic!("{e:?}"))));
         }
     }

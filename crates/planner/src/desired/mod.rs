@@ -5,6 +5,7 @@
 //! keeps the position it came from so that later checks can point at it.
 
 mod check;
+mod databases;
 mod grant;
 mod parse;
 mod profile;
@@ -20,6 +21,7 @@ pub use role::{
     UnlistedAction,
 };
 
+pub use databases::{is_local, DatabaseSet};
 pub use schema::check_suffix;
 pub use timestamp::{parse_timestamp, timestamp_from_unix};
 
@@ -82,6 +84,9 @@ pub struct Desired {
     /// `<role>_<suffix>`, of which the role is made a member (see
     /// [`Desired::with_suffix`]).
     pub suffix: Option<Spanned<String>>,
+    /// The top-level `databases`: the databases a plan manages. None: the
+    /// connected database alone.
+    pub databases: Option<DatabaseSet>,
 }
 
 /// A role named in the desired file, and where.
@@ -199,6 +204,9 @@ impl fmt::Debug for Secret {
 pub struct Grant {
     pub kind: GrantKind,
     pub span: Span,
+    /// The grant's `database`: the databases it applies in (grants on
+    /// objects inside a database only). None: every managed database.
+    pub databases: Option<DatabaseSet>,
 }
 
 /// pg-sync-roles' grant types (but `Login`, kept apart on the role).

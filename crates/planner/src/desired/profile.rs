@@ -121,6 +121,7 @@ fn use_profile(
                 "grant" => out.push(Grant {
                     kind: GrantKind::Privileges(privileges(item_value, Some(&params))?),
                     span: item.span,
+                    databases: None,
                 }),
                 "default_privileges" => out.push(Grant {
                     kind: GrantKind::DefaultPrivileges(default_privileges(
@@ -128,6 +129,7 @@ fn use_profile(
                         Some(&params),
                     )?),
                     span: item.span,
+                    databases: None,
                 }),
                 "profile" => use_profile(profiles, item_value, &params, stack, item.span, out)?,
                 other => {
@@ -154,7 +156,11 @@ fn use_profile(
         )
     })?;
     let kinds = kinds.map_err(|message| error(name_node.span, message))?;
-    out.extend(kinds.into_iter().map(|kind| Grant { kind, span }));
+    out.extend(kinds.into_iter().map(|kind| Grant {
+        kind,
+        span,
+        databases: None,
+    }));
     Ok(())
 }
 

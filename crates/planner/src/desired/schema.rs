@@ -42,6 +42,7 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
             "unlisted_roles",
             "suffix",
             "templates",
+            "databases",
         ],
     )?;
     let lock_key = match top.get("lock_key") {
@@ -120,6 +121,10 @@ pub(super) fn desired(root: &Node) -> Result<Desired> {
         retired,
         unlisted_roles,
         suffix,
+        databases: top
+            .get("databases")
+            .map(|node| super::databases::database_set(node, "databases"))
+            .transpose()?,
     };
     super::check::roles(&desired)?;
     Ok(desired)
@@ -309,6 +314,7 @@ fn role(node: &Node, profiles: &Profiles) -> Result<RoleItem> {
         grants.push(Grant {
             kind: checked_membership(group, options, &role_name, span)?,
             span,
+            databases: None,
         });
     }
     for inherited in role::inherits(&fields)? {
@@ -320,6 +326,7 @@ fn role(node: &Node, profiles: &Profiles) -> Result<RoleItem> {
                 inherited.span,
             )?,
             span: inherited.span,
+            databases: None,
         });
     }
     let members = role::members(&fields)?;
@@ -383,21 +390,64 @@ fn grant(item: &Node, role_name: &str, profiles: &Profiles) -> Result<Item> {
             ),
         ));
     };
-    let (key, value) = match entries.as_slice() {
+    // `database` may stand beside the kind: where the grant applies.
+    let database = entries
+        .iter()
+        .find(|(k, _)| scalar_text(k) == Some("database"))
+        .map(|(_, v)| v);
+    let rest: Vec<&(Node, Node)> = entries
+        .iter()
+        .filter(|(k, _)| scalar_text(k) != Some("database"))
+        .collect();
+    let (key, value) = match rest.as_slice() {
         [(key, value)] => (key, value),
+        [] if database.is_some() => {
+            return Err(error(item.span, "expected a grant kind beside `database`"))
+        }
         [] => return Err(error(item.span, "expected a grant, found an empty mapping")),
         [_, (second, _), ..] => {
-            let keys: Vec<&str> = entries.iter().filter_map(|(k, _)| scalar_text(k)).collect();
+            let keys: Vec<&str> = rest.iter().filter_map(|(k, _)| scalar_text(k)).collect();
             return Err(error(
                 second.span,
                 format!(
-                    "a grant has exactly one key (its kind), found {}: {}; indent a grant's options under its kind",
-                    entries.len(),
+                    "a grant has exactly one key (its kind; `database` may stand beside it), found {}: {}; indent a grant's options under its kind",
+                    rest.len(),
                     keys.join(", ")
                 ),
             ));
         }
     };
+    let item = grant_kind(item, key, value, role_name, profiles)?;
+    let Some(database) = database else {
+        return Ok(item);
+    };
+    Ok(match item {
+        Item::Login(_) => {
+            return Err(error(
+                database.span,
+                "`database` applies to grants on objects inside a database, not to `login`",
+            ))
+        }
+        Item::Grant(mut g) => {
+            g.databases = Some(super::databases::grant_databases(database, &g.kind)?);
+            Item::Grant(g)
+        }
+        Item::Profile(mut grants) => {
+            for g in &mut grants {
+                g.databases = Some(super::databases::grant_databases(database, &g.kind)?);
+            }
+            Item::Profile(grants)
+        }
+    })
+}
+
+fn grant_kind(
+    item: &Node,
+    key: &Node,
+    value: &Node,
+    role_name: &str,
+    profiles: &Profiles,
+) -> Result<Item> {
     let Some(kind) = scalar_text(key) else {
         return Err(error(
             key.span,
@@ -443,7 +493,11 @@ fn grant(item: &Node, role_name: &str, profiles: &Profiles) -> Result<Item> {
             ));
         }
     };
-    Ok(Item::Grant(Grant { kind, span }))
+    Ok(Item::Grant(Grant {
+        kind,
+        span,
+        databases: None,
+    }))
 }
 
 /// `kind: name` or `kind: {field: name, ...}`: the name, where it is, and

@@ -53,6 +53,7 @@ impl Desired {
                     options: MembershipOptions::default(),
                 },
                 span: role.span,
+                databases: None,
             });
             roles.push(DesiredRole {
                 grants,

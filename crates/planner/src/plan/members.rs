@@ -47,6 +47,7 @@ impl<'a> Resolver<'_, 'a> {
                     options: m.options,
                 },
                 span: m.span,
+                databases: None,
             };
             self.check_options(&m.name, &grant, &m.options)?;
             if m.name == self.ctx.conn {

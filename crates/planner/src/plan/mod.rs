@@ -23,6 +23,7 @@ mod action;
 mod actual;
 mod attributes;
 mod brackets;
+mod cluster;
 mod context;
 mod describe;
 mod diff;
@@ -37,6 +38,7 @@ mod options;
 mod order;
 mod output;
 mod ownership;
+pub(crate) mod part;
 pub mod power;
 mod privileges;
 mod rename;
@@ -49,12 +51,14 @@ mod summary;
 
 pub use crate::statement::{PasswordSlot, Statement};
 pub use action::{Action, RoleOptions, Step};
-pub use document::{document, DOCUMENT_VERSION};
+pub use cluster::{plan_cluster, render_cluster, ClusterPlan};
+pub use document::{document, document_cluster, DOCUMENT_VERSION};
 pub use intermediate::is_intermediate;
 pub use object::ObjectRef;
 pub use options::{Passwords, PlanOptions};
 pub use order::Section;
 pub use output::{Plan, PlanError};
+pub use part::Part;
 pub use render::{password_slots, render, render_signed, statements};
 pub use scope::scope_for;
 
@@ -90,7 +94,8 @@ pub fn plan(
     created.splice(0..0, renames);
     let actual = actual::collect(&ctx);
     let facts = facts::Facts::new(ctx, target, routing);
-    let changes = diff::diff(&facts, &actual, created)?;
+    let mut changes = diff::diff(&facts, &actual, created)?;
+    changes.steps = part::select(options.part, changes.steps);
     let changes = brackets::bracket(&facts, changes);
     let power = power::check(&facts, &changes.steps)?;
     let steps = order::order(changes.steps);
@@ -99,7 +104,13 @@ pub fn plan(
         server_version_num: snapshot.server_version_num,
         database: snapshot.database.clone(),
         connecting_role: facts.ctx.conn.to_owned(),
-        fingerprint: original.fingerprint.clone(),
+        // A database's part runs after the shared part changed the
+        // shared catalogs (and renamed roles): it is checked against the
+        // database's own objects, as the renames leave them.
+        fingerprint: match options.part {
+            Part::Database => snapshot.database_fingerprint(),
+            _ => original.fingerprint.clone(),
+        },
         scope: original.scope.clone(),
         lock_key: desired.lock_key,
         steps,
@@ -109,6 +120,7 @@ pub fn plan(
         warnings: sorted(changes.warnings),
         power,
         passwords_compared: matches!(options.passwords, Passwords::Compared { .. }),
+        part: options.part,
     };
     let uncompared: Vec<&str> = plan
         .steps

@@ -18,6 +18,12 @@ pub struct PlanOptions {
     ///
     /// [`timestamp_from_unix`]: crate::desired::timestamp_from_unix
     pub now: Option<String>,
+    /// Which statements the plan holds: all of them, or one part of a
+    /// multi-database plan (see [`plan_cluster`](super::plan_cluster)).
+    pub part: super::Part,
+    /// The databases a multi-database plan manages: a retired role is
+    /// dropped once nothing of its remains in databases outside them.
+    pub managed_databases: Vec<String>,
 }
 
 /// What is known of declared passwords. Only a superuser can read the

@@ -34,6 +34,11 @@ pub struct Plan {
     pub summary: Vec<String>,
     /// Whether declared passwords were compared with the stored ones.
     pub passwords_compared: bool,
+    /// Which part of a multi-database plan this is ([`Part::Whole`] for
+    /// a plan of one database).
+    ///
+    /// [`Part::Whole`]: super::Part::Whole
+    pub part: super::Part,
 }
 
 impl Plan {

@@ -30,6 +30,7 @@ pub fn render_signed(plan: &Plan, key: Option<&[u8]>) -> String {
         connecting_role: &plan.connecting_role,
         fingerprint: &plan.fingerprint,
         scope: &plan.scope,
+        part: plan.part,
         lock_key: plan.lock_key,
         passwords: &passwords,
         power: &plan.power,

@@ -100,7 +100,11 @@ impl<'a> Diff<'_, 'a> {
                 .any(|d| (d.database == here || d.database.is_empty()) && d.owned > 0);
         let elsewhere: Vec<&str> = deps
             .iter()
-            .filter(|d| !d.database.is_empty() && d.database != here)
+            .filter(|d| {
+                !d.database.is_empty()
+                    && d.database != here
+                    && !ctx.options.managed_databases.contains(&d.database)
+            })
             .map(|d| d.database.as_str())
             .collect();
         let target = r

@@ -30,8 +30,13 @@ pub(super) fn fingerprint(scope: &Scope, catalog: &Catalog) -> String {
         scope: &'a Scope,
         catalog: &'a Catalog,
     }
+    digest_of(&Canonical { scope, catalog })
+}
+
+/// `sha256:` and the hex SHA-256 of a value's compact JSON.
+pub(super) fn digest_of(value: &impl Serialize) -> String {
     let mut hasher = HashWriter(Sha256::new());
-    serde_json::to_writer(&mut hasher, &Canonical { scope, catalog }).expect("catalog serializes");
+    serde_json::to_writer(&mut hasher, value).expect("catalog serializes");
     let digest = hasher.0.finalize();
     let mut hex = String::with_capacity(7 + 64);
     hex.push_str("sha256:");
@@ -84,8 +89,16 @@ pub fn from_json(bytes: &[u8]) -> Result<Snapshot, ReadError> {
 }
 
 fn read(bytes: &[u8]) -> Result<Snapshot, ReadError> {
-    let snapshot: Snapshot = match serde_json::from_slice(bytes) {
-        Ok(s) => s,
+    let snapshot: Snapshot = parse(bytes)?;
+    check(&snapshot)?;
+    Ok(snapshot)
+}
+
+/// Parses JSON into `T`, with a message that names the position apart and
+/// a clear one for another format version.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ReadError> {
+    match serde_json::from_slice(bytes) {
+        Ok(s) => Ok(s),
         Err(e) => {
             if let Some(version) = probe_version(bytes) {
                 if version != FORMAT_VERSION {
@@ -107,9 +120,15 @@ fn read(bytes: &[u8]) -> Result<Snapshot, ReadError> {
             } else {
                 strip_position(&e.to_string())
             };
-            return Err(ReadError { position, message });
+            Err(ReadError { position, message })
         }
-    };
+    }
+}
+
+/// Checks a parsed snapshot: its format version, its fingerprint against
+/// the contents, and (for a full snapshot) that every role named by an
+/// object exists.
+pub(super) fn check(snapshot: &Snapshot) -> Result<(), ReadError> {
     if snapshot.format_version != FORMAT_VERSION {
         return Err(ReadError {
             position: None,
@@ -132,7 +151,7 @@ fn read(bytes: &[u8]) -> Result<Snapshot, ReadError> {
     if snapshot.scope == Scope::Full {
         check_references(&snapshot.catalog)?;
     }
-    Ok(snapshot)
+    Ok(())
 }
 
 fn probe_version(bytes: &[u8]) -> Option<u32> {

@@ -5,9 +5,11 @@
 //! a stable key, so the same catalog always gives the same bytes, and the
 //! [`fingerprint`](Snapshot::fingerprint) identifies the catalog state.
 
+mod cluster;
 mod diff;
 mod json;
 
+pub use cluster::{cluster_from_json, cluster_to_json, is_cluster_json, ClusterSnapshot};
 pub use diff::summarize;
 pub use json::{from_json, to_json, ReadError};
 

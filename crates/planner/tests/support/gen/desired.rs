@@ -20,6 +20,7 @@ pub(super) fn grant(kind: GrantKind) -> Grant {
     Grant {
         kind,
         span: Span::default(),
+        databases: None,
     }
 }
 

@@ -619,6 +619,7 @@ pub fn case(pools: impl Strategy<Value = Pools>) -> impl Strategy<Value = Case> 
                 drop_unused: d.drop_unused,
                 passwords: Default::default(),
                 now: None,
+                ..Default::default()
             },
         }
     })

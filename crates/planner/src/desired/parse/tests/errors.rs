@@ -188,8 +188,8 @@ fn grant_items_must_be_one_key_mappings() {
     fails_at(
         role_with(&["table_select:\n        schema: s\n        table: t"]),
         "schema: s",
-        "a grant has exactly one key (its kind), found 3: table_select, schema, table; \
-             indent a grant's options under its kind",
+        "a grant has exactly one key (its kind; `database` may stand beside it), found 3: \
+             table_select, schema, table; indent a grant's options under its kind",
     );
     let cases = [
             ("login", "login", "expected a grant (a mapping with one key, such as `schema_usage: sales`), found string `login`"),

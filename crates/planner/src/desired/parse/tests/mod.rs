@@ -483,5 +483,6 @@ fn names_are_limited_in_bytes() {
     );
 }
 
+mod databases;
 mod errors;
 mod roles;

@@ -8,6 +8,7 @@
 //! -- connecting-role: "postgres"
 //! -- snapshot-fingerprint: sha256:…
 //! -- scope: {"kind":"full"}   (or the partial scope, as in a snapshot)
+//! -- part: database       (one part of a multi-database plan)
 //! -- lock-key: 1
 //! -- statements: 3 (create-role 1, grant 1, grant-role 1)
 //! -- password: password_1 "alice" env "ALICE_PASSWORD"   (one per password set)
@@ -31,7 +32,14 @@
 //! made by someone holding the key. Names in comments are escaped so that
 //! no name can end a comment line and smuggle in a statement.
 
+mod cluster;
+
+pub use cluster::{
+    is_cluster_script, parse_cluster, write_cluster, ClusterScript, ScriptPart, CLUSTER_FORMAT,
+};
+
 use crate::desired::PasswordRef;
+use crate::plan::part::Part;
 use crate::power::PowerGrant;
 use crate::snapshot::{DatabaseIdent, Scope};
 pub use crate::statement::StatementKind;
@@ -60,6 +68,10 @@ pub struct Header {
     pub fingerprint: String,
     /// The part of the catalog the fingerprint covers.
     pub scope: Scope,
+    /// The part of a multi-database plan the script is; for
+    /// [`Part::Database`] the fingerprint covers the database's own objects
+    /// (see `Snapshot::database_fingerprint`).
+    pub part: Part,
     pub lock_key: i64,
     pub statement_count: usize,
     /// The per-kind counts of the `statements` line.
@@ -130,6 +142,7 @@ pub(crate) struct Heading<'p> {
     pub connecting_role: &'p str,
     pub fingerprint: &'p str,
     pub scope: &'p Scope,
+    pub part: Part,
     pub lock_key: i64,
     pub passwords: &'p [PasswordSlot],
     pub power: &'p [PowerGrant],
@@ -165,6 +178,9 @@ pub(crate) fn write(plan: &Heading, statements: &[Statement], key: Option<&[u8]>
         "-- scope: {}\n",
         serde_json::to_string(plan.scope).expect("scope serializes")
     ));
+    if plan.part != Part::Whole {
+        head.push_str(&format!("-- part: {}\n", plan.part.word()));
+    }
     head.push_str(&format!("-- lock-key: {}\n", plan.lock_key));
     head.push_str(&format!("-- statements: {}\n", counts_text(&counts)));
     for line in plan.summary {
@@ -251,13 +267,25 @@ impl Script<'_> {
     /// Checks the signature with `key`: refused when it is missing or
     /// made with another key, or when the script was edited after signing.
     pub fn check_signature(&self, key: &[u8]) -> Result<(), ScriptError> {
-        let Some((line, value)) = self.signature else {
+        check_signature(self.signature, self.signed, key)
+    }
+}
+
+/// Checks a signature line (its number and value) against the HMAC of
+/// `signed` with `key`.
+fn check_signature(
+    signature_line: Option<(usize, &str)>,
+    signed: [&str; 2],
+    key: &[u8],
+) -> Result<(), ScriptError> {
+    {
+        let Some((line, value)) = signature_line else {
             return Err(ScriptError {
                 line: 1,
                 message: "the plan is not signed, and a plan key is configured: only plans signed with the key are applied (plan it again with the key)".into(),
             });
         };
-        let expected = signature(key, self.signed);
+        let expected = signature(key, signed);
         let given = value.strip_prefix(SIGNATURE_SCHEME).unwrap_or_default();
         // Compared in constant time, as HMAC tags must be.
         let same = given.len() == expected.len()
@@ -447,6 +475,12 @@ pub fn parse(text: &str) -> Result<Script<'_>, ScriptError> {
         scope: {
             let (line, value) = get("scope")?;
             serde_json::from_str(value).map_err(|e| err(line, format!("bad scope: {e}")))?
+        },
+        part: match fields.get("part") {
+            None => Part::Whole,
+            Some(&(line, value)) => Part::from_word(value)
+                .filter(|p| *p != Part::Whole)
+                .ok_or_else(|| err(line, format!("bad part {}", crate::display::quoted(value))))?,
         },
         lock_key: number("lock-key")?,
         statement_count,
