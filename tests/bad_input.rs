@@ -29,6 +29,8 @@ use std::process::{Command, Stdio};
 const DESIRED: &[(&str, &str, &str)] = &[
     ("anchor-alias.yaml", "4:7", "YAML anchors and aliases are not supported"),
     ("c1-control-character.yaml", "2:22", "the file holds the character U+009B, which YAML does not allow"),
+    ("database-on-a-shared-grant.yaml", "5:19", "`database` applies to grants on objects inside a database"),
+    ("databases-empty-include.yaml", "1:22", "expected `include` to name at least one database"),
     ("deep-nesting.yaml", "1:40", "nesting deeper than 32 levels"),
     ("direct-yes.yaml", "4:48", "expected `direct` to be true or false, found string `yes`"),
     ("duplicate-key.yaml", "5:5", "duplicate key `name` (first on line 2)"),
@@ -37,7 +39,7 @@ const DESIRED: &[(&str, &str, &str)] = &[
     ("empty.yaml", "1:1", "empty file: expected a mapping with `roles`"),
     ("escape-character.yaml", "2:15", "the file holds the character U+001B, which YAML does not allow"),
     ("grant-empty-mapping.yaml", "4:9", "expected a grant, found an empty mapping"),
-    ("grant-options-not-indented.yaml", "5:9", "a grant has exactly one key (its kind), found 3"),
+    ("grant-options-not-indented.yaml", "5:9", "a grant has exactly one key (its kind; `database` may stand beside it), found 3"),
     ("grants-not-a-sequence.json", "1:43", "expected `grants` to be a sequence, found a mapping"),
     ("json-missing-colon.json", "1:20", "invalid YAML"),
     ("json-unclosed.json", "2:1", "invalid YAML"),
