@@ -39,27 +39,20 @@ pub fn run_apply(args: ApplyArgs) -> Result<Code> {
     let info = crate::inspect::conninfo(&args.db)?;
     let mut client = pgsr_executor::connect::connect(&info, &timeouts)?;
     crate::inspect::warn_exposed_password(&args.db);
-    let mut progress = progress();
-    let look = watch_connection(info);
-    let mut watch = Watch {
-        progress: &mut progress,
-        waiting: &waiting,
-        connect: &look,
-        timeouts,
-    };
-    let report = apply(
-        &mut client,
-        &prepared,
-        planned_from.as_ref(),
-        &passwords,
-        &mut watch,
-    )
+    let report = with_watch(info, timeouts, |watch| {
+        apply(
+            &mut client,
+            &prepared,
+            planned_from.as_ref(),
+            &passwords,
+            watch,
+        )
+    })
     .map_err(|e| {
         let mut f = Failure::from(e);
         f.message = format!("{}: {}", args.script.display(), f.message);
         f
     })?;
-    finish_progress();
     eprintln!(
         "pgsr: applied {} statements in {:.2} s ({} round trips)",
         report.statements,
@@ -211,32 +204,24 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
     if desired.databases.is_some() {
         return sync_cluster(&args, file, &desired);
     }
-    if let Some(database) = crate::inspect::conninfo(&args.db)?.get("dbname") {
+    let info = crate::inspect::conninfo(&args.db)?;
+    if let Some(database) = info.get("dbname") {
         desired
             .check_single_database(database)
             .map_err(|e| located(file, Some((e.span.line, e.span.column)), &e.message))?;
     }
     let timeouts = args.timeouts.timeouts();
-    let info = crate::inspect::conninfo(&args.db)?;
     let mut client = pgsr_executor::connect::connect(&info, &timeouts)?;
     crate::inspect::warn_exposed_password(&args.db);
     let options = sync_options(&args);
     let passwords = crate::secrets::password(Some(&desired));
-    let mut progress = progress();
-    let look = watch_connection(info);
-    let mut watch = Watch {
-        progress: &mut progress,
-        waiting: &waiting,
-        connect: &look,
-        timeouts,
-    };
-    let outcome =
-        pgsr_executor::sync::sync(&mut client, &desired, &options, &passwords, &mut watch)
-            .map_err(|e| match e {
-                SyncError::Plan(e) => located(file, e.span.map(|s| (s.line, s.column)), &e.message),
-                SyncError::Exec(e) => Failure::from(e),
-            })?;
-    finish_progress();
+    let outcome = with_watch(info, timeouts, |watch| {
+        pgsr_executor::sync::sync(&mut client, &desired, &options, &passwords, watch)
+    })
+    .map_err(|e| match e {
+        SyncError::Plan(e) => located(file, e.span.map(|s| (s.line, s.column)), &e.message),
+        SyncError::Exec(e) => Failure::from(e),
+    })?;
     report(
         &outcome.plan,
         if outcome.applied {

@@ -78,16 +78,22 @@ pub fn run(args: PlanArgs) -> Result<Code> {
         }
     }
     warn(&plan);
+    Ok(exit_code(&args, plan.is_empty(), plan.has_known_changes()))
+}
+
+/// With `--exit-code`, exit 2 when the plan has changes (a plan that only
+/// sets passwords has none unless `--reset-passwords`).
+fn exit_code(args: &PlanArgs, empty: bool, known_changes: bool) -> Code {
     let changes = if args.reset_passwords {
-        !plan.is_empty()
+        !empty
     } else {
-        plan.has_known_changes()
+        known_changes
     };
-    Ok(if args.exit_code && changes {
+    if args.exit_code && changes {
         Code::Changes
     } else {
         Code::Ok
-    })
+    }
 }
 
 /// Where a multi-database plan's catalog comes from.
@@ -151,16 +157,7 @@ fn run_cluster(
         }
         warn(part);
     }
-    let changes = if args.reset_passwords {
-        !plan.is_empty()
-    } else {
-        plan.has_known_changes()
-    };
-    Ok(if args.exit_code && changes {
-        Code::Changes
-    } else {
-        Code::Ok
-    })
+    Ok(exit_code(args, plan.is_empty(), plan.has_known_changes()))
 }
 
 /// A snapshot file: one database's, or a cluster's.

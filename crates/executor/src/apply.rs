@@ -37,6 +37,29 @@ pub struct Trust<'a> {
     pub expect_checksum: Option<&'a str>,
 }
 
+impl Trust<'_> {
+    /// Checks a script's signature with the key, when there is one
+    /// (`signed` checks it), and its checksum against the approved one.
+    pub(crate) fn check(
+        &self,
+        checksum: &str,
+        signed: impl FnOnce(&[u8]) -> Result<(), script::ScriptError>,
+    ) -> Result<(), Error> {
+        if let Some(key) = self.key {
+            signed(key).map_err(|e| Error::usage(e.to_string()))?;
+        }
+        if let Some(expected) = self.expect_checksum {
+            if checksum != expected {
+                return Err(Error::usage(format!(
+                    "the plan's checksum is {checksum}, not the approved {}: this is not the plan that was reviewed",
+                    crate::validate::shown(expected)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Prepared {
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
@@ -56,20 +79,7 @@ pub struct ApplyReport {
 /// has a form the planner writes, as many of each kind as the header says.
 pub fn prepare(text: &str, trust: &Trust) -> Result<Prepared, Error> {
     let parsed = script::parse(text).map_err(|e| Error::usage(e.to_string()))?;
-    if let Some(key) = trust.key {
-        parsed
-            .check_signature(key)
-            .map_err(|e| Error::usage(e.to_string()))?;
-    }
-    if let Some(expected) = trust.expect_checksum {
-        if parsed.header.checksum != expected {
-            return Err(Error::usage(format!(
-                "the plan's checksum is {}, not the approved {}: this is not the plan that was reviewed",
-                parsed.header.checksum,
-                crate::validate::shown(expected)
-            )));
-        }
-    }
+    trust.check(&parsed.header.checksum, |key| parsed.check_signature(key))?;
     let statements = validate_script(&parsed).map_err(|e| Error::usage(e.to_string()))?;
     Ok(Prepared {
         header: parsed.header,

@@ -124,20 +124,7 @@ impl PreparedCluster {
 /// and that the parts belong together.
 pub fn prepare_cluster(text: &str, trust: &Trust) -> Result<PreparedCluster, Error> {
     let parsed = script::parse_cluster(text).map_err(|e| Error::usage(e.to_string()))?;
-    if let Some(key) = trust.key {
-        parsed
-            .check_signature(key)
-            .map_err(|e| Error::usage(e.to_string()))?;
-    }
-    if let Some(expected) = trust.expect_checksum {
-        if parsed.checksum != expected {
-            return Err(Error::usage(format!(
-                "the plan's checksum is {}, not the approved {}: this is not the plan that was reviewed",
-                parsed.checksum,
-                crate::validate::shown(expected)
-            )));
-        }
-    }
+    trust.check(&parsed.checksum, |key| parsed.check_signature(key))?;
     let reviewed = trust.key.is_some() || trust.expect_checksum.is_some();
     let mut parts = Vec::with_capacity(parsed.parts.len());
     let mut role: Option<(String, i64)> = None;

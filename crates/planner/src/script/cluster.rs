@@ -24,8 +24,8 @@
 //! signature cover every byte but their own lines, so no part can be
 //! added, dropped, moved or changed unnoticed.
 
-use super::{checksum, header_name, json_string_prefix, signature, ScriptError};
-use super::{CHECKSUM_PREFIX, SIGNATURE_PREFIX, SIGNATURE_SCHEME};
+use super::SIGNATURE_PREFIX;
+use super::{checksum, header_name, json_string_prefix, ScriptError};
 use crate::plan::part::Part;
 
 /// The format of the cluster header this build writes and reads.
@@ -94,17 +94,7 @@ pub fn write_cluster(
         body.push_str(text);
         line += lines;
     }
-    let body = format!("\n{body}");
-    let checksum_line = format!("{CHECKSUM_PREFIX}{}\n", checksum(&head, &body));
-    let signature_line = key
-        .map(|key| {
-            format!(
-                "{SIGNATURE_PREFIX}{SIGNATURE_SCHEME}{}\n",
-                signature(key, [&format!("{head}{checksum_line}"), &body])
-            )
-        })
-        .unwrap_or_default();
-    format!("{head}{checksum_line}{signature_line}{body}")
+    super::sealed(&head, &format!("\n{body}"), key)
 }
 
 /// Reads a cluster script's header, checks its checksum, and splits it
@@ -246,6 +236,7 @@ impl ClusterScript<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::CHECKSUM_PREFIX;
     use super::*;
 
     fn part(database: &str, statements: usize) -> String {

@@ -209,12 +209,18 @@ pub(crate) fn write(plan: &Heading, statements: &[Statement], key: Option<&[u8]>
         body.push('\n');
         body.push_str(&format!("-- {}\n{};\n", comment_text(&s.reason), s.sql));
     }
-    let checksum_line = format!("{CHECKSUM_PREFIX}{}\n", checksum(&head, &body));
+    sealed(&head, &body, key)
+}
+
+/// `head`, the checksum line of `head` and `body`, the signature line
+/// with `key` when one is given, then `body`.
+fn sealed(head: &str, body: &str, key: Option<&[u8]>) -> String {
+    let checksum_line = format!("{CHECKSUM_PREFIX}{}\n", checksum(head, body));
     let signature_line = key
         .map(|key| {
             format!(
                 "{SIGNATURE_PREFIX}{SIGNATURE_SCHEME}{}\n",
-                signature(key, [&format!("{head}{checksum_line}"), &body])
+                signature(key, [&format!("{head}{checksum_line}"), body])
             )
         })
         .unwrap_or_default();
