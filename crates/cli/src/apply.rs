@@ -2,7 +2,7 @@
 
 use crate::cli::{ApplyArgs, SyncArgs};
 use crate::exit::{Code, Failure, Result};
-use crate::files::{read_text, write_output, SCRIPT};
+use crate::files::{read_text, SCRIPT};
 use crate::plan::{located, read_desired, read_desired_with_passwords, read_snapshot};
 use pgsr_executor::apply::{apply, prepare, Trust};
 use pgsr_executor::cluster::{apply_cluster, prepare_cluster, ClusterReport};
@@ -162,7 +162,7 @@ fn sync_cluster(args: &SyncArgs, file: &std::path::Path, desired: &Desired) -> R
     }
     let script = render_cluster(&plan, None);
     if args.dry_run {
-        write_output(None, script.as_bytes())?;
+        crate::plan::write_script(None, script.as_bytes(), true)?;
         return Ok(Code::Ok);
     }
     let changes = if args.reset_passwords {
@@ -231,7 +231,7 @@ pub fn run_sync(args: SyncArgs) -> Result<Code> {
         },
     );
     if args.dry_run {
-        write_output(None, outcome.script.as_bytes())?;
+        crate::plan::write_script(None, outcome.script.as_bytes(), true)?;
         return Ok(Code::Ok);
     }
     if outcome.applied {

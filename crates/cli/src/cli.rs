@@ -12,8 +12,27 @@ use std::time::Duration;
     about = "Keep PostgreSQL roles and privileges exactly as declared"
 )]
 pub struct Args {
+    /// Colour on terminals: never, auto (a terminal, and NO_COLOR unset),
+    /// always.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = crate::color::When::Auto, global = true)]
+    pub color: crate::color::When,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct ManArgs {
+    /// Write pgsr.1 and a page per command (pgsr-plan.1, …) in this
+    /// directory instead of pgsr.1 on standard output.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -35,6 +54,10 @@ pub enum Command {
     /// Write a desired file describing what roles hold today (read only):
     /// its plan against the same catalog is empty.
     Generate(GenerateArgs),
+    /// Print shell completions for pgsr (bash, zsh, fish, …).
+    Completions(CompletionsArgs),
+    /// Print the manual page (or write every page with --dir).
+    Man(ManArgs),
 }
 
 #[derive(ClapArgs, Debug)]

@@ -6,7 +6,6 @@ use crate::exit::{Code, Failure, Result};
 use crate::files::write_output;
 use crate::plan::{located, read_desired, read_snapshot};
 use pgsr_planner::inventory::{render, Format, Inventory, View};
-use std::io::IsTerminal;
 
 pub fn run(args: InventoryArgs) -> Result<Code> {
     let desired = args.file.as_deref().map(read_desired).transpose()?;
@@ -51,9 +50,7 @@ pub fn run(args: InventoryArgs) -> Result<Code> {
         "csv" => Format::Csv,
         "markdown" => Format::Markdown,
         _ => Format::Table {
-            color: args.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: args.output.is_none() && crate::color::stdout(),
         },
     };
     write_output(args.output.as_deref(), render(&view, format).as_bytes())?;

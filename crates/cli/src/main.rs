@@ -6,6 +6,8 @@
 mod apply;
 mod batch;
 mod cli;
+mod color;
+mod docs;
 mod exit;
 mod files;
 mod generate;
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    color::set(args.color);
     let result = match args.command {
         cli::Command::Inspect(a) => inspect::run(a),
         cli::Command::Plan(a) => plan::run(a),
@@ -40,13 +43,19 @@ fn main() -> ExitCode {
         cli::Command::Sync(a) => apply::run_sync(a),
         cli::Command::Inventory(a) => inventory::run(a),
         cli::Command::Generate(a) => generate::run(a),
+        cli::Command::Completions(a) => docs::completions(a),
+        cli::Command::Man(a) => docs::man(a),
     };
     match result {
         Ok(code) => code.into(),
         Err(e) => {
             // Whatever a message holds (names, paths, server messages), a
             // terminal gets no control character from it.
-            eprintln!("pgsr: error: {}", pgsr_planner::display::escape(&e.message));
+            eprintln!(
+                "{} {}",
+                color::paint("pgsr: error:", color::Style::Error, color::stderr()),
+                pgsr_planner::display::escape(&e.message)
+            );
             for detail in &e.details {
                 eprintln!("pgsr: {}", pgsr_planner::display::escape(detail));
             }

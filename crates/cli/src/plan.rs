@@ -71,7 +71,7 @@ pub fn run(args: PlanArgs) -> Result<Code> {
     } else {
         script.into_bytes()
     };
-    write_output(args.output.as_deref(), &bytes)?;
+    write_script(args.output.as_deref(), &bytes, args.format == "sql")?;
     if args.output.is_some() && std::io::stderr().is_terminal() {
         for line in &plan.summary {
             eprintln!("pgsr: summary: {}", pgsr_planner::display::escape(line));
@@ -94,6 +94,16 @@ fn exit_code(args: &PlanArgs, empty: bool, known_changes: bool) -> Code {
     } else {
         Code::Ok
     }
+}
+
+/// Writes a plan to `path`, or to standard output, coloured there when it
+/// is a terminal (and `--color` allows) if it is a script.
+pub fn write_script(path: Option<&Path>, bytes: &[u8], is_script: bool) -> Result<()> {
+    if path.is_none() && is_script && crate::color::stdout() {
+        let text = String::from_utf8_lossy(bytes);
+        return write_output(None, crate::color::script(&text).as_bytes());
+    }
+    write_output(path, bytes)
 }
 
 /// Where a multi-database plan's catalog comes from.
@@ -144,7 +154,11 @@ fn run_cluster(
     } else {
         render_cluster(&plan, key.as_deref())
     };
-    write_output(args.output.as_deref(), bytes.as_bytes())?;
+    write_script(
+        args.output.as_deref(),
+        bytes.as_bytes(),
+        args.format == "sql",
+    )?;
     for part in &plan.parts {
         if args.output.is_some() && std::io::stderr().is_terminal() {
             for line in &part.summary {
@@ -184,7 +198,15 @@ pub fn read_any_snapshot(path: &Path) -> Result<AnySnapshot> {
 /// file, may not be read.
 pub fn warn(plan: &Plan) {
     for w in &plan.warnings {
-        eprintln!("pgsr: warning: {}", pgsr_planner::display::escape(w));
+        eprintln!(
+            "{} {}",
+            crate::color::paint(
+                "pgsr: warning:",
+                crate::color::Style::Warning,
+                crate::color::stderr()
+            ),
+            pgsr_planner::display::escape(w)
+        );
     }
 }
 

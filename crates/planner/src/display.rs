@@ -41,6 +41,18 @@ pub fn quoted(text: &str) -> String {
     format!("`{}`", escape(&cut))
 }
 
+/// `a, b and c`, or the first few and how many more.
+pub fn list(names: &[impl AsRef<str>]) -> String {
+    const SHOWN: usize = 5;
+    let shown: Vec<&str> = names.iter().take(SHOWN).map(AsRef::as_ref).collect();
+    match names.len() {
+        0 => String::new(),
+        1 => shown[0].to_owned(),
+        n if n <= SHOWN => format!("{} and {}", shown[..n - 1].join(", "), shown[n - 1]),
+        n => format!("{} and {} more", shown.join(", "), n - SHOWN),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

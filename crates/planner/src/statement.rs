@@ -79,6 +79,12 @@ pub struct Statement {
     pub kind: StatementKind,
     pub reason: String,
     pub sql: String,
+    /// What the statement acts on, as the SQL names them: objects, or the
+    /// roles granted, created, altered or dropped.
+    pub objects: Vec<String>,
+    /// Whom it grants to or revokes from, or the new owner, as the SQL
+    /// names them.
+    pub grantees: Vec<String>,
 }
 
 /// A password a plan sets: the psql variable that stands for it in the

@@ -82,6 +82,8 @@ fn cluster_desired_files_plan_as_reviewed() {
             settings(&yaml).bind(|| insta::assert_snapshot!(name.clone(), script));
             let json = format!("{name}__json");
             let doc = document_cluster(&p, None);
+            let value: serde_json::Value = serde_json::from_str(&doc).expect("JSON");
+            assert_valid(&plan_schema(), &json, &value);
             settings(&json).bind(|| insta::assert_snapshot!(json, doc));
         }
     }
@@ -185,9 +187,74 @@ fn desired_files_plan_as_reviewed() {
     }
 }
 
+/// The checked-in schema of the plan document (`docs/plan.schema.json`).
+fn plan_schema() -> jsonschema::Validator {
+    let path = fixtures_dir().join("../docs/plan.schema.json");
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::validator_for(&schema).expect("a valid JSON schema")
+}
+
+#[track_caller]
+fn assert_valid(schema: &jsonschema::Validator, name: &str, doc: &serde_json::Value) {
+    let errors: Vec<String> = schema
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{name}: not as docs/plan.schema.json says:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// The schema refuses what the document must not be: it is no schema that
+/// anything passes.
+#[test]
+fn the_plan_schema_refuses_what_is_not_a_plan() {
+    let schema = plan_schema();
+    let (case, files) = single_cases()
+        .into_iter()
+        .find(|(_, f)| !f.is_empty())
+        .expect("a case");
+    let snapshot = read_snapshot(&case);
+    let p = plan(&snapshot, &read_desired(&files[0]), &PlanOptions::default()).expect("plans");
+    let good: serde_json::Value =
+        serde_json::from_str(&pgsr_planner::plan::document(&p)).expect("JSON");
+    assert_valid(&schema, "the plan", &good);
+    type Spoil = fn(&mut serde_json::Value);
+    let spoiled: [(&str, Spoil); 6] = [
+        ("no statements", |d| {
+            d.as_object_mut().unwrap().remove("statements");
+        }),
+        ("an unknown field", |d| d["extra"] = 1.into()),
+        ("a bad checksum", |d| d["checksum"] = "md5:0".into()),
+        (
+            "a statement of no known kind",
+            |d| d["statements"] = serde_json::json!([{"kind": "drop-table", "objects": [], "grantees": [], "reason": "", "sql": ""}]),
+        ),
+        (
+            "a statement without grantees",
+            |d| {
+                d["statements"] =
+                    serde_json::json!([{"kind": "grant", "objects": [], "reason": "", "sql": ""}])
+            },
+        ),
+        ("a part outside a cluster plan", |d| {
+            d["part"] = "database".into()
+        }),
+    ];
+    for (what, spoil) in spoiled {
+        let mut bad = good.clone();
+        spoil(&mut bad);
+        assert!(!schema.is_valid(&bad), "the schema accepts {what}");
+    }
+}
+
 /// The same plans as the JSON document CI reads (`plan --format json`).
 #[test]
 fn desired_files_plan_as_json_documents() {
+    let schema = plan_schema();
     for (case, files) in single_cases() {
         let snapshot = read_snapshot(&case);
         for file in files {
@@ -204,6 +271,7 @@ fn desired_files_plan_as_json_documents() {
                 value["statements"].as_array().map(Vec::len),
                 Some(pgsr_planner::plan::statements(&p).len())
             );
+            assert_valid(&schema, &name, &value);
             settings(&name).bind(|| insta::assert_snapshot!(name, doc));
         }
     }

@@ -58,6 +58,8 @@ fn value(plan: &Plan) -> serde_json::Value {
         .map(|s| {
             serde_json::json!({
                 "kind": s.kind.label(),
+                "objects": s.objects,
+                "grantees": s.grantees,
                 "reason": s.reason,
                 "sql": s.sql,
             })

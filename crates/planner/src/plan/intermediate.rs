@@ -228,7 +228,10 @@ pub(crate) fn choose(ctx: &Context, target: &Target) -> (Routing, Vec<Step>) {
         let adds_members = held.values().any(Vec::is_empty);
         let chosen = adds_members.then(|| match candidates.iter().find(|c| can_grant(ctx, c)) {
             Some(existing) => existing.clone(),
-            None => create(&mut steps, &mut taken, &prefix, object, *privilege),
+            None => {
+                let via: Vec<&str> = members.keys().copied().collect();
+                create(&mut steps, &mut taken, &prefix, object, *privilege, &via)
+            }
         });
         for (member, reason) in members {
             let keep: Vec<String> = match (held[member].as_slice(), &chosen) {
@@ -251,17 +254,24 @@ pub(crate) fn choose(ctx: &Context, target: &Target) -> (Routing, Vec<Step>) {
     (routing, steps)
 }
 
-/// Creates a new intermediate role for `privilege` on `object`.
+/// Creates a new intermediate role for `privilege` on `object`, through
+/// which `via` get it.
 fn create(
     steps: &mut Vec<Step>,
     taken: &mut HashSet<String>,
     prefix: &str,
     object: &ObjectRef,
     privilege: Privilege,
+    via: &[&str],
 ) -> String {
     let name = new_name(prefix, object, taken);
     taken.insert(name.clone());
-    let reason = format!("intermediate role for {privilege} on {}", object.describe());
+    let reason = format!(
+        "via {name}: the role through which {} {} {} ({privilege}; one role holds it, however many use it)",
+        crate::display::list(via),
+        if via.len() == 1 { verb(privilege).0 } else { verb(privilege).1 },
+        object.describe()
+    );
     steps.push(Step {
         action: Action::CreateRole { role: name.clone() },
         reason: reason.clone(),
@@ -276,6 +286,25 @@ fn create(
         reason,
     });
     name
+}
+
+/// What holding `privilege` lets a role do, in words, for one role and
+/// for several.
+fn verb(privilege: Privilege) -> (&'static str, &'static str) {
+    match privilege {
+        Privilege::Select => ("reads", "read"),
+        Privilege::Usage => ("uses", "use"),
+        Privilege::Connect => ("connects to", "connect to"),
+        Privilege::Create => ("creates objects in", "create objects in"),
+        Privilege::Temporary => ("creates temporary tables in", "create temporary tables in"),
+        Privilege::Insert => ("inserts into", "insert into"),
+        Privilege::Update => ("updates", "update"),
+        Privilege::Delete => ("deletes from", "delete from"),
+        Privilege::Truncate => ("truncates", "truncate"),
+        Privilege::References => ("references", "reference"),
+        Privilege::Trigger => ("makes triggers on", "make triggers on"),
+        _ => ("has a privilege on", "have a privilege on"),
+    }
 }
 
 /// Whether the connecting role may grant membership in `role`: a

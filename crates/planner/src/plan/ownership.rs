@@ -188,7 +188,7 @@ impl<'a> Diff<'_, 'a> {
                 }
                 format!(
                     "{} hold privileges on it, and its rules run with its owner's rights for those who use it",
-                    list(&users)
+                    crate::display::list(&users)
                 )
             }
         };
@@ -256,17 +256,5 @@ impl<'a> Diff<'_, 'a> {
                 .map(|g| (*g).to_owned()),
         );
         out.into_iter().collect()
-    }
-}
-
-/// `a, b and c`, or the first few and how many more.
-fn list(names: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let shown: Vec<&str> = names.iter().take(SHOWN).map(String::as_str).collect();
-    match names.len() {
-        0 => String::new(),
-        1 => shown[0].to_owned(),
-        n if n <= SHOWN => format!("{} and {}", shown[..n - 1].join(", "), shown[n - 1]),
-        n => format!("{} and {} more", shown.join(", "), n - SHOWN),
     }
 }

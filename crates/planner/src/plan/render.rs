@@ -99,6 +99,8 @@ fn render_section(
                     kind,
                     reason: memberships[0].reason.clone(),
                     sql,
+                    objects: chunk.clone(),
+                    grantees: vec![quote_ident(conn)],
                 });
             }
             for step in steps {
@@ -116,6 +118,8 @@ fn render_section(
                             object.sql_name(),
                             quote_ident(grantee)
                         ),
+                        objects: vec![object.sql_name()],
+                        grantees: vec![quote_ident(grantee)],
                     }),
                     Action::TemporaryPrivilegeRevoke {
                         object,
@@ -130,6 +134,8 @@ fn render_section(
                             object.sql_name(),
                             quote_ident(grantee)
                         ),
+                        objects: vec![object.sql_name()],
+                        grantees: vec![quote_ident(grantee)],
                     }),
                     _ => {}
                 }
@@ -149,6 +155,8 @@ fn render_section(
                     kind: StatementKind::DropRole,
                     reason: steps[0].reason.clone(),
                     sql: format!("DROP ROLE {}", chunk.join(", ")),
+                    objects: chunk,
+                    grantees: Vec::new(),
                 });
             }
         }
@@ -196,6 +204,7 @@ fn password_variable<'s>(slots: &'s [PasswordSlot], role: &str) -> &'s str {
 
 /// Statements that never combine.
 fn single(step: &Step, slots: &[PasswordSlot]) -> Statement {
+    let (objects, grantees) = acted_on(&step.action);
     let (kind, sql) = match &step.action {
         Action::CreateRole { role } => (
             StatementKind::CreateRole,
@@ -311,6 +320,30 @@ fn single(step: &Step, slots: &[PasswordSlot]) -> Statement {
         kind,
         reason: step.reason.clone(),
         sql,
+        objects,
+        grantees,
+    }
+}
+
+/// What a statement that never combines acts on, and for whom, as its
+/// SQL names them.
+fn acted_on(action: &Action) -> (Vec<String>, Vec<String>) {
+    let one = |name: &str| vec![quote_ident(name)];
+    match action {
+        Action::CreateSchema { schema, owner } => (one(schema), one(owner)),
+        Action::AlterOwner { object, owner } => (vec![object.sql_name()], one(owner)),
+        Action::RenameRole { from, to } => (one(from), one(to)),
+        Action::ReassignOwned { role, target } => (one(role), one(target)),
+        Action::CreateRole { role }
+        | Action::AlterRole { role, .. }
+        | Action::SetPassword { role, .. }
+        | Action::SetSetting { role, .. }
+        | Action::ResetSetting { role, .. }
+        | Action::CommentRole { role, .. }
+        | Action::TerminateSessions { role }
+        | Action::DropOwned { role }
+        | Action::RetireRole { role } => (one(role), Vec::new()),
+        _ => (Vec::new(), Vec::new()),
     }
 }
 
@@ -513,6 +546,7 @@ fn privilege_statement(
         ""
     };
     let cascade = if shape.cascade { " CASCADE" } else { "" };
+    let (object_list, grantee_list) = (objects, grantees);
     let grantees = grantees.join(", ");
     if let Some((prefix, kind)) = shape
         .class
@@ -539,6 +573,8 @@ fn privilege_statement(
             kind: StatementKind::AlterDefaultPrivileges,
             reason: shape.reason.clone(),
             sql,
+            objects: Vec::new(),
+            grantees: grantee_list.to_vec(),
         };
     }
     let class = shape.class.split('\0').next().unwrap_or_default();
@@ -569,6 +605,8 @@ fn privilege_statement(
         kind,
         reason: shape.reason.clone(),
         sql,
+        objects: object_list.to_vec(),
+        grantees: grantee_list.to_vec(),
     }
 }
 
@@ -621,6 +659,8 @@ fn render_membership_grants(steps: &[Step], out: &mut Vec<Statement>) {
                         kind: StatementKind::GrantRole,
                         reason: reason.to_owned(),
                         sql: format!("GRANT {} TO {}{with}", roles.join(", "), members.join(", ")),
+                        objects: roles.clone(),
+                        grantees: members,
                     });
                 }
             }
@@ -687,6 +727,8 @@ fn render_membership_revokes(steps: &[Step], out: &mut Vec<Statement>) {
                     "REVOKE {} FROM {member}{granted_by}{cascade}",
                     roles.join(", ")
                 ),
+                objects: roles,
+                grantees: vec![member.clone()],
             });
         }
     }
