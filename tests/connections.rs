@@ -1,9 +1,9 @@
 //! Connecting as libpq does: the password file, the connection service
-//! file, and a warning for a password in `--db`.
+//! file, client certificates, and a warning for a password in `--db`.
 
 mod support;
 
-use pgsr_e2e::{pg_test, Pg, PgsrOutput};
+use pgsr_e2e::{pg_test, Certs, Pg, PgsrOutput};
 use std::os::unix::fs::PermissionsExt;
 use support::*;
 
@@ -109,4 +109,74 @@ pg_test!(fn the_user_defaults_to_the_operating_systems(pg) {
     // The test runs as an OS user that is no role of the cluster.
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains(" as \"") && !stderr.contains("as \"?\""), "{stderr}");
+});
+
+// A server that takes `certuser` only with a client certificate its CA
+// signed, whose name is the role's (`clientcert=verify-full`), over TLS.
+pg_test!(fn a_client_certificate_with_verify_full(pg) {
+    let certs = Certs::new();
+    const KEY_PASSWORD: &str = "key-Secret-7";
+    let (crt, key, encrypted) = certs.client("certuser", KEY_PASSWORD);
+    let server_crt = pg.server_file("server.crt", &certs.read("server.crt"));
+    let server_key = pg.server_file("server.key", &certs.read("server.key"));
+    let ca_file = pg.server_file("ca.pem", &certs.read("ca.pem"));
+    let hba = pg.server_file(
+        "hba.conf",
+        b"local all all trust\n\
+          hostssl all certuser 127.0.0.1/32 trust clientcert=verify-full\n\
+          host all postgres 127.0.0.1/32 trust\n\
+          host all all 127.0.0.1/32 scram-sha-256\n",
+    );
+    pg.set_setting("ssl", "on");
+    pg.set_setting("ssl_cert_file", server_crt.to_str().unwrap());
+    pg.set_setting("ssl_key_file", server_key.to_str().unwrap());
+    pg.set_setting("ssl_ca_file", ca_file.to_str().unwrap());
+    pg.set_setting("hba_file", hba.to_str().unwrap());
+    pg.restart();
+    pg.execute("postgres", "CREATE ROLE certuser LOGIN");
+    let f = Files::new();
+    // HOME without ~/.postgresql: no certificate is taken from there.
+    let home = [("HOME", path_str(f.dir()))];
+    let base = format!(
+        "host=localhost port={} user=certuser dbname=postgres sslmode=verify-full sslrootcert={}",
+        pg.port,
+        certs.ca()
+    );
+    let with = |key: &std::path::Path, extra: &str| {
+        format!("{base} sslcert={} sslkey={}{extra}", crt.display(), key.display())
+    };
+    let ok = inspect(pg, &with(&key, ""), &home).expect_code(0);
+    assert_eq!(ok.snapshot().connecting_role.name, "certuser");
+    // Without a certificate the server refuses.
+    let out = inspect(pg, &base, &home);
+    assert_ne!(out.code, 0);
+    assert_one_line_error("no client certificate", &out, out.code, "certificate");
+    // An encrypted key with its password; a wrong password is one line
+    // that never shows it.
+    inspect(pg, &with(&encrypted, &format!(" sslpassword={KEY_PASSWORD}")), &home).expect_code(0);
+    let out = inspect(pg, &with(&encrypted, " sslpassword=wrong-guess-123"), &home);
+    assert_one_line_error("a wrong key password", &out, 1, "cannot read the private key");
+    assert!(!out.stderr.contains("wrong-guess-123"), "{}", out.stderr);
+    let out = inspect(pg, &with(&encrypted, ""), &home);
+    assert_one_line_error("an encrypted key, no password", &out, 1, "sslpassword is not given or wrong");
+    // A key others may read is refused, as libpq refuses it.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = inspect(pg, &with(&key, ""), &home);
+    assert_one_line_error("a readable key", &out, 1, "has permissions 0644");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // sslmode=require shows the certificate too (the server's is not checked).
+    let require = format!(
+        "host=127.0.0.1 port={} user=certuser dbname=postgres sslmode=require sslcert={} sslkey={}",
+        pg.port,
+        crt.display(),
+        key.display()
+    );
+    inspect(pg, &require, &home).expect_code(0);
+    // As libpq, ~/.postgresql/postgresql.crt and .key are the defaults.
+    let dot = f.dir().join(".postgresql");
+    std::fs::create_dir(&dot).unwrap();
+    std::fs::copy(&crt, dot.join("postgresql.crt")).unwrap();
+    std::fs::copy(&key, dot.join("postgresql.key")).unwrap();
+    std::fs::set_permissions(dot.join("postgresql.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    inspect(pg, &base, &home).expect_code(0);
 });

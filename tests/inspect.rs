@@ -1,7 +1,7 @@
 //! `pgsr inspect` against real clusters: what each kind of grant looks like in
 //! the snapshot, determinism, non-superusers, and every way it can fail.
 
-use pgsr_e2e::{free_port, pg_test, Pg, PgsrOutput};
+use pgsr_e2e::{free_port, pg_test, Certs, Pg, PgsrOutput};
 use pgsr_planner::acl::{default_acl, format_acl, AclEntry, AclObjectType, Privilege, PUBLIC};
 use pgsr_planner::snapshot::*;
 use std::process::Command;
@@ -1119,96 +1119,6 @@ pg_test!(fn connection_failures_are_one_line(pg) {
 
 // ---------------------------------------------------------------------------
 // TLS
-
-/// A CA and a server certificate for `localhost` (only: connecting to
-/// 127.0.0.1 with verify-full must fail), made with the openssl CLI.
-struct Certs {
-    dir: tempfile::TempDir,
-}
-
-impl Certs {
-    fn new() -> Certs {
-        let dir = tempfile::tempdir().unwrap();
-        let run = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(dir.path())
-                .output()
-                .expect("run openssl (install the openssl CLI)");
-            assert!(
-                out.status.success(),
-                "openssl {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        std::fs::write(
-            dir.path().join("server.ext"),
-            "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n\
-             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        run(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-sha256",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=pgsr test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
-        run(&[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-sha256",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-        ]);
-        run(&[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-sha256",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-            "-out",
-            "server.crt",
-        ]);
-        Certs { dir }
-    }
-
-    fn read(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.dir.path().join(name)).unwrap()
-    }
-
-    fn ca(&self) -> String {
-        self.dir.path().join("ca.pem").display().to_string()
-    }
-}
 
 pg_test!(fn tls(pg) {
     let certs = Certs::new();

@@ -10,11 +10,13 @@
 //! (filled by `scripts/fetch-postgres`). A missing major is a test failure
 //! that says what to install, never a skip.
 
+mod certs;
 mod cluster;
 mod files;
 pub mod fixtures;
 mod macros;
 
+pub use certs::Certs;
 pub use cluster::{
     build_pgsr, free_port, give_to_server_user, pgsr_bin, workspace_root, Pg, PgsrOutput,
 };

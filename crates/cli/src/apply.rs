@@ -12,7 +12,7 @@ use pgsr_executor::wait::{shown, Timeouts, Wait, Watch};
 use pgsr_planner::desired::Desired;
 use pgsr_planner::display::escape;
 use pgsr_planner::plan::{plan_cluster, render_cluster, Action, Plan, PlanOptions};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 pub fn run_apply(args: ApplyArgs) -> Result<Code> {
@@ -92,7 +92,8 @@ fn apply_cluster_script(args: &ApplyArgs, text: &str, trust: &Trust) -> Result<C
 
 /// Runs `f` with a watch that shows progress and waits on the terminal.
 fn with_watch<T>(info: ConnInfo, timeouts: Timeouts, f: impl FnOnce(&mut Watch) -> T) -> T {
-    let mut progress = progress();
+    let mut bar = crate::progress::Bar::new("statements applied");
+    let mut progress = |done, total| bar.update(done, total);
     let look = watch_connection(info);
     let mut watch = Watch {
         progress: &mut progress,
@@ -316,18 +317,7 @@ pub fn sync_options(args: &SyncArgs) -> SyncOptions {
     }
 }
 
-/// A progress line on a terminal; nothing in logs.
-pub fn progress() -> impl FnMut(usize, usize) {
-    let tty = std::io::stderr().is_terminal();
-    move |done, total| {
-        if tty && total > 100 {
-            let mut err = std::io::stderr();
-            let _ = write!(err, "\rpgsr: applying {done}/{total} statements");
-            let _ = err.flush();
-        }
-    }
-}
-
+/// Clears a progress line, on a terminal.
 pub fn finish_progress() {
     if std::io::stderr().is_terminal() {
         eprint!("\r\x1b[K");

@@ -14,7 +14,10 @@ pub fn run(args: InspectArgs) -> Result<Code> {
         let cluster = inspect_cluster(&mut client, &args.db, &timeouts, args.jobs, None)?;
         snapshot::cluster_to_json(&cluster)
     } else {
-        snapshot::to_json(&pgsr_executor::inspect::inspect(&mut client)?)
+        let one = crate::progress::ticking("reading the catalog", || {
+            pgsr_executor::inspect::inspect(&mut client)
+        })?;
+        snapshot::to_json(&one)
     };
     write_output(args.output.as_deref(), &bytes)?;
     Ok(Code::Ok)
@@ -29,12 +32,17 @@ pub fn inspect_cluster(
     desired: Option<&pgsr_planner::desired::Desired>,
 ) -> Result<snapshot::ClusterSnapshot> {
     let connect = connector(db, timeouts);
-    Ok(pgsr_executor::cluster::inspect_cluster(
+    let bar = std::sync::Mutex::new(crate::progress::Bar::new("databases read"));
+    let progress = |done, total| bar.lock().expect("not poisoned").update(done, total);
+    let read = pgsr_executor::cluster::inspect_cluster(
         client,
         &connect,
         usize::from(jobs.jobs),
         desired,
-    )?)
+        &progress,
+    );
+    bar.lock().expect("not poisoned").finish();
+    Ok(read?)
 }
 
 /// Opens a session to another database of the cluster, with the

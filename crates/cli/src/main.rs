@@ -14,6 +14,7 @@ mod generate;
 mod inspect;
 mod inventory;
 mod plan;
+mod progress;
 mod secrets;
 mod show;
 

@@ -38,12 +38,14 @@ const DATABASES: &str = "SELECT current_database()::text, \
 /// Reads every database that allows connections and is not a template,
 /// `jobs` at a time: the connected one on `session`, each other on a
 /// session of its own. What the roles `desired` retires own in each
-/// database is read once, from the connected database.
+/// database is read once, from the connected database. `progress` is told
+/// how many databases are read, of how many, after each.
 pub fn inspect_cluster(
     session: &mut Session,
     connect: &Connector,
     jobs: usize,
     desired: Option<&Desired>,
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ClusterSnapshot, Error> {
     let row = session.query_one(DATABASES, &[]).map_err(|e| {
         Error::database(format!(
@@ -66,6 +68,8 @@ pub fn inspect_cluster(
         crate::inspect::read_dependencies(&mut **session, &mut own, desired)?;
     }
     snapshots.push(own.clone());
+    let total = names.len();
+    progress(1, total);
     let next = AtomicUsize::new(0);
     let read: Mutex<Vec<Result<Snapshot, Error>>> = Mutex::new(Vec::new());
     let worker = || loop {
@@ -73,7 +77,10 @@ pub fn inspect_cluster(
         let Some(name) = others.get(i) else { break };
         let one = connect(name).and_then(|mut s| crate::inspect::inspect(&mut s));
         let failed = one.is_err();
-        read.lock().expect("not poisoned").push(one);
+        let mut read = read.lock().expect("not poisoned");
+        read.push(one);
+        progress(read.len() + 1, total);
+        drop(read);
         if failed {
             // The others stop at their next database.
             next.store(others.len(), Ordering::Relaxed);

@@ -287,7 +287,7 @@ fn config(info: &ConnInfo) -> Result<(Config, Tls), Error> {
                 config.keepalives_retries(n);
             }
             // Handled below, with the TLS connector.
-            "sslmode" | "sslrootcert" => {}
+            "sslmode" | "sslrootcert" | "sslcert" | "sslkey" | "sslpassword" => {}
             other => return Err(bad(format!("unknown parameter {other:?}"))),
         }
     }
@@ -319,20 +319,48 @@ fn config(info: &ConnInfo) -> Result<(Config, Tls), Error> {
             .all(|h| !matches!(h, postgres::config::Host::Tcp(_)));
     let tls = match mode {
         _ if mode == TlsMode::Disable || sockets_only => Tls::None,
+        // A client certificate is shown through native-tls, in every mode.
+        _ if info.get("sslcert").is_some() => Tls::Verified(verifying_connector(mode, info)?),
         // libpq encrypts but does not authenticate the server in these modes.
         TlsMode::Prefer | TlsMode::Require => Tls::Unverified(
             crate::tls::Unverified::new()
                 .map_err(|e| Error::connection(format!("cannot set up TLS: {e}")))?,
         ),
-        _ => Tls::Verified(verifying_connector(mode, info.get("sslrootcert"))?),
+        _ => Tls::Verified(verifying_connector(mode, info)?),
     };
     Ok((config, tls))
 }
 
 /// A connector that checks the server's chain (and, for `verify-full`, its
-/// name) against `sslrootcert`, or the system's roots.
-fn verifying_connector(mode: TlsMode, root_cert: Option<&str>) -> Result<MakeTlsConnector, Error> {
+/// name) against `sslrootcert`, or the system's roots, and shows the
+/// client certificate `sslcert` names. In `prefer` and `require` (reached
+/// only with a client certificate) it checks nothing of the server's and
+/// reads no trust root, as libpq.
+fn verifying_connector(mode: TlsMode, info: &ConnInfo) -> Result<MakeTlsConnector, Error> {
+    let root_cert = info.get("sslrootcert");
     let mut builder = native_tls::TlsConnector::builder();
+    if let Some(cert) = info.get("sslcert") {
+        let key = info.get("sslkey").ok_or_else(|| {
+            Error::usage(format!(
+                "sslcert {cert} is given without sslkey, the file of its private key"
+            ))
+        })?;
+        builder.identity(crate::identity::identity(
+            cert,
+            key,
+            info.get("sslpassword"),
+        )?);
+    }
+    if matches!(mode, TlsMode::Prefer | TlsMode::Require) {
+        builder
+            .danger_accept_invalid_certs(true)
+            .danger_accept_invalid_hostnames(true)
+            .disable_built_in_roots(true);
+        let connector = builder
+            .build()
+            .map_err(|e| Error::connection(format!("cannot set up TLS: {e}")))?;
+        return Ok(MakeTlsConnector::new(connector));
+    }
     if mode == TlsMode::VerifyCa {
         builder.danger_accept_invalid_hostnames(true);
     }

@@ -20,6 +20,9 @@ const PARAMETERS: &[(&str, Option<&str>)] = &[
     ("dbname", Some("PGDATABASE")),
     ("sslmode", Some("PGSSLMODE")),
     ("sslrootcert", Some("PGSSLROOTCERT")),
+    ("sslcert", Some("PGSSLCERT")),
+    ("sslkey", Some("PGSSLKEY")),
+    ("sslpassword", None),
     ("connect_timeout", Some("PGCONNECT_TIMEOUT")),
     ("application_name", Some("PGAPPNAME")),
     ("options", Some("PGOPTIONS")),
@@ -90,6 +93,16 @@ impl ConnInfo {
         self.params
             .entry("application_name".into())
             .or_insert_with(|| "pgsr".into());
+        // As libpq: a client certificate and key in ~/.postgresql, when
+        // there are.
+        if let Some(home) = env("HOME").filter(|h| !h.is_empty()) {
+            for (key, file) in [("sslcert", "postgresql.crt"), ("sslkey", "postgresql.key")] {
+                let path = format!("{home}/.postgresql/{file}");
+                if !self.params.contains_key(key) && std::path::Path::new(&path).is_file() {
+                    self.params.insert(key.into(), path);
+                }
+            }
+        }
         if !self.params.contains_key("host") && !self.params.contains_key("hostaddr") {
             let dir = if std::path::Path::new("/var/run/postgresql").is_dir() {
                 "/var/run/postgresql"
@@ -258,7 +271,7 @@ fn parse_key_value(text: &str) -> Result<ConnInfo, ConnInfoError> {
                 }
             }
         }
-        after_password = key == "password";
+        after_password = key == "password" || key == "sslpassword";
         params.insert(key, value);
     }
     Ok(ConnInfo { params })

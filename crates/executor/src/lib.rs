@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod connect;
 pub mod conninfo;
 mod error;
+pub mod identity;
 pub mod inspect;
 pub mod passfile;
 pub mod password;
