@@ -123,3 +123,38 @@ fn manual_pages_from_the_arguments() {
         );
     }
 }
+
+/// `command` run on a pseudo-terminal (util-linux `script`): what the
+/// terminal shows.
+fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
+    let line = std::iter::once(pgsr_bin().display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &line, "/dev/null"])
+        .current_dir(workspace_root())
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run script (util-linux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn auto_colours_a_terminal_unless_no_color() {
+    let shown = on_a_terminal(&PLAN, &[]);
+    assert!(shown.contains("\x1b[2m-- pgsr plan\x1b[0m"), "{shown:?}");
+    let plain = on_a_terminal(&PLAN, &[("NO_COLOR", "1")]);
+    assert!(
+        plain.contains("-- pgsr plan") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    let never = on_a_terminal(&[&["--color", "never"][..], &PLAN].concat(), &[]);
+    assert!(!never.contains('\x1b'), "{never:?}");
+    let error = on_a_terminal(&["show", "/nonexistent.sql"], &[]);
+    assert!(error.contains("\x1b[1;31mpgsr: error:\x1b[0m"), "{error:?}");
+}
