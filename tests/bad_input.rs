@@ -497,7 +497,7 @@ once!(
 /// `--help` and `--version`, on standard output.
 #[rustfmt::skip]
 const COMMAND_LINES: &[(&str, i32, &str)] = &[
-    ("", 64, "Usage: pgsr <COMMAND>"),
+    ("", 64, "Usage: pgsr [OPTIONS] <COMMAND>"),
     ("frobnicate", 64, "unrecognized subcommand 'frobnicate'"),
     ("plan --bogus -f {desired}", 64, "unexpected argument '--bogus'"),
     ("plan --snapshot {snapshot}", 64, "the following required arguments were not provided:\n  --file <FILE>"),
@@ -594,7 +594,7 @@ once!(
         }
         // What was asked for is no error: --help and --version exit 0.
         for (args, says) in [
-            (&["--help"][..], "Usage: pgsr <COMMAND>"),
+            (&["--help"][..], "Usage: pgsr [OPTIONS] <COMMAND>"),
             (&["sync", "--help"][..], "--lock-timeout <DURATION>"),
             (&["apply", "--help"][..], "[default: 10s]"),
             (&["help", "apply"][..], "Usage: pgsr apply"),

@@ -6,13 +6,32 @@ use pgsr_planner::snapshot::*;
 use postgres::SimpleQueryRow;
 use std::collections::HashMap;
 
+/// A row of the catalog statement: every column text or NULL. Read from
+/// the server by this crate, or handed over by a caller that ran the
+/// statement on a connection of its own (the Python package).
+pub trait TextRow {
+    fn get(&self, i: usize) -> Option<&str>;
+}
+
+impl TextRow for SimpleQueryRow {
+    fn get(&self, i: usize) -> Option<&str> {
+        SimpleQueryRow::get(self, i)
+    }
+}
+
+impl TextRow for Vec<Option<String>> {
+    fn get(&self, i: usize) -> Option<&str> {
+        self.as_slice().get(i).and_then(|v| v.as_deref())
+    }
+}
+
 /// The fields of one row of the catalog statement, as text.
-struct Fields<'a> {
-    row: &'a SimpleQueryRow,
+struct Fields<'a, R: TextRow> {
+    row: &'a R,
     kind: &'a str,
 }
 
-impl Fields<'_> {
+impl<R: TextRow> Fields<'_, R> {
     fn bad(&self, i: usize, what: &str) -> Error {
         Error::database(format!(
             "reading the catalog failed: a {:?} row has {what} in column {i}",
@@ -102,10 +121,7 @@ fn parse_array(text: &str) -> Option<Vec<String>> {
 }
 
 /// Builds the snapshot from the catalog statement's rows.
-pub(super) fn snapshot_from_rows(
-    scope: &Scope,
-    rows: &[SimpleQueryRow],
-) -> Result<Snapshot, Error> {
+pub fn snapshot_from_rows<R: TextRow>(scope: &Scope, rows: &[R]) -> Result<Snapshot, Error> {
     let mut header = None;
     let mut connecting = Vec::new();
     let mut c = Catalog::default();
