@@ -19,8 +19,23 @@ use std::collections::HashMap;
 mod rows;
 mod statement;
 
-use rows::snapshot_from_rows;
 use statement::{catalog_statement, scope_arrays, PARAMETERS};
+
+pub use rows::{snapshot_from_rows, TextRow};
+
+/// The catalog statement of `scope` on a server of `server_version_num`,
+/// with its lists as literals, for a caller that runs it on a connection
+/// of its own (the Python package): every column comes back as text, and
+/// [`snapshot_from_rows`] reads the rows into a snapshot.
+pub fn catalog_sql(scope: &Scope, server_version_num: u32) -> String {
+    catalog_statement(
+        scope,
+        server_version_num,
+        Args::Literal,
+        Parts::All,
+        Reader::Any,
+    )
+}
 
 /// Takes a full snapshot in its own read-only REPEATABLE READ transaction.
 pub fn inspect(session: &mut Session) -> Result<Snapshot, Error> {

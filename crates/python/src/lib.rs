@@ -1,0 +1,144 @@
+//! `pgsr._engine`: pgsr's planner for the Python package.
+//!
+//! The Python layer (`python/pgsr/__init__.py`) holds the caller's
+//! connection and moves rows and statements; everything else happens here,
+//! with the same code the `pgsr` binary runs: the desired state is parsed
+//! by `pgsr_planner::desired::parse`, the catalog statement is the
+//! executor's (`pgsr_executor::inspect::catalog_sql`, its rows read back by
+//! `snapshot_from_rows`), and the plan is `pgsr_planner::plan::plan`,
+//! rendered by its renderer.
+//!
+//! ```python
+//! from pgsr import _engine
+//! sync = _engine.Sync('{"roles": [{"name": "alice"}]}', drop_unused=False)
+//! sql = sync.catalog_sql(150000)          # run it, pass the rows back
+//! statements = sync.plan(rows, 150000)    # run these, in order
+//! ```
+
+use pgsr_executor::inspect::{catalog_sql, snapshot_from_rows};
+use pgsr_planner::desired::{self, Desired, PasswordSource};
+use pgsr_planner::plan::{self, PlanOptions};
+use pgsr_planner::quote::{quote_ident, quote_literal};
+use pgsr_planner::scram;
+use pgsr_planner::snapshot::Scope;
+use pgsr_planner::statement::StatementKind;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+
+create_exception!(
+    _engine,
+    PgsrError,
+    PyException,
+    "An error of pgsr, with the one-line message the command line gives."
+);
+
+/// One sync: a desired state, the part of the catalog it needs, and its
+/// plan against rows of that part.
+#[pyclass(frozen)]
+struct Sync {
+    desired: Desired,
+    scope: Scope,
+    options: PlanOptions,
+}
+
+#[pymethods]
+impl Sync {
+    /// `desired` is a desired file's JSON; with `drop_unused`, the plan
+    /// drops intermediate roles nothing uses (and reads the whole catalog).
+    #[new]
+    #[pyo3(signature = (desired, drop_unused=false))]
+    fn new(desired: &str, drop_unused: bool) -> PyResult<Sync> {
+        let desired = desired::parse(desired.as_bytes()).map_err(|e| {
+            PyValueError::new_err(format!("{}:{}: {}", e.span.line, e.span.column, e.message))
+        })?;
+        let options = PlanOptions {
+            drop_unused,
+            ..PlanOptions::default()
+        };
+        let scope = pgsr_executor::sync::scope(&desired, &options, drop_unused);
+        Ok(Sync {
+            desired,
+            scope,
+            options,
+        })
+    }
+
+    /// The statement that reads what the plan needs of the catalog, on a
+    /// server of `server_version_num`: every column comes back as text.
+    fn catalog_sql(&self, server_version_num: u32) -> String {
+        catalog_sql(&self.scope, server_version_num)
+    }
+
+    /// The statements that make the catalog (the rows of `catalog_sql`)
+    /// match the desired state, in order; none when it already does.
+    /// Passwords are sent as SCRAM verifiers with a fresh salt.
+    fn plan(&self, rows: Vec<Vec<Option<String>>>) -> PyResult<Vec<String>> {
+        let snapshot =
+            snapshot_from_rows(&self.scope, &rows).map_err(|e| PgsrError::new_err(e.message))?;
+        let plan = plan::plan(&snapshot, &self.desired, &self.options)
+            .map_err(|e| PgsrError::new_err(e.to_string()))?;
+        let mut out = Vec::new();
+        for statement in plan::statements(&plan) {
+            if statement.kind != StatementKind::SetPassword {
+                out.push(statement.sql);
+                continue;
+            }
+            let role = statement.objects.first().cloned().unwrap_or_default();
+            out.push(self.password_statement(&role)?);
+        }
+        Ok(out)
+    }
+}
+
+impl Sync {
+    /// `ALTER ROLE … WITH PASSWORD '<verifier>'` for the role whose SQL
+    /// name is `quoted`, from the password the desired state holds.
+    fn password_statement(&self, quoted: &str) -> PyResult<String> {
+        let role = self
+            .desired
+            .roles
+            .iter()
+            .find(|r| quote_ident(&r.name) == quoted)
+            .ok_or_else(|| {
+                PgsrError::new_err("a password for a role the desired state does not name")
+            })?;
+        let Some(PasswordSource::Literal(secret)) = role.login.as_ref().map(|l| &l.password) else {
+            return Err(PgsrError::new_err(format!(
+                "{}: a password is set, but the desired state holds none",
+                role.name
+            )));
+        };
+        let mut salt = [0u8; scram::SALT_BYTES];
+        getrandom::fill(&mut salt)
+            .map_err(|e| PgsrError::new_err(format!("cannot draw a random salt: {e}")))?;
+        let verifier = scram::verifier(secret.expose(), &salt, scram::DEFAULT_ITERATIONS);
+        Ok(format!(
+            "ALTER ROLE {} WITH PASSWORD {}",
+            quoted,
+            quote_literal(&verifier)
+        ))
+    }
+}
+
+/// Why `pattern` (Python `re` syntax, already checked for constructs only
+/// Python has) is no regular expression of pgsr's engine, or None.
+#[pyfunction]
+fn regex_error(pattern: &str) -> Option<String> {
+    regex::Regex::new(pattern).err().map(|e| {
+        e.to_string()
+            .lines()
+            .last()
+            .unwrap_or("not a regular expression")
+            .trim()
+            .to_owned()
+    })
+}
+
+#[pymodule]
+fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Sync>()?;
+    m.add_function(wrap_pyfunction!(regex_error, m)?)?;
+    m.add("PgsrError", m.py().get_type::<PgsrError>())?;
+    Ok(())
+}

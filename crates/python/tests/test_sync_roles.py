@@ -1,0 +1,243 @@
+"""pg-sync-roles' API on pgsr's engine, on a real cluster, through both
+drivers: each grant kind given, checked by acting as the role, and taken
+away; locking; many roles; patterns; secrets."""
+
+import re
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+import pgsr
+from pgsr import (
+    DatabaseConnect,
+    Login,
+    PgsrError,
+    RoleMembership,
+    SchemaCreate,
+    SchemaOwnership,
+    SchemaUsage,
+    TableOwnership,
+    TableSelect,
+    drop_unused_roles,
+    sync_roles,
+)
+
+from conftest import url
+
+
+def can(admin, role, sql):
+    """Whether `role` may run `sql` (as the superuser with SET ROLE, in a
+    transaction rolled back)."""
+    engine = sa.create_engine(url("psycopg"), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as c:
+            c.exec_driver_sql(f'SET LOCAL ROLE "{role}"')
+            c.exec_driver_sql(sql)
+            c.rollback()
+        return True
+    except sa.exc.DBAPIError as e:
+        if "permission denied" in str(e) or "must be owner" in str(e):
+            return False
+        raise
+    finally:
+        engine.dispose()
+
+
+def logs_in(driver, role, password):
+    engine = sa.create_engine(url(driver, role, password), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as c:
+            c.exec_driver_sql("SELECT 1")
+        return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def one(admin, sql):
+    # The drivers read `%` as a placeholder's start: doubled, it is one.
+    return admin.exec_driver_sql(sql.replace("%", "%%")).scalar()
+
+
+def test_every_grant_kind_given_then_taken_away(engine, admin, driver, names):
+    n = names
+    admin.exec_driver_sql(
+        f"CREATE SCHEMA {n}_s; CREATE TABLE {n}_s.t (i int); CREATE TABLE {n}_s.u1 (i int); "
+        f"CREATE TABLE {n}_s.u2 (i int); CREATE TABLE {n}_s.v (i int); CREATE TABLE {n}_s.owned (i int); "
+        f"CREATE SCHEMA {n}_d; CREATE TABLE {n}_d.t (i int); CREATE ROLE {n}_g"
+    )
+    password = "Sync-roles-secret-1"
+    until = datetime.now(timezone.utc) + timedelta(days=2)
+    grants = (
+        Login(password=password, valid_until=until),
+        DatabaseConnect("postgres"),
+        SchemaUsage(f"{n}_s"),
+        SchemaCreate(f"{n}_s"),
+        TableSelect(f"{n}_s", "t"),
+        TableSelect(f"{n}_s", re.compile("u")),
+        SchemaUsage(f"{n}_d", direct=True),
+        TableSelect(f"{n}_d", "t", direct=True),
+        RoleMembership(f"{n}_g"),
+        SchemaOwnership(f"{n}_own"),
+        TableOwnership(f"{n}_s", "owned"),
+    )
+    role = f"{n}_r"
+    with engine.connect() as conn:
+        sync_roles(conn, role, grants=grants)
+        # Nothing left to do: a second sync changes nothing.
+        sync_roles(conn, role, grants=grants)
+    assert logs_in(driver, role, password)
+    assert can(admin, role, f"SELECT * FROM {n}_s.t")
+    assert can(admin, role, f"SELECT * FROM {n}_s.u1")
+    assert can(admin, role, f"SELECT * FROM {n}_s.u2")
+    assert not can(admin, role, f"SELECT * FROM {n}_s.v")
+    assert can(admin, role, f"CREATE TABLE {n}_s.mine (i int)")
+    assert can(admin, role, f"SELECT * FROM {n}_d.t")
+    assert one(admin, f"SELECT pg_has_role('{role}', '{n}_g', 'MEMBER')")
+    assert one(admin, f"SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = '{n}_own'") == role
+    assert one(admin, f"SELECT relowner::regrole::text FROM pg_class WHERE oid = '{n}_s.owned'::regclass") == role
+    assert one(admin, f"SELECT rolvaliduntil > now() + interval '1 day' FROM pg_roles WHERE rolname = '{role}'")
+
+    with engine.connect() as conn:
+        sync_roles(conn, role, grants=())
+    assert not logs_in(driver, role, password)
+    for sql in (
+        f"SELECT * FROM {n}_s.t",
+        f"SELECT * FROM {n}_s.u1",
+        f"CREATE TABLE {n}_s.mine2 (i int)",
+        f"SELECT * FROM {n}_d.t",
+    ):
+        assert not can(admin, role, sql), sql
+    assert not one(admin, f"SELECT pg_has_role('{role}', '{n}_g', 'MEMBER')")
+    assert one(admin, f"SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = '{n}_own'") != role
+    assert one(admin, f"SELECT relowner::regrole::text FROM pg_class WHERE oid = '{n}_s.owned'::regclass") != role
+
+
+def test_preserved_schemas_and_drop_unused_roles(engine, admin, names):
+    n = names
+    admin.exec_driver_sql(f"CREATE SCHEMA {n}_p; CREATE TABLE {n}_p.t (i int); CREATE ROLE {n}_r")
+    admin.exec_driver_sql(f"GRANT USAGE ON SCHEMA {n}_p TO {n}_r; GRANT SELECT ON {n}_p.t TO {n}_r")
+    with engine.connect() as conn:
+        sync_roles(conn, f"{n}_r", grants=(SchemaUsage(f"{n}_p"),), preserve_existing_grants_in_schemas=(f"{n}_p",))
+    assert can(admin, f"{n}_r", f"SELECT * FROM {n}_p.t"), "kept: in a preserved schema"
+    # An intermediate role that holds nothing any more (its table was
+    # dropped) is dropped, as pg-sync-roles drops it.
+    admin.exec_driver_sql(f"CREATE TABLE {n}_p.gone (i int)")
+    with engine.connect() as conn:
+        sync_roles(conn, f"{n}_r", grants=(TableSelect(f"{n}_p", "gone"),))
+    admin.exec_driver_sql(f"DROP TABLE {n}_p.gone")
+    before = one(admin, "SELECT count(*) FROM pg_roles WHERE rolname LIKE '\\_pgsr\\_%'")
+    with engine.connect() as conn:
+        drop_unused_roles(conn)
+    after = one(admin, "SELECT count(*) FROM pg_roles WHERE rolname LIKE '\\_pgsr\\_%'")
+    assert after < before
+
+
+def hold_lock(seconds, key=1):
+    """Holds the advisory lock on another connection for `seconds`."""
+    taken = threading.Event()
+
+    def run():
+        engine = sa.create_engine(url("psycopg"), poolclass=sa.pool.NullPool)
+        with engine.connect() as c:
+            with c.begin():
+                c.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")
+                taken.set()
+                time.sleep(seconds)
+        engine.dispose()
+
+    t = threading.Thread(target=run)
+    t.start()
+    taken.wait(10)
+    return t
+
+
+def test_a_sync_with_changes_waits_for_the_lock(engine, names):
+    holder = hold_lock(1.5)
+    started = time.monotonic()
+    with engine.connect() as conn:
+        sync_roles(conn, f"{names}_r", grants=(DatabaseConnect("postgres"),))
+    waited = time.monotonic() - started
+    holder.join()
+    assert waited >= 1.0, f"it did not wait for the lock ({waited:.2f} s)"
+
+
+def test_a_sync_without_changes_does_not_wait(engine, names):
+    with engine.connect() as conn:
+        sync_roles(conn, f"{names}_r", grants=(DatabaseConnect("postgres"),))
+    holder = hold_lock(3)
+    started = time.monotonic()
+    with engine.connect() as conn:
+        sync_roles(conn, f"{names}_r", grants=(DatabaseConnect("postgres"),))
+    waited = time.monotonic() - started
+    holder.join()
+    assert waited < 1.5, f"a sync with nothing to do waited {waited:.2f} s for the lock"
+
+
+def test_the_callers_lock_timeout_applies_and_the_connection_survives(engine, names):
+    holder = hold_lock(3)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET lock_timeout = '300ms'")
+        conn.commit()
+        with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+            sync_roles(conn, f"{names}_r", grants=(DatabaseConnect("postgres"),))
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+        conn.rollback()
+    holder.join()
+
+
+def test_many_roles_no_row_is_too_big(engine, admin, driver, names):
+    if driver != "psycopg":
+        pytest.skip("one driver is enough for the size of the ACL")
+    with engine.connect() as conn:
+        for i in range(4000):
+            sync_roles(conn, f"{names}_{i}", grants=(DatabaseConnect("postgres"),))
+    assert one(
+        admin,
+        f"SELECT count(*) FROM pg_roles WHERE rolname LIKE '{names}\\_%' "
+        "AND has_database_privilege(oid, 'postgres', 'CONNECT')",
+    ) == 4000
+
+
+@pytest.mark.parametrize(
+    "pattern, construct",
+    [
+        (r"^(?=a)", "look-ahead"),
+        (r"^(?!a)", "negative look-ahead"),
+        (r"(?<=a)b", "look-behind"),
+        (r"(a)\1", "backreference"),
+        (r"(?P<x>a)(?P=x)", "named backreference"),
+        (r"a*+", "possessive quantifier"),
+        (r"(?>a)", "atomic group"),
+        (r"a\Z", r"\Z"),
+    ],
+)
+def test_patterns_python_reads_otherwise_are_refused(pattern, construct):
+    with pytest.raises(ValueError, match=re.escape(construct)):
+        pgsr._rust_pattern(re.compile(pattern))
+
+
+def test_patterns_read_alike_are_translated():
+    assert pgsr._rust_pattern(re.compile("^fact_")) == "^fact_"
+    assert pgsr._rust_pattern(re.compile("x", re.I)) == "(?i)x"
+    assert pgsr._rust_pattern(re.compile("a$")) == "a(?:\\n?\\z)"
+    # Escaped and bracketed look-alikes are no constructs.
+    assert pgsr._rust_pattern(re.compile(r"\(\?=[$]")) == r"\(\?=[$]"
+    with pytest.raises(ValueError, match="re.ASCII"):
+        pgsr._rust_pattern(re.compile("a", re.A))
+
+
+def test_passwords_stay_out_of_repr_and_errors(engine, names):
+    secret = "Never-Shown-42"
+    login = Login(password=secret)
+    assert secret not in str(login) and secret not in repr(login)
+    with engine.connect() as conn:
+        with pytest.raises(PgsrError) as e:
+            # A name PostgreSQL reserves: refused, with the CLI's words.
+            sync_roles(conn, "pg_nope", grants=(login,))
+    assert secret not in str(e.value)
+    assert "names starting with pg_ are reserved by PostgreSQL" in str(e.value)
