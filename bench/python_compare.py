@@ -28,9 +28,10 @@ def main():
     with admin.connect() as c:
         c.exec_driver_sql("CREATE SCHEMA s; CREATE TABLE s.t (i int)")
         c.exec_driver_sql(
-            f"DO $$ BEGIN FOR i IN 1..{a.roles} LOOP EXECUTE format('CREATE ROLE existing_%s', i); END LOOP; END $$"
+            f"DO $$ BEGIN FOR i IN 1..{a.roles} LOOP EXECUTE format('CREATE ROLE existing_%%s', i); END LOOP; END $$"
         )
     modules = {"pg-sync-roles": pg_sync_roles, "pgsr": pgsr}
+    prefix = {"pg-sync-roles": "user_of_psr", "pgsr": "user_of_pgsr"}
     engines = {name: sa.create_engine(url) for name in modules}
     conns = {name: e.connect() for name, e in engines.items()}
     results = {}
@@ -40,7 +41,7 @@ def main():
             for name, m in modules.items():
                 grants = (m.DatabaseConnect("postgres"), m.SchemaUsage("s"), m.TableSelect("s", "t"))
                 started = time.perf_counter()
-                m.sync_roles(conns[name], f"{name.replace('-', '_')}_{i}", grants=grants)
+                m.sync_roles(conns[name], f"{prefix[name]}_{i}", grants=grants)
                 times[name].append((time.perf_counter() - started) * 1000)
         results[phase] = times
     print(f"{a.calls} one-role sync_roles calls per package, {a.roles} roles already in the cluster, one held connection over TCP")

@@ -70,6 +70,42 @@ impl Sync {
         catalog_sql(&self.scope, server_version_num)
     }
 
+    /// The same read as statements whose text does not change from one
+    /// sync to the next (a driver prepares them), in the drivers'
+    /// `pyformat` style (`%(p1)s`, a `%` doubled), with their parameters:
+    /// `[base, objects]` for a sync (run the second only when
+    /// `needs_objects` says so of the first's rows), `[all]` otherwise.
+    fn catalog_statements(
+        &self,
+        server_version_num: u32,
+    ) -> (Vec<String>, std::collections::BTreeMap<String, Vec<String>>) {
+        let (statements, values) =
+            pgsr_executor::inspect::catalog_statements(&self.scope, server_version_num);
+        let statements = statements
+            .into_iter()
+            .map(|sql| {
+                let mut sql = sql.replace('%', "%%");
+                // Highest first: `$1` is a prefix of nothing here (six at most).
+                for i in (1..=values.len()).rev() {
+                    sql = sql.replace(&format!("${i}"), &format!("%(p{i})s::text[]"));
+                }
+                sql
+            })
+            .collect();
+        let params = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (format!("p{}", i + 1), v))
+            .collect();
+        (statements, params)
+    }
+
+    /// Whether the objects' statement is needed after the base rows.
+    fn needs_objects(&self, rows: Vec<Vec<Option<String>>>) -> PyResult<bool> {
+        pgsr_executor::inspect::needs_objects(&self.scope, &rows)
+            .map_err(|e| PgsrError::new_err(e.message))
+    }
+
     /// The statements that make the catalog (the rows of `catalog_sql`)
     /// match the desired state, in order; none when it already does.
     /// Passwords are sent as SCRAM verifiers with a fresh salt.

@@ -37,6 +37,59 @@ pub fn catalog_sql(scope: &Scope, server_version_num: u32) -> String {
     )
 }
 
+/// The catalog statements of `scope` for a caller that runs them itself,
+/// many times (the Python package): their lists are the parameters `$1`
+/// to `$6` (each `text[]`, values returned beside), so the text stays the
+/// same from one sync to the next and a driver can prepare it. A partial
+/// scope gives two statements, as `sync` reads it: the second (the
+/// objects) is needed only when [`needs_objects`] says so of the first's
+/// rows; a full scope gives one.
+pub fn catalog_statements(
+    scope: &Scope,
+    server_version_num: u32,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let sql = |parts| {
+        catalog_statement(
+            scope,
+            server_version_num,
+            Args::Parameters,
+            parts,
+            Reader::Any,
+        )
+    };
+    match scope {
+        Scope::Full => (vec![sql(Parts::All)], Vec::new()),
+        Scope::Partial(p) => (
+            vec![sql(Parts::Base), sql(Parts::Objects)],
+            vec![
+                p.roles.clone(),
+                p.role_prefixes.clone(),
+                p.schemas.clone(),
+                p.relations.iter().map(|q| q.schema.clone()).collect(),
+                p.relations.iter().map(|q| q.name.clone()).collect(),
+                p.regex_schemas.clone(),
+            ],
+        ),
+    }
+}
+
+/// Whether a partial scope's objects must be read, after the rows of the
+/// first of [`catalog_statements`]: its roles hold some, or it names some.
+pub fn needs_objects<R: TextRow>(scope: &Scope, base_rows: &[R]) -> Result<bool, Error> {
+    let Scope::Partial(p) = scope else {
+        return Ok(false);
+    };
+    let held = base_rows
+        .iter()
+        .find(|r| r.get(0) == Some("k"))
+        .and_then(|r| r.get(1))
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or_else(|| {
+            Error::database("reading the catalog failed: no count of what the roles hold")
+        })?;
+    Ok(held > 0 || !p.relations.is_empty() || !p.regex_schemas.is_empty())
+}
+
 /// Takes a full snapshot in its own read-only REPEATABLE READ transaction.
 pub fn inspect(session: &mut Session) -> Result<Snapshot, Error> {
     inspect_scope(session, &Scope::Full)
@@ -173,16 +226,8 @@ pub(crate) fn read_prepared(
     results.drain(..skip);
     session.prepared.made(scope, first);
     let mut round_trips = 1;
-    if let Scope::Partial(p) = scope {
-        let held = rows
-            .iter()
-            .find(|r| r.get(0) == Some("k"))
-            .and_then(|r| r.get(1))
-            .and_then(|n| n.parse::<u64>().ok())
-            .ok_or_else(|| {
-                Error::database("reading the catalog failed: no count of what the roles hold")
-            })?;
-        if held > 0 || !p.relations.is_empty() || !p.regex_schemas.is_empty() {
+    if let Scope::Partial(_) = scope {
+        if needs_objects(scope, &rows)? {
             let (sql, skip) = session.prepared.statement(scope, Parts::Objects, &[]);
             let (_, more) = send(&mut **session, &sql, skip)?;
             session.prepared.made(scope, Parts::Objects);

@@ -116,6 +116,11 @@ def _rows(conn, sql):
     return [tuple(row) for row in _execute(conn, sql).fetchall()]
 
 
+def _fetch(conn, sql, params):
+    # `sql` is in the drivers' style already (`%(p1)s`, `%%`).
+    return [tuple(row) for row in conn.exec_driver_sql(sql, params).fetchall()]
+
+
 def _run(conn, statements):
     for statement in statements:
         _execute(conn, statement)
@@ -255,23 +260,36 @@ def _desired(role_name, grants, preserve_existing_grants_in_schemas, lock_key):
 
 def _sync(conn, sync, lock_key):
     with _transaction(conn):
-        # An empty search_path for this transaction only: the catalog's
-        # names cannot be redirected, and the caller's session is as it was.
-        (version, taken, _), = _rows(
+        # For this transaction only, so that the caller's session is as it
+        # was after: an empty search_path (the catalog's names cannot be
+        # redirected), and generic plans for the catalog statements, which
+        # the driver prepares (a custom plan for each call costs more than
+        # the read).
+        (version, taken, _, _), = _rows(
             conn,
             "SELECT current_setting('server_version_num')::int, "
             f"pg_try_advisory_xact_lock({int(lock_key)}), "
-            "set_config('search_path', '', true)",
+            "set_config('search_path', '', true), "
+            "set_config('plan_cache_mode', 'force_generic_plan', true)",
         )
-        sql = sync.catalog_sql(version)
-        statements = sync.plan(_rows(conn, sql))
+        reads, params = sync.catalog_statements(version)
+
+        def read():
+            # The same text every time, the lists as parameters: the
+            # driver may prepare it. The objects only when needed.
+            rows = _fetch(conn, reads[0], params)
+            if len(reads) > 1 and sync.needs_objects(rows):
+                rows += _fetch(conn, reads[1], params)
+            return rows
+
+        statements = sync.plan(read())
         if not statements:
             return
         if not taken:
             # Wait for the lock (the caller's lock_timeout applies), then
             # read again: another holder may have changed what was read.
             _rows(conn, f"SELECT pg_advisory_xact_lock({int(lock_key)})")
-            statements = sync.plan(_rows(conn, sql))
+            statements = sync.plan(read())
         _run(conn, statements)
 
 
