@@ -46,6 +46,16 @@ fn enabled(terminal: bool) -> bool {
     }
 }
 
+/// `pgsr: warning: <text>` on standard error, the prefix coloured there
+/// when it is a terminal; `text` has its control characters escaped.
+pub fn warn(text: &str) {
+    eprintln!(
+        "{} {}",
+        paint("pgsr: warning:", Style::Warning, stderr()),
+        pgsr_planner::display::escape(text)
+    );
+}
+
 /// What a piece of text is, for its colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {

@@ -113,15 +113,7 @@ pub fn conninfo_for(db: &DbArgs, database: Option<&str>) -> Result<ConnInfo> {
         .with_defaults(env)
         .with_passfile(env, read_with_mode);
     if let Some(w) = warning {
-        eprintln!(
-            "{} {}",
-            crate::color::paint(
-                "pgsr: warning:",
-                crate::color::Style::Warning,
-                crate::color::stderr()
-            ),
-            pgsr_planner::display::escape(&w)
-        );
+        crate::color::warn(&w);
     }
     Ok(info)
 }

@@ -198,15 +198,7 @@ pub fn read_any_snapshot(path: &Path) -> Result<AnySnapshot> {
 /// file, may not be read.
 pub fn warn(plan: &Plan) {
     for w in &plan.warnings {
-        eprintln!(
-            "{} {}",
-            crate::color::paint(
-                "pgsr: warning:",
-                crate::color::Style::Warning,
-                crate::color::stderr()
-            ),
-            pgsr_planner::display::escape(w)
-        );
+        crate::color::warn(w);
     }
 }
 
