@@ -117,8 +117,10 @@ pg_test!(fn grants_follow_each_grants_databases(pg) {
     assert_eq!(readable_in(pg, "analyst", "sales.orders"), ["d1"]);
     assert_eq!(readable_in(pg, "auditor", "sales.orders"), ["d1", "d4"]);
     assert_eq!(readable_in(pg, "auditor", "sales.items"), ["d1", "d4"]);
-    // Its USAGE on the schema is declared everywhere: it stays.
-    assert!(try_as(pg, "d3", "auditor", "SELECT 1 FROM pg_namespace WHERE has_schema_privilege('sales', 'USAGE')").is_ok());
+    // Its USAGE on the schema is declared everywhere: it stays, so names
+    // in the schema resolve for it (in the excluded d5 they do not).
+    assert_can(pg, "d3", "auditor", "SELECT 'sales.orders'::regclass");
+    assert_cannot(pg, "d5", "auditor", "SELECT 'sales.orders'::regclass", "schema sales");
     assert_eq!(
         query_one(pg, "d3", "SELECT has_schema_privilege('auditor', 'sales', 'USAGE')::text").as_deref(),
         Some("true")
