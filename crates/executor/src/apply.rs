@@ -433,7 +433,16 @@ pub(crate) fn commit(tx: Transaction) -> Result<(), Error> {
 }
 
 pub(crate) fn commit_failed(e: &postgres::Error) -> Error {
-    if e.as_db_error().is_some() {
+    // A server error that ends the session (FATAL, such as the backend
+    // being terminated) can come after the commit record was written: only
+    // an error the session survives says for sure that nothing was applied.
+    let refused = e.as_db_error().is_some_and(|db| {
+        let code = db.code().code();
+        !matches!(db.severity(), "FATAL" | "PANIC")
+            && !code.starts_with("57P")
+            && !code.starts_with("08")
+    });
+    if refused {
         Error::database(format!(
             "COMMIT failed: {}; nothing was applied",
             describe(e)
