@@ -150,7 +150,10 @@ fn sync_once(
         session,
         open: true,
     };
-    let try_lock = format!("SELECT pg_try_advisory_xact_lock({key})");
+    let try_lock = match crate::inspect::scoped_read_settings(&scope) {
+        Some(settings) => format!("SELECT pg_try_advisory_xact_lock({key}), {settings}"),
+        None => format!("SELECT pg_try_advisory_xact_lock({key})"),
+    };
     let first = read_prepared(tx.session, &scope, &["BEGIN", &try_lock])?;
     let mut round_trips = first.round_trips;
     let locked = first.before[1]

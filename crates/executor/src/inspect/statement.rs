@@ -128,15 +128,17 @@ pub(super) fn catalog_statement(
             );
         }
         memberships_filter = " WHERE am.member = ANY(ARRAY(SELECT oid FROM up))".to_owned();
-        // Every branch but the last an index scan (pg_roles' rows are
+        // The roles read, evaluated once for every part about roles. Every
+        // branch but the last an index scan (pg_roles' rows are
         // pg_authid's, and names sort bytewise: '_pgsr`' is the first name
         // after every name that starts with '_pgsr_'). The last finds the
         // roles whose names differ from a scope role's only by case, which
         // the planner warns of when a scope role does not exist and would
         // be created: one pass over pg_authid, keeping few rows, and only
         // then (the EXISTS is evaluated once, before the scan).
-        roles_filter = format!(
-            " WHERE oid = ANY(ARRAY( \
+        if which != Parts::Objects {
+            ctes.push(format!(
+                "read_roles(oid) AS MATERIALIZED ( \
                  SELECT oid FROM up \
                  UNION SELECT oid FROM {roles_table} WHERE rolname = ANY({schemas}) \
                  UNION SELECT oid FROM {roles_table} WHERE rolname >= '_pgsr_' AND rolname < '_pgsr`' \
@@ -145,8 +147,10 @@ pub(super) fn catalog_statement(
                  UNION SELECT oid FROM {roles_table} \
                    WHERE lower(rolname::text) = ANY(ARRAY(SELECT lower(n) FROM unnest({roles}) AS n)) \
                      AND EXISTS (SELECT FROM unnest({roles}) AS n \
-                                 WHERE NOT EXISTS (SELECT FROM {roles_table} e WHERE e.rolname = n))))"
-        );
+                                 WHERE NOT EXISTS (SELECT FROM {roles_table} e WHERE e.rolname = n)))"
+            ));
+        }
+        roles_filter = " WHERE oid = ANY(ARRAY(SELECT oid FROM read_roles))".to_owned();
         // Where the scope's roles hold privileges or ownership in this
         // database.
         ctes.push(
@@ -264,7 +268,7 @@ pub(super) fn catalog_statement(
     // Comments and settings of the roles read.
     let read_roles = match partial {
         None => String::new(),
-        Some(_) => format!(" AND {{}} = ANY(ARRAY(SELECT oid FROM {roles_table}{roles_filter}))"),
+        Some(_) => " AND {} = ANY(ARRAY(SELECT oid FROM read_roles))".to_owned(),
     };
     parts.push(part(
         'e',
