@@ -64,6 +64,28 @@ impl Sync {
         })
     }
 
+    /// The first statement of a sync's transaction, before the catalog is
+    /// read: it returns the server's `server_version_num` and whether
+    /// `pg_try_advisory_xact_lock` took the desired state's lock, and sets
+    /// for this transaction only an empty `search_path` (the catalog's
+    /// names cannot be redirected), generic plans for the catalog
+    /// statements, which the driver prepares (a custom plan for each call
+    /// costs more than the read), and the settings of a scoped read.
+    fn begin_statement(&self) -> String {
+        let mut sql = format!(
+            "SELECT pg_catalog.current_setting('server_version_num')::int, \
+             pg_catalog.pg_try_advisory_xact_lock({}), \
+             pg_catalog.set_config('search_path', '', true), \
+             pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)",
+            self.desired.lock_key
+        );
+        if let Some(settings) = pgsr_executor::inspect::scoped_read_settings(&self.scope) {
+            sql.push_str(", ");
+            sql.push_str(settings);
+        }
+        sql
+    }
+
     /// The statement that reads what the plan needs of the catalog, on a
     /// server of `server_version_num`: every column comes back as text.
     fn catalog_sql(&self, server_version_num: u32) -> String {
@@ -73,8 +95,9 @@ impl Sync {
     /// The same read as statements whose text does not change from one
     /// sync to the next (a driver prepares them), in the drivers'
     /// `pyformat` style (`%(p1)s`, a `%` doubled), with their parameters:
-    /// `[base, objects]` for a sync (run the second only when
-    /// `needs_objects` says so of the first's rows), `[all]` otherwise.
+    /// `[base, objects]` for a sync of roles that names no object (run the
+    /// second only when `needs_objects` says so of the first's rows),
+    /// `[all]` otherwise.
     fn catalog_statements(
         &self,
         server_version_num: u32,

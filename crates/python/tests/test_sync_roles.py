@@ -241,3 +241,26 @@ def test_passwords_stay_out_of_repr_and_errors(engine, names):
             sync_roles(conn, "pg_nope", grants=(login,))
     assert secret not in str(e.value)
     assert "names starting with pg_ are reserved by PostgreSQL" in str(e.value)
+
+
+def test_a_failing_statement_shows_no_password_verifier(engine, admin, names):
+    # An event trigger refuses the GRANT on a new schema, in the same
+    # round trip as the password.
+    admin.exec_driver_sql(
+        f"""CREATE SCHEMA {names}_s;
+        CREATE FUNCTION {names}_refuse() RETURNS event_trigger LANGUAGE plpgsql AS $$
+        BEGIN IF current_query() LIKE '%%{names}_s%%' THEN RAISE EXCEPTION 'refused by {names}'; END IF; END $$;
+        CREATE EVENT TRIGGER {names}_refuse ON ddl_command_start WHEN TAG IN ('GRANT') EXECUTE FUNCTION {names}_refuse()"""
+    )
+    try:
+        with engine.connect() as conn:
+            with pytest.raises(sa.exc.DBAPIError, match=f"refused by {names}") as e:
+                sync_roles(conn, f"{names}_r", grants=(Login(password="Never-Shown-42"), SchemaUsage(f"{names}_s")))
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        admin.exec_driver_sql(f"DROP EVENT TRIGGER {names}_refuse; DROP FUNCTION {names}_refuse(); DROP SCHEMA {names}_s")
+    shown = str(e.value)
+    assert "PASSWORD '(redacted)'" in shown
+    assert "SCRAM-SHA-256" not in shown and "Never-Shown-42" not in shown
+    # Nothing was applied.
+    assert one(admin, f"SELECT count(*) FROM pg_roles WHERE rolname = '{names}_r'") == 0

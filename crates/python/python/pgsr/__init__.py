@@ -116,14 +116,25 @@ def _rows(conn, sql):
     return [tuple(row) for row in _execute(conn, sql).fetchall()]
 
 
+_VERIFIER = re.compile(r"PASSWORD '[^']*'")
+
+
+def _apply(conn, statements):
+    """Runs `statements` in one round trip, in order: the first that fails
+    ends the transaction with its error, the driver's as pg-sync-roles
+    raises it, but with any password verifier taken out of the statements
+    it shows."""
+    try:
+        _execute(conn, ";\n".join(statements))
+    except Exception as e:
+        if isinstance(getattr(e, "statement", None), str):
+            e.statement = _VERIFIER.sub("PASSWORD '(redacted)'", e.statement)
+        raise
+
+
 def _fetch(conn, sql, params):
     # `sql` is in the drivers' style already (`%(p1)s`, `%%`).
     return [tuple(row) for row in conn.exec_driver_sql(sql, params).fetchall()]
-
-
-def _run(conn, statements):
-    for statement in statements:
-        _execute(conn, statement)
 
 
 # Python `re` constructs pgsr's engine (Rust's `regex`) lacks or reads
@@ -260,18 +271,7 @@ def _desired(role_name, grants, preserve_existing_grants_in_schemas, lock_key):
 
 def _sync(conn, sync, lock_key):
     with _transaction(conn):
-        # For this transaction only, so that the caller's session is as it
-        # was after: an empty search_path (the catalog's names cannot be
-        # redirected), and generic plans for the catalog statements, which
-        # the driver prepares (a custom plan for each call costs more than
-        # the read).
-        (version, taken, _, _), = _rows(
-            conn,
-            "SELECT current_setting('server_version_num')::int, "
-            f"pg_try_advisory_xact_lock({int(lock_key)}), "
-            "set_config('search_path', '', true), "
-            "set_config('plan_cache_mode', 'force_generic_plan', true)",
-        )
+        (version, taken, *_), = _rows(conn, sync.begin_statement())
         reads, params = sync.catalog_statements(version)
 
         def read():
@@ -290,7 +290,8 @@ def _sync(conn, sync, lock_key):
             # read again: another holder may have changed what was read.
             _rows(conn, f"SELECT pg_advisory_xact_lock({int(lock_key)})")
             statements = sync.plan(read())
-        _run(conn, statements)
+        if statements:
+            _apply(conn, statements)
 
 
 def sync_roles(conn, role_name, grants=(), preserve_existing_grants_in_schemas=(), lock_key=1):
