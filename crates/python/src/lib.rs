@@ -11,8 +11,12 @@
 //! ```python
 //! from pgsr import _engine
 //! sync = _engine.Sync('{"roles": [{"name": "alice"}]}', drop_unused=False)
-//! sql = sync.catalog_sql(150000)          # run it, pass the rows back
-//! statements = sync.plan(rows, 150000)    # run these, in order
+//! version, taken, iterations, *_ = fetch(sync.begin_statement())[0]
+//! reads, params = sync.catalog_statements(version)
+//! rows = fetch(reads[0], params)              # then reads[1] if any and
+//! if len(reads) > 1 and sync.needs_objects(rows):  # needs_objects says so
+//!     rows += fetch(reads[1], params)
+//! statements = sync.plan(rows, iterations)    # run these, in order
 //! ```
 
 use pgsr_executor::inspect::{catalog_sql, snapshot_from_rows};
@@ -65,8 +69,9 @@ impl Sync {
     }
 
     /// The first statement of a sync's transaction, before the catalog is
-    /// read: it returns the server's `server_version_num` and whether
-    /// `pg_try_advisory_xact_lock` took the desired state's lock, and sets
+    /// read: it returns the server's `server_version_num`, whether
+    /// `pg_try_advisory_xact_lock` took the desired state's lock and
+    /// `scram_iterations` (PostgreSQL 16 and later; NULL before), and sets
     /// for this transaction only an empty `search_path` (the catalog's
     /// names cannot be redirected), generic plans for the catalog
     /// statements, which the driver prepares (a custom plan for each call
@@ -75,6 +80,7 @@ impl Sync {
         let mut sql = format!(
             "SELECT pg_catalog.current_setting('server_version_num')::int, \
              pg_catalog.pg_try_advisory_xact_lock({}), \
+             pg_catalog.current_setting('scram_iterations', true), \
              pg_catalog.set_config('search_path', '', true), \
              pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)",
             self.desired.lock_key
@@ -131,8 +137,19 @@ impl Sync {
 
     /// The statements that make the catalog (the rows of `catalog_sql`)
     /// match the desired state, in order; none when it already does.
-    /// Passwords are sent as SCRAM verifiers with a fresh salt.
-    fn plan(&self, rows: Vec<Vec<Option<String>>>) -> PyResult<Vec<String>> {
+    /// Passwords are sent as SCRAM verifiers with a fresh salt, hashed
+    /// `scram_iterations` times (as `begin_statement` read it; never fewer
+    /// than PostgreSQL's default).
+    #[pyo3(signature = (rows, scram_iterations=None))]
+    fn plan(
+        &self,
+        rows: Vec<Vec<Option<String>>>,
+        scram_iterations: Option<&str>,
+    ) -> PyResult<Vec<String>> {
+        let iterations = scram_iterations
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0)
+            .max(scram::DEFAULT_ITERATIONS);
         let snapshot =
             snapshot_from_rows(&self.scope, &rows).map_err(|e| PgsrError::new_err(e.message))?;
         let plan = plan::plan(&snapshot, &self.desired, &self.options)
@@ -144,7 +161,7 @@ impl Sync {
                 continue;
             }
             let role = statement.objects.first().cloned().unwrap_or_default();
-            out.push(self.password_statement(&role)?);
+            out.push(self.password_statement(&role, iterations)?);
         }
         Ok(out)
     }
@@ -153,7 +170,7 @@ impl Sync {
 impl Sync {
     /// `ALTER ROLE … WITH PASSWORD '<verifier>'` for the role whose SQL
     /// name is `quoted`, from the password the desired state holds.
-    fn password_statement(&self, quoted: &str) -> PyResult<String> {
+    fn password_statement(&self, quoted: &str, iterations: u32) -> PyResult<String> {
         let role = self
             .desired
             .roles
@@ -171,7 +188,7 @@ impl Sync {
         let mut salt = [0u8; scram::SALT_BYTES];
         getrandom::fill(&mut salt)
             .map_err(|e| PgsrError::new_err(format!("cannot draw a random salt: {e}")))?;
-        let verifier = scram::verifier(secret.expose(), &salt, scram::DEFAULT_ITERATIONS);
+        let verifier = scram::verifier(secret.expose(), &salt, iterations);
         Ok(format!(
             "ALTER ROLE {} WITH PASSWORD {}",
             quoted,

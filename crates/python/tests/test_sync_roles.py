@@ -264,3 +264,18 @@ def test_a_failing_statement_shows_no_password_verifier(engine, admin, names):
     assert "SCRAM-SHA-256" not in shown and "Never-Shown-42" not in shown
     # Nothing was applied.
     assert one(admin, f"SELECT count(*) FROM pg_roles WHERE rolname = '{names}_r'") == 0
+
+
+def test_verifiers_use_the_servers_scram_iterations(engine, admin, names):
+    if one(admin, "SELECT current_setting('server_version_num')::int") < 160000:
+        pytest.skip("scram_iterations is a setting from PostgreSQL 16")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET scram_iterations = 5000")
+        conn.commit()
+        sync_roles(conn, f"{names}_r", grants=(Login(password="Iterated-5000"),))
+    stored = one(admin, f"SELECT rolpassword FROM pg_authid WHERE rolname = '{names}_r'")
+    assert stored.startswith("SCRAM-SHA-256$5000:"), stored
+    engine_as = sa.create_engine(url("psycopg", f"{names}_r", "Iterated-5000"), poolclass=sa.pool.NullPool)
+    with engine_as.connect() as c:
+        assert c.exec_driver_sql("SELECT current_user").scalar() == f"{names}_r"
+    engine_as.dispose()

@@ -271,7 +271,7 @@ def _desired(role_name, grants, preserve_existing_grants_in_schemas, lock_key):
 
 def _sync(conn, sync, lock_key):
     with _transaction(conn):
-        (version, taken, *_), = _rows(conn, sync.begin_statement())
+        (version, taken, iterations, *_), = _rows(conn, sync.begin_statement())
         reads, params = sync.catalog_statements(version)
 
         def read():
@@ -282,14 +282,14 @@ def _sync(conn, sync, lock_key):
                 rows += _fetch(conn, reads[1], params)
             return rows
 
-        statements = sync.plan(read())
+        statements = sync.plan(read(), iterations)
         if not statements:
             return
         if not taken:
             # Wait for the lock (the caller's lock_timeout applies), then
             # read again: another holder may have changed what was read.
             _rows(conn, f"SELECT pg_advisory_xact_lock({int(lock_key)})")
-            statements = sync.plan(read())
+            statements = sync.plan(read(), iterations)
         if statements:
             _apply(conn, statements)
 
