@@ -19,6 +19,8 @@
 //! statements = sync.plan(rows, iterations)    # run these, in order
 //! ```
 
+mod children;
+
 use pgsr_executor::inspect::{catalog_sql, snapshot_from_rows};
 use pgsr_planner::desired::{self, Desired, PasswordSource};
 use pgsr_planner::plan::{self, PlanOptions};
@@ -41,31 +43,66 @@ create_exception!(
 /// plan against rows of that part.
 #[pyclass(frozen)]
 struct Sync {
+    /// The desired state as given (JSON), from which `desired` was parsed.
+    source: String,
     desired: Desired,
     scope: Scope,
     options: PlanOptions,
+    /// Grants that reach the children of the tables they name, not yet
+    /// added (see `children_statement`).
+    children_of: Vec<children::Wanted>,
 }
 
 #[pymethods]
 impl Sync {
     /// `desired` is a desired file's JSON; with `drop_unused`, the plan
     /// drops intermediate roles nothing uses (and reads the whole catalog).
+    /// `children_of` lists `table_select` grants, as `(role, schema, table,
+    /// table_regex, direct)`, that also reach the direct children of the
+    /// tables they name: read them with `children_statement`, then plan
+    /// with the Sync `with_children` gives.
     #[new]
-    #[pyo3(signature = (desired, drop_unused=false))]
-    fn new(desired: &str, drop_unused: bool) -> PyResult<Sync> {
-        let desired = desired::parse(desired.as_bytes()).map_err(|e| {
-            PyValueError::new_err(format!("{}:{}: {}", e.span.line, e.span.column, e.message))
-        })?;
-        let options = PlanOptions {
-            drop_unused,
-            ..PlanOptions::default()
-        };
-        let scope = pgsr_executor::sync::scope(&desired, &options, drop_unused);
-        Ok(Sync {
-            desired,
-            scope,
-            options,
-        })
+    #[pyo3(signature = (desired, drop_unused=false, children_of=Vec::new()))]
+    #[allow(clippy::type_complexity)]
+    fn new(
+        desired: &str,
+        drop_unused: bool,
+        children_of: Vec<(String, String, Option<String>, Option<String>, bool)>,
+    ) -> PyResult<Sync> {
+        let children_of = children_of
+            .into_iter()
+            .map(|(role, schema, table, regex, direct)| children::Wanted {
+                role,
+                schema,
+                table,
+                regex,
+                direct,
+            })
+            .collect();
+        Sync::parse(desired, drop_unused, children_of)
+    }
+
+    /// The statement that reads the direct children of the tables
+    /// `children_of` names, with its parameters, when it names any.
+    fn children_statement(
+        &self,
+    ) -> Option<(
+        &'static str,
+        std::collections::BTreeMap<String, Vec<String>>,
+    )> {
+        if self.children_of.is_empty() {
+            return None;
+        }
+        let params = [("p1".to_owned(), children::schemas(&self.children_of))];
+        Some((children::STATEMENT, params.into_iter().collect()))
+    }
+
+    /// This sync with a `table_select` of each child in `rows` (of
+    /// `children_statement`) of a table its `children_of` names.
+    fn with_children(&self, rows: Vec<Vec<Option<String>>>) -> PyResult<Sync> {
+        let desired =
+            children::add(&self.source, &self.children_of, &rows).map_err(PgsrError::new_err)?;
+        Sync::parse(&desired, self.options.drop_unused, Vec::new())
     }
 
     /// The first statement of a sync's transaction, before the catalog is
@@ -168,6 +205,28 @@ impl Sync {
 }
 
 impl Sync {
+    fn parse(
+        source: &str,
+        drop_unused: bool,
+        children_of: Vec<children::Wanted>,
+    ) -> PyResult<Sync> {
+        let desired = desired::parse(source.as_bytes()).map_err(|e| {
+            PyValueError::new_err(format!("{}:{}: {}", e.span.line, e.span.column, e.message))
+        })?;
+        let options = PlanOptions {
+            drop_unused,
+            ..PlanOptions::default()
+        };
+        let scope = pgsr_executor::sync::scope(&desired, &options, drop_unused);
+        Ok(Sync {
+            source: source.to_owned(),
+            desired,
+            scope,
+            options,
+            children_of,
+        })
+    }
+
     /// `ALTER ROLE … WITH PASSWORD '<verifier>'` for the role whose SQL
     /// name is `quoted`, from the password the desired state holds.
     fn password_statement(&self, quoted: &str, iterations: u32) -> PyResult<String> {

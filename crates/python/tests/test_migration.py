@@ -31,6 +31,8 @@ CREATE TABLE {n}_sales.items (i int);
 CREATE TABLE {n}_sales.fact_a (i int);
 CREATE TABLE {n}_sales.fact_b (i int);
 CREATE VIEW {n}_sales.fact_view AS SELECT 1 AS i;
+CREATE TABLE {n}_sales.events (d date) PARTITION BY RANGE (d);
+CREATE TABLE {n}_sales.events_2025 PARTITION OF {n}_sales.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 CREATE SCHEMA {n}_other;
 CREATE TABLE {n}_other.t (i int);
 CREATE ROLE {n}_readers;
@@ -46,8 +48,8 @@ GRANT SELECT, INSERT ON {n}_other.t TO {n}_stale;
 SCRIPT = '''
 import re
 from {module} import (
-    DatabaseConnect, Login, RoleMembership, SchemaCreate, SchemaOwnership,
-    SchemaUsage, TableOwnership, TableSelect, sync_roles,
+    DatabaseConnect, GrantOnPartitionsMode, Login, RoleMembership, SchemaCreate,
+    SchemaOwnership, SchemaUsage, TableOwnership, TableSelect, sync_roles,
 )
 
 def run(conn, n):
@@ -56,6 +58,7 @@ def run(conn, n):
         SchemaUsage(f"{{n}}_sales"),
         TableSelect(f"{{n}}_sales", "orders"),
         TableSelect(f"{{n}}_sales", re.compile("fact_")),
+        TableSelect(f"{{n}}_sales", "events", grant_on_partitions=GrantOnPartitionsMode.DIRECT_CHILDREN),
         RoleMembership(f"{{n}}_readers"),
     ))
     sync_roles(conn, f"{{n}}_owner", grants=(
@@ -77,7 +80,7 @@ DESCRIBE = """
 WITH r AS (SELECT oid, rolname FROM pg_roles WHERE rolname = ANY(%(roles)s)),
      rels AS (SELECT c.oid, n.nspname || '.' || c.relname AS name, c.relowner, c.relacl
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname LIKE %(like)s AND c.relkind IN ('r', 'v')),
+              WHERE n.nspname LIKE %(like)s AND c.relkind IN ('r', 'v', 'p')),
      nsps AS (SELECT oid, nspname AS name, nspowner, nspacl FROM pg_namespace WHERE nspname LIKE %(like)s)
 SELECT r.rolname, 'login', (SELECT rolcanlogin::text FROM pg_roles WHERE oid = r.oid) FROM r
 UNION ALL

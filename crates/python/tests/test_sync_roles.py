@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import pgsr
 from pgsr import (
     DatabaseConnect,
+    GrantOnPartitionsMode,
     Login,
     PgsrError,
     RoleMembership,
@@ -279,3 +280,43 @@ def test_verifiers_use_the_servers_scram_iterations(engine, admin, names):
     with engine_as.connect() as c:
         assert c.exec_driver_sql("SELECT current_user").scalar() == f"{names}_r"
     engine_as.dispose()
+
+
+def test_grants_on_partitions_reach_the_direct_children(engine, admin, names):
+    n = names
+    admin.exec_driver_sql(
+        f"CREATE SCHEMA {n}_s; CREATE SCHEMA {n}_old; "
+        f"CREATE TABLE {n}_s.events (d date) PARTITION BY RANGE (d); "
+        f"CREATE TABLE {n}_s.events_2025 PARTITION OF {n}_s.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') "
+        f"  PARTITION BY RANGE (d); "
+        f"CREATE TABLE {n}_s.events_2025_h1 PARTITION OF {n}_s.events_2025 FOR VALUES FROM ('2025-01-01') TO ('2025-07-01'); "
+        f"CREATE TABLE {n}_old.events_2024 PARTITION OF {n}_s.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01'); "
+        f"CREATE TABLE {n}_s.base (i int); CREATE TABLE {n}_s.heir () INHERITS ({n}_s.base); "
+        f"CREATE TABLE {n}_s.other (i int)"
+    )
+    role = f"{n}_r"
+    children = GrantOnPartitionsMode.DIRECT_CHILDREN
+    grants = (
+        SchemaUsage(f"{n}_s"),
+        SchemaUsage(f"{n}_old"),
+        TableSelect(f"{n}_s", "events", grant_on_partitions=children),
+        TableSelect(f"{n}_s", re.compile("bas"), grant_on_partitions=children, direct=True),
+    )
+    with engine.connect() as conn:
+        sync_roles(conn, role, grants=grants)
+        sync_roles(conn, role, grants=grants)
+    for table in ("events", "events_2025", "base", "heir"):
+        assert can(admin, role, f"SELECT * FROM {n}_s.{table}"), table
+    assert can(admin, role, f"SELECT * FROM {n}_old.events_2024")
+    # Direct children only, as pg-sync-roles.
+    assert not can(admin, role, f"SELECT * FROM {n}_s.events_2025_h1")
+    assert not can(admin, role, f"SELECT * FROM {n}_s.other")
+    assert one(admin, f"SELECT has_table_privilege('{role}', '{n}_s.heir', 'SELECT')")
+    assert f"{role}=r/" in one(admin, f"SELECT relacl::text FROM pg_class WHERE oid = '{n}_s.heir'::regclass")
+
+    # Without the mode, the children are taken away, the tables kept.
+    with engine.connect() as conn:
+        sync_roles(conn, role, grants=(SchemaUsage(f"{n}_s"), SchemaUsage(f"{n}_old"), TableSelect(f"{n}_s", "events")))
+    assert can(admin, role, f"SELECT * FROM {n}_s.events")
+    for table in (f"{n}_s.events_2025", f"{n}_old.events_2024", f"{n}_s.base", f"{n}_s.heir"):
+        assert not can(admin, role, f"SELECT * FROM {table}"), table

@@ -238,8 +238,6 @@ def _grant(grant):
     if isinstance(grant, TableOwnership):
         return {"table_ownership": {"schema": grant.schema_name, "table": grant.table_name}}
     if isinstance(grant, TableSelect):
-        if grant.grant_on_partitions is not GrantOnPartitionsMode.NONE:
-            raise ValueError("TableSelect(grant_on_partitions=...) is not supported by pgsr")
         selected = {"schema": grant.schema_name, "direct": grant.direct}
         if isinstance(grant.table_name, re.Pattern):
             selected["table_regex"] = _rust_pattern(grant.table_name)
@@ -252,7 +250,9 @@ def _grant(grant):
 
 
 def _desired(role_name, grants, preserve_existing_grants_in_schemas, lock_key):
-    items = []
+    """The desired state's JSON, and the `table_select` grants that also
+    reach the direct children of the tables they name."""
+    items, children_of = [], []
     for grant in grants:
         if isinstance(grant, Login):
             login = {}
@@ -263,33 +263,44 @@ def _desired(role_name, grants, preserve_existing_grants_in_schemas, lock_key):
             items.append({"login": login})
         else:
             items.append(_grant(grant))
+            if isinstance(grant, TableSelect) and grant.grant_on_partitions is GrantOnPartitionsMode.DIRECT_CHILDREN:
+                selected = items[-1]["table_select"]
+                children_of.append(
+                    (role_name, selected["schema"], selected.get("table"), selected.get("table_regex"), selected["direct"])
+                )
     role = {"name": role_name, "grants": items}
     if preserve_existing_grants_in_schemas:
         role["preserve_existing_grants_in_schemas"] = list(preserve_existing_grants_in_schemas)
-    return json.dumps({"lock_key": lock_key, "roles": [role]})
+    return json.dumps({"lock_key": lock_key, "roles": [role]}), children_of
 
 
 def _sync(conn, sync, lock_key):
     with _transaction(conn):
         (version, taken, iterations, *_), = _rows(conn, sync.begin_statement())
-        reads, params = sync.catalog_statements(version)
 
-        def read():
-            # The same text every time, the lists as parameters: the
-            # driver may prepare it. The objects only when needed.
+        def plan():
+            # The children of tables first, when grants reach them; then
+            # the catalog, with the same text every time and the lists as
+            # parameters (the driver may prepare it), the objects only
+            # when needed.
+            current = sync
+            children = sync.children_statement()
+            if children is not None:
+                current = sync.with_children(_fetch(conn, *children))
+            reads, params = current.catalog_statements(version)
             rows = _fetch(conn, reads[0], params)
-            if len(reads) > 1 and sync.needs_objects(rows):
+            if len(reads) > 1 and current.needs_objects(rows):
                 rows += _fetch(conn, reads[1], params)
-            return rows
+            return current.plan(rows, iterations)
 
-        statements = sync.plan(read(), iterations)
+        statements = plan()
         if not statements:
             return
         if not taken:
             # Wait for the lock (the caller's lock_timeout applies), then
             # read again: another holder may have changed what was read.
             _rows(conn, f"SELECT pg_advisory_xact_lock({int(lock_key)})")
-            statements = sync.plan(read(), iterations)
+            statements = plan()
         if statements:
             _apply(conn, statements)
 
@@ -297,9 +308,9 @@ def _sync(conn, sync, lock_key):
 def sync_roles(conn, role_name, grants=(), preserve_existing_grants_in_schemas=(), lock_key=1):
     """Makes `role_name` hold exactly `grants`, on `conn` (a SQLAlchemy
     connection), in one transaction under `pg_advisory_xact_lock(lock_key)`."""
-    desired = _desired(role_name, grants, preserve_existing_grants_in_schemas, lock_key)
+    desired, children_of = _desired(role_name, grants, preserve_existing_grants_in_schemas, lock_key)
     try:
-        sync = Sync(desired)
+        sync = Sync(desired, children_of=children_of)
     except ValueError as e:
         raise PgsrError(str(e)) from None
     _sync(conn, sync, lock_key)
