@@ -16,7 +16,7 @@
 //! rows = fetch(reads[0], params)              # then reads[1] if any and
 //! if len(reads) > 1 and sync.needs_objects(rows):  # needs_objects says so
 //!     rows += fetch(reads[1], params)
-//! statements = sync.plan(rows, iterations)    # run these, in order
+//! statements, warnings = sync.plan(rows, iterations)  # run these, in order
 //! ```
 
 mod children;
@@ -177,12 +177,13 @@ impl Sync {
     /// Passwords are sent as SCRAM verifiers with a fresh salt, hashed
     /// `scram_iterations` times (as `begin_statement` read it; never fewer
     /// than PostgreSQL's default).
+    /// The plan's warnings come beside them, in the command line's words.
     #[pyo3(signature = (rows, scram_iterations=None))]
     fn plan(
         &self,
         rows: Vec<Vec<Option<String>>>,
         scram_iterations: Option<&str>,
-    ) -> PyResult<Vec<String>> {
+    ) -> PyResult<(Vec<String>, Vec<String>)> {
         let iterations = scram_iterations
             .and_then(|n| n.parse::<u32>().ok())
             .unwrap_or(0)
@@ -200,7 +201,7 @@ impl Sync {
             let role = statement.objects.first().cloned().unwrap_or_default();
             out.push(self.password_statement(&role, iterations)?);
         }
-        Ok(out)
+        Ok((out, plan.warnings))
     }
 }
 

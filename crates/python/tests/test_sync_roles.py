@@ -16,6 +16,7 @@ from pgsr import (
     GrantOnPartitionsMode,
     Login,
     PgsrError,
+    PgsrWarning,
     RoleMembership,
     SchemaCreate,
     SchemaOwnership,
@@ -320,3 +321,13 @@ def test_grants_on_partitions_reach_the_direct_children(engine, admin, names):
     assert can(admin, role, f"SELECT * FROM {n}_s.events")
     for table in (f"{n}_s.events_2025", f"{n}_old.events_2024", f"{n}_s.base", f"{n}_s.heir"):
         assert not can(admin, role, f"SELECT * FROM {table}"), table
+
+
+def test_a_name_that_differs_only_by_case_is_a_warning(engine, admin, names):
+    admin.exec_driver_sql(f'CREATE ROLE "{names}_Alice"')
+    with engine.connect() as conn:
+        with pytest.warns(PgsrWarning, match=f'did you mean "{names}_Alice"') as warned:
+            sync_roles(conn, f"{names}_alice", grants=(DatabaseConnect("postgres"),))
+    # Shown at the caller's line, and the role is created as asked.
+    assert warned[0].filename == __file__
+    assert one(admin, f"SELECT count(*) FROM pg_roles WHERE rolname = '{names}_alice'") == 1

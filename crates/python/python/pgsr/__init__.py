@@ -10,6 +10,7 @@ rows and statements.
 """
 
 import re
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ __all__ = [
     "GrantOnPartitionsMode",
     "Login",
     "PgsrError",
+    "PgsrWarning",
     "RoleMembership",
     "SchemaCreate",
     "SchemaOwnership",
@@ -33,6 +35,11 @@ __all__ = [
     "drop_unused_roles",
     "sync_roles",
 ]
+
+
+class PgsrWarning(UserWarning):
+    """A warning of pgsr's planner, in the command line's words: a role to
+    be created whose name differs from an existing role's only by case."""
 
 
 class GrantOnPartitionsMode(Enum):
@@ -293,14 +300,15 @@ def _sync(conn, sync, lock_key):
                 rows += _fetch(conn, reads[1], params)
             return current.plan(rows, iterations)
 
-        statements = plan()
-        if not statements:
-            return
-        if not taken:
+        statements, warned = plan()
+        if statements and not taken:
             # Wait for the lock (the caller's lock_timeout applies), then
             # read again: another holder may have changed what was read.
             _rows(conn, f"SELECT pg_advisory_xact_lock({int(lock_key)})")
-            statements = plan()
+            statements, warned = plan()
+        for message in warned:
+            # Shown where sync_roles or drop_unused_roles was called.
+            warnings.warn(message, PgsrWarning, stacklevel=3)
         if statements:
             _apply(conn, statements)
 
