@@ -65,6 +65,25 @@ def one(admin, sql):
     return admin.exec_driver_sql(sql.replace("%", "%%")).scalar()
 
 
+def as_role(driver, role, password, sql=None, database="postgres"):
+    """Whether `role`, connecting with `password` to `database`, may run
+    `sql` (in a transaction rolled back): a refusal for want of a privilege
+    is False."""
+    engine = sa.create_engine(url(driver, role, password, database), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as c:
+            if sql:
+                c.exec_driver_sql(sql)
+            c.rollback()
+        return True
+    except sa.exc.DBAPIError as e:
+        if "permission denied" in str(e) or "must be owner" in str(e):
+            return False
+        raise
+    finally:
+        engine.dispose()
+
+
 def test_every_grant_kind_given_then_taken_away(engine, admin, driver, names):
     n = names
     admin.exec_driver_sql(
@@ -72,11 +91,15 @@ def test_every_grant_kind_given_then_taken_away(engine, admin, driver, names):
         f"CREATE TABLE {n}_s.u2 (i int); CREATE TABLE {n}_s.v (i int); CREATE TABLE {n}_s.owned (i int); "
         f"CREATE SCHEMA {n}_d; CREATE TABLE {n}_d.t (i int); CREATE ROLE {n}_g"
     )
+    # A database that PUBLIC may not connect to: only the grant lets in.
+    admin.exec_driver_sql(f"CREATE DATABASE {n}_db")
+    admin.exec_driver_sql(f"REVOKE CONNECT ON DATABASE {n}_db FROM PUBLIC")
     password = "Sync-roles-secret-1"
     until = datetime.now(timezone.utc) + timedelta(days=2)
+    login = Login(password=password, valid_until=until)
     grants = (
-        Login(password=password, valid_until=until),
-        DatabaseConnect("postgres"),
+        login,
+        DatabaseConnect(f"{n}_db"),
         SchemaUsage(f"{n}_s"),
         SchemaCreate(f"{n}_s"),
         TableSelect(f"{n}_s", "t"),
@@ -88,35 +111,41 @@ def test_every_grant_kind_given_then_taken_away(engine, admin, driver, names):
         TableOwnership(f"{n}_s", "owned"),
     )
     role = f"{n}_r"
-    with engine.connect() as conn:
-        sync_roles(conn, role, grants=grants)
-        # Nothing left to do: a second sync changes nothing.
-        sync_roles(conn, role, grants=grants)
-    assert logs_in(driver, role, password)
-    assert can(admin, role, f"SELECT * FROM {n}_s.t")
-    assert can(admin, role, f"SELECT * FROM {n}_s.u1")
-    assert can(admin, role, f"SELECT * FROM {n}_s.u2")
-    assert not can(admin, role, f"SELECT * FROM {n}_s.v")
-    assert can(admin, role, f"CREATE TABLE {n}_s.mine (i int)")
-    assert can(admin, role, f"SELECT * FROM {n}_d.t")
-    assert one(admin, f"SELECT pg_has_role('{role}', '{n}_g', 'MEMBER')")
-    assert one(admin, f"SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = '{n}_own'") == role
-    assert one(admin, f"SELECT relowner::regrole::text FROM pg_class WHERE oid = '{n}_s.owned'::regclass") == role
-    assert one(admin, f"SELECT rolvaliduntil > now() + interval '1 day' FROM pg_roles WHERE rolname = '{role}'")
+    # What each grant lets the role do, checked by connecting as the role.
+    acts = {
+        "connect": dict(database=f"{n}_db"),
+        "select t": dict(sql=f"SELECT * FROM {n}_s.t"),
+        "select u1": dict(sql=f"SELECT * FROM {n}_s.u1"),
+        "select u2": dict(sql=f"SELECT * FROM {n}_s.u2"),
+        "create in s": dict(sql=f"CREATE TABLE {n}_s.mine (i int)"),
+        "select d.t": dict(sql=f"SELECT * FROM {n}_d.t"),
+        "member of g": dict(sql=f"SET ROLE {n}_g"),
+        "owns schema": dict(sql=f"COMMENT ON SCHEMA {n}_own IS 'mine'"),
+        "owns table": dict(sql=f"ALTER TABLE {n}_s.owned ADD COLUMN j int"),
+    }
+    try:
+        with engine.connect() as conn:
+            sync_roles(conn, role, grants=grants)
+            # Nothing left to do: a second sync changes nothing.
+            sync_roles(conn, role, grants=grants)
+        for act, how in acts.items():
+            assert as_role(driver, role, password, **how), act
+        assert not as_role(driver, role, password, f"SELECT * FROM {n}_s.v")
+        assert one(admin, f"SELECT rolvaliduntil > now() + interval '1 day' FROM pg_roles WHERE rolname = '{role}'")
 
-    with engine.connect() as conn:
-        sync_roles(conn, role, grants=())
-    assert not logs_in(driver, role, password)
-    for sql in (
-        f"SELECT * FROM {n}_s.t",
-        f"SELECT * FROM {n}_s.u1",
-        f"CREATE TABLE {n}_s.mine2 (i int)",
-        f"SELECT * FROM {n}_d.t",
-    ):
-        assert not can(admin, role, sql), sql
-    assert not one(admin, f"SELECT pg_has_role('{role}', '{n}_g', 'MEMBER')")
-    assert one(admin, f"SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = '{n}_own'") != role
-    assert one(admin, f"SELECT relowner::regrole::text FROM pg_class WHERE oid = '{n}_s.owned'::regclass") != role
+        # Every grant but the login taken away: refused, connecting as the role.
+        with engine.connect() as conn:
+            sync_roles(conn, role, grants=(login,))
+        for act, how in acts.items():
+            assert not as_role(driver, role, password, **how), act
+        assert one(admin, f"SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = '{n}_own'") != role
+
+        # And the login.
+        with engine.connect() as conn:
+            sync_roles(conn, role, grants=())
+        assert not logs_in(driver, role, password)
+    finally:
+        admin.exec_driver_sql(f"DROP DATABASE {n}_db")
 
 
 def test_preserved_schemas_and_drop_unused_roles(engine, admin, names):
