@@ -150,6 +150,37 @@ pg_test!(fn a_standalone_sequence_stays_with_its_owner(pg) {
     assert_can(pg, "warehouse", "r", "SELECT nextval('s.q')");
 });
 
+// CONNECT on a database a superuser owns: admin cannot act as a superuser
+// (only a superuser can grant one), so it grants as itself, with the grant
+// option it holds. Without one, PostgreSQL would only warn that it granted
+// nothing (PUBLIC keeps TEMPORARY there): the plan is refused, in words.
+pg_test!(fn connect_on_a_superusers_database_with_the_grant_option_held(pg) {
+    nonsuper(pg, "");
+    for db in ["shared", "closed"] {
+        pg.execute("postgres", &format!("CREATE DATABASE {db}"));
+        pg.execute("postgres", &format!("REVOKE CONNECT ON DATABASE {db} FROM PUBLIC"));
+    }
+    pg.execute("postgres", "GRANT CONNECT ON DATABASE shared TO admin WITH GRANT OPTION");
+    let f = Files::new();
+    let file = f.write("r.yaml", &doc(&[role("r", &["login:", "database_connect: shared"])]));
+    let out = sync_as_admin(pg, &file);
+    assert!(!out.stdout.contains("GRANT postgres TO"), "{}", out.stdout);
+    assert!(pg.connect("r", "shared").is_ok(), "r cannot connect to shared");
+
+    let file = f.write("r2.yaml", &doc(&[role("r2", &["login:", "database_connect: closed"])]));
+    let out = pg.pgsr("admin", "warehouse", &["sync", "-f", path_str(&file)]);
+    assert_ne!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "admin cannot grant CONNECT on database closed (it holds no grant option for it): \
+             its owner postgres is a superuser"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!role_exists(pg, "r2"), "a failed sync applied part of its plan");
+});
+
 // ---------------------------------------------------------------------------
 // 2. Ownership moves never hand out power silently
 

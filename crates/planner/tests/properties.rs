@@ -40,8 +40,9 @@ fn config(cases: u32) -> ProptestConfig {
 
 /// The plan of a case; `None` when planning refused, rightly, to give the
 /// connecting role ownership that acts with its owner's rights (the file
-/// names no role to receive it), or to change a database's owner as a
-/// connecting role that may not.
+/// names no role to receive it), to change a database's owner as a
+/// connecting role that may not, or to act on a superuser's objects
+/// without SUPERUSER.
 fn planned(case: &Case) -> Result<Option<Plan>, TestCaseError> {
     match plan(&case.snapshot, &case.desired, &case.options) {
         Ok(p) => Ok(Some(p)),
@@ -73,6 +74,22 @@ fn planned(case: &Case) -> Result<Option<Plan>, TestCaseError> {
                 .any(|r| r.name == conn.name && r.createdb);
             prop_assert!(
                 !conn.superuser && !createdb,
+                "refused although the connecting role may: {}",
+                e
+            );
+            Ok(None)
+        }
+        // Rightly refused: a role without SUPERUSER cannot act as a
+        // superuser owner, and holds no grant option that would let it
+        // grant as itself (or the revoke is of the owner's grant).
+        Err(e) if e.message.contains(" is a superuser, which ") => {
+            let superuser_owner = case.snapshot.catalog.roles.iter().any(|r| {
+                r.superuser
+                    && e.message
+                        .contains(&format!(" {} is a superuser, which ", r.name))
+            });
+            prop_assert!(
+                !case.snapshot.connecting_role.superuser && superuser_owner,
                 "refused although the connecting role may: {}",
                 e
             );

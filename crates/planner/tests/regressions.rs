@@ -581,6 +581,13 @@ fn database_ownership_needs_createdb_of_the_connecting_role() {
         .iter_mut()
         .filter(|r| r.name == "deployer")
         .for_each(|r| r.createdb = true);
+    // It must also act as the database's owner: never as a superuser.
+    let e = pgsr_planner::plan::plan(&s, &desired(yaml), &Default::default())
+        .err()
+        .map(|e| e.message)
+        .expect("refused");
+    assert!(e.contains("postgres is a superuser"), "{e}");
+    s.catalog.databases[0].owner = "deployer".into();
     let r = run(&s, &desired(yaml));
     r.assert_converges();
     assert!(

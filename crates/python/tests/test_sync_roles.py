@@ -360,3 +360,32 @@ def test_a_name_that_differs_only_by_case_is_a_warning(engine, admin, names):
     # Shown at the caller's line, and the role is created as asked.
     assert warned[0].filename == __file__
     assert one(admin, f"SELECT count(*) FROM pg_roles WHERE rolname = '{names}_alice'") == 1
+
+
+def test_a_role_with_createrole_syncs_without_superuser(admin, driver, names):
+    # No SUPERUSER: CREATEROLE, the owner of what it grants on, and CONNECT
+    # with the grant option. Intermediate roles made by the superuser (by
+    # other tests) are ones it may not grant from PostgreSQL 16: it makes
+    # its own.
+    n = names
+    admin.exec_driver_sql(
+        f"CREATE ROLE {n}_admin LOGIN CREATEROLE PASSWORD 'Admin-pw-1'; "
+        f"GRANT CONNECT ON DATABASE postgres TO {n}_admin WITH GRANT OPTION; "
+        f"CREATE SCHEMA {n}_s AUTHORIZATION {n}_admin; CREATE TABLE {n}_s.t (i int); "
+        f"ALTER TABLE {n}_s.t OWNER TO {n}_admin"
+    )
+    engine = sa.create_engine(url(driver, f"{n}_admin", "Admin-pw-1"), poolclass=sa.pool.NullPool)
+    role, password = f"{n}_u", "User-pw-1"
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar() is False
+            conn.rollback()
+            grants = (Login(password=password), DatabaseConnect("postgres"), SchemaUsage(f"{n}_s"), TableSelect(f"{n}_s", "t"))
+            sync_roles(conn, role, grants=grants)
+            sync_roles(conn, role, grants=grants)
+        assert as_role(driver, role, password, f"SELECT * FROM {n}_s.t")
+        with engine.connect() as conn:
+            sync_roles(conn, role, grants=(Login(password=password),))
+        assert not as_role(driver, role, password, f"SELECT * FROM {n}_s.t")
+    finally:
+        engine.dispose()

@@ -6,16 +6,17 @@ use super::action::Action;
 use super::diff::Changes;
 use super::facts::Facts;
 use super::object::ObjectRef;
+use super::output::PlanError;
 use crate::acl::Privilege;
 use std::collections::{BTreeSet, HashSet};
 
 /// Without SUPERUSER, the connecting role must hold the privileges of
 /// every owner whose objects it changes, and be able to become every new
 /// owner; grant those roles to it for the length of the plan.
-pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Changes {
+pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Result<Changes, PlanError> {
     let connecting = &f.ctx.ix.snapshot.connecting_role;
     if connecting.superuser {
-        return out;
+        return Ok(out);
     }
     let mut needed: BTreeSet<String> = BTreeSet::new();
     for step in &out.steps {
@@ -145,6 +146,17 @@ pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Changes {
         ));
     }
     needed.retain(|role| !members_of_conn.contains(role.as_str()));
+    // Only a superuser can grant membership of a superuser: the connecting
+    // role acts on such an owner's objects as itself (see `as_itself`).
+    let superusers: BTreeSet<String> = needed
+        .iter()
+        .filter(|r| f.ctx.ix.roles.get(r.as_str()).is_some_and(|r| r.superuser))
+        .cloned()
+        .collect();
+    if !superusers.is_empty() {
+        as_itself(f, &out, &superusers)?;
+        needed.retain(|r| !superusers.contains(r));
+    }
     for role in &needed {
         let grant = Action::TemporaryGrant { role: role.clone() };
         if out.steps.iter().any(|s| s.action == grant) {
@@ -169,7 +181,128 @@ pub(crate) fn bracket(f: &Facts, mut out: Changes) -> Changes {
             );
         }
     }
-    out
+    Ok(out)
+}
+
+/// Checks that the connecting role can run, as itself, the plan's
+/// statements that would need `superusers`' rights (it cannot be granted
+/// a superuser): a GRANT on an object one of them owns is made with a
+/// grant option the connecting role holds (PostgreSQL records it as its
+/// own); anything else, or a GRANT without one, which PostgreSQL would
+/// refuse or turn into a warning that nothing was granted, refuses the
+/// plan first, in words.
+fn as_itself(f: &Facts, out: &Changes, superusers: &BTreeSet<String>) -> Result<(), PlanError> {
+    let conn = f.ctx.conn;
+    let connecting = &f.ctx.ix.snapshot.connecting_role;
+    let holders: HashSet<&str> = std::iter::once(conn)
+        .chain(
+            connecting
+                .memberships
+                .iter()
+                .filter(|m| m.usage)
+                .map(|m| m.role.as_str()),
+        )
+        .collect();
+    let refuse = |what: String, owner: &str, why: &str| {
+        PlanError {
+        span: None,
+        message: format!(
+            "{conn} cannot {what}: {why}{owner} is a superuser, which {conn} cannot act as; run as a superuser"
+        ),
+    }
+    };
+    for step in &out.steps {
+        let object = match &step.action {
+            Action::Grant {
+                object, privilege, ..
+            } => {
+                if let Some(owner) = among(superusers, f.final_owner(object)) {
+                    let held = f.object_acl(object).unwrap_or_default().iter().any(|e| {
+                        e.privilege == *privilege
+                            && e.grantable
+                            && holders.contains(e.grantee.as_str())
+                    });
+                    if !held {
+                        return Err(refuse(
+                            format!(
+                                "grant {privilege} on {} (it holds no grant option for it)",
+                                object.describe()
+                            ),
+                            owner,
+                            "its owner ",
+                        ));
+                    }
+                }
+                object
+            }
+            Action::Revoke {
+                object, privilege, ..
+            } => {
+                if let Some(owner) = among(superusers, f.final_owner(object)) {
+                    return Err(refuse(
+                        format!("revoke {privilege} on {}", object.describe()),
+                        owner,
+                        "its owner ",
+                    ));
+                }
+                object
+            }
+            Action::AlterOwner { object, owner } => {
+                let from = among(superusers, f.actual_owner(object));
+                if let Some(role) = from.or(among(superusers, Some(owner.as_str()))) {
+                    return Err(refuse(
+                        format!("change the owner of {} to {owner}", object.describe()),
+                        role,
+                        if from.is_some() { "its owner " } else { "" },
+                    ));
+                }
+                object
+            }
+            Action::RevokeDefault { owner, .. } | Action::GrantDefault { owner, .. } => {
+                if let Some(owner) = among(superusers, Some(owner.as_str())) {
+                    return Err(refuse(
+                        format!("change the default privileges of {owner}"),
+                        owner,
+                        "",
+                    ));
+                }
+                continue;
+            }
+            Action::CreateSchema { schema, owner } => {
+                if let Some(owner) = among(superusers, Some(owner.as_str())) {
+                    return Err(refuse(
+                        format!("create schema {schema} for {owner}"),
+                        owner,
+                        "",
+                    ));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        // Naming an object needs USAGE on its schema.
+        if let Some(schema) = object.schema() {
+            let container = ObjectRef::Schema(schema.to_owned());
+            let owner = among(superusers, f.actual_owner(&container))
+                .or(among(superusers, f.final_owner(&container)));
+            if let Some(owner) = owner.filter(|_| !connecting_role_uses(f, &container)) {
+                return Err(refuse(
+                    format!(
+                        "name {} without USAGE on schema {schema}",
+                        object.describe()
+                    ),
+                    owner,
+                    "the schema's owner ",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `role`, when it is one of `set`.
+fn among<'a>(set: &BTreeSet<String>, role: Option<&'a str>) -> Option<&'a str> {
+    role.filter(|r| set.contains(*r))
 }
 
 /// Whether `role` holds CREATE on a schema or database (directly, as its

@@ -96,7 +96,7 @@ pub fn plan(
     let facts = facts::Facts::new(ctx, target, routing);
     let mut changes = diff::diff(&facts, &actual, created)?;
     changes.steps = part::select(options.part, changes.steps);
-    let changes = brackets::bracket(&facts, changes);
+    let changes = brackets::bracket(&facts, changes)?;
     let power = power::check(&facts, &changes.steps)?;
     let steps = order::order(changes.steps);
     let summary = summary::summarize(&facts, &steps);

@@ -31,7 +31,8 @@
 //!   a superuser's grants (and plain REVOKEs) are recorded as made by the
 //!   bootstrap superuser; before 16 there is one row per pair. Revoking a
 //!   grant WITH ADMIN OPTION on which other grants depend needs CASCADE.
-//!   A grant that would close a membership loop is refused.
+//!   A grant that would close a membership loop is refused, and only a
+//!   superuser may grant a superuser role.
 
 #![allow(dead_code)]
 
@@ -177,6 +178,19 @@ impl Model {
                     && (role == &conn || self.member_of(role, &conn))
                 {
                     return Err(format!("role {role:?} is a member of role {conn:?}"));
+                }
+                if matches!(action, Action::TemporaryGrant { .. })
+                    && !self.s.connecting_role.superuser
+                    && self
+                        .s
+                        .catalog
+                        .roles
+                        .iter()
+                        .any(|r| &r.name == role && r.superuser)
+                {
+                    return Err(format!(
+                        "only roles with the SUPERUSER attribute may grant {role:?}"
+                    ));
                 }
                 match action {
                     Action::TemporaryGrant { .. } => self.temporary.push(role.clone()),
