@@ -204,11 +204,16 @@ pub fn build_snapshot(p: &Pools, s: &SnapSpec) -> Snapshot {
         c.roles.push(r);
         pool_roles.push(name.clone());
     }
-    // Owners: pool roles and the connecting and bootstrap roles.
+    // Owners: pool roles and the connecting and bootstrap roles. A plain
+    // connecting role cannot act as a superuser, and a plan that would is
+    // refused whole: its objects' owners are roles it can act as.
     let mut owners: Vec<String> = pool_roles.clone();
     owners.push(conn_name.to_owned());
     if conn_name != BOOTSTRAP {
         owners.push(BOOTSTRAP.to_owned());
+    }
+    if conn_kind == 2 {
+        owners.retain(|o| !c.roles.iter().any(|r| &r.name == o && r.superuser));
     }
 
     // Databases.
