@@ -258,23 +258,17 @@ fn as_itself(f: &Facts, out: &Changes, superusers: &BTreeSet<String>) -> Result<
                 }
                 object
             }
-            Action::RevokeDefault { owner, .. } | Action::GrantDefault { owner, .. } => {
+            Action::RevokeDefault { owner, .. }
+            | Action::GrantDefault { owner, .. }
+            | Action::CreateSchema { owner, .. } => {
                 if let Some(owner) = among(superusers, Some(owner.as_str())) {
-                    return Err(refuse(
-                        format!("change the default privileges of {owner}"),
-                        owner,
-                        "",
-                    ));
-                }
-                continue;
-            }
-            Action::CreateSchema { schema, owner } => {
-                if let Some(owner) = among(superusers, Some(owner.as_str())) {
-                    return Err(refuse(
-                        format!("create schema {schema} for {owner}"),
-                        owner,
-                        "",
-                    ));
+                    let what = match &step.action {
+                        Action::CreateSchema { schema, .. } => {
+                            format!("create schema {schema} for {owner}")
+                        }
+                        _ => format!("change the default privileges of {owner}"),
+                    };
+                    return Err(refuse(what, owner, ""));
                 }
                 continue;
             }
