@@ -140,7 +140,7 @@ fn compare(pg: &Pg, db: &str) -> usize {
             .join(" || ',' || ");
         let row = client
             .query_one(&format!("SELECT {sql}"), &[])
-            .unwrap_or_else(|e| panic!("has_*_privilege: {}", describe(e)));
+            .unwrap_or_else(|e| panic!("has_*_privilege: {}", describe(&e)));
         let answers: String = row.get(0);
         for ((what, _, ours), theirs) in chunk.iter().zip(answers.split(',')) {
             if (theirs == "true") != *ours {

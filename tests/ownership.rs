@@ -58,7 +58,7 @@ fn query_as(pg: &Pg, db: &str, role: &str, sql: &str) -> Result<String, String> 
         .expect("set role");
     tx.query_one(sql, &[])
         .map(|row| row.get::<_, String>(0))
-        .map_err(describe)
+        .map_err(|e| describe(&e))
 }
 
 // ---------------------------------------------------------------------------

@@ -75,7 +75,7 @@ pg_test!(fn attributes_granted_then_taken_away(pg) {
     assert_can(pg, "postgres", "dba", "CREATE ROLE made_by_dba");
     let _second = pg.connect_with_password("dba", PASSWORD, "postgres").expect("second login");
     let third = pg.connect_with_password("dba", PASSWORD, "postgres");
-    let e = describe(third.err().expect("the third session is refused"));
+    let e = describe(&third.err().expect("the third session is refused"));
     assert!(e.contains("too many connections"), "{e}");
     drop(first);
     drop(_second);
@@ -100,7 +100,7 @@ pg_test!(fn attributes_granted_then_taken_away(pg) {
     }
     assert_cannot(pg, "postgres", "dba", "CREATE ROLE made_again", "permission denied");
     let mut c = pg.connect_with_password("dba", PASSWORD, "postgres").expect("login");
-    let e = describe(c.batch_execute("CREATE DATABASE made_again").expect_err("refused"));
+    let e = describe(&c.batch_execute("CREATE DATABASE made_again").expect_err("refused"));
     assert!(e.contains("permission denied"), "{e}");
 });
 
@@ -186,7 +186,7 @@ pg_test!(fn membership_options_and_noinherit(pg) {
         let mut c = pg
             .connect_with_password("user1", PASSWORD, "postgres")
             .expect("user1 logs in");
-        c.batch_execute("SET ROLE readers").map_err(describe)
+        c.batch_execute("SET ROLE readers").map_err(|e| describe(&e))
     };
     if pg.major >= 16 {
         sync_text(pg, &f, "postgres", &set_false);

@@ -588,7 +588,7 @@ fn create_database_as(pg: &Pg, role: &str) -> Result<(), String> {
         .unwrap();
     let result = client
         .batch_execute("CREATE DATABASE made_by_role")
-        .map_err(describe);
+        .map_err(|e| describe(&e));
     client.batch_execute("RESET ROLE").unwrap();
     if result.is_ok() {
         client.batch_execute("DROP DATABASE made_by_role").unwrap();
@@ -697,7 +697,7 @@ pg_test!(fn non_superuser_database_owner_manages_its_roles(pg) {
     as_admin(&full);
     let mut u = pg.connect_with_password("u", PW, "warehouse").expect("u logs in");
     u.batch_execute("SELECT * FROM s.t").expect("u selects s.t");
-    let e = u.batch_execute("SELECT * FROM s.t2").map(|_| ()).map_err(describe);
+    let e = u.batch_execute("SELECT * FROM s.t2").map(|_| ()).map_err(|e| describe(&e));
     assert!(e.as_ref().is_err_and(|e| e.contains("permission denied for table t2")), "{e:?}");
     drop(u);
     assert_eq!(relation_owner(pg, "warehouse", "s.t2"), "o");
@@ -711,12 +711,12 @@ pg_test!(fn non_superuser_database_owner_manages_its_roles(pg) {
     as_admin(&bare);
     assert_login(pg, "u", PW, "warehouse");
     let mut u = pg.connect_with_password("u", PW, "warehouse").expect("u logs in");
-    let e = u.batch_execute("SELECT * FROM s.t").map(|_| ()).map_err(describe);
+    let e = u.batch_execute("SELECT * FROM s.t").map(|_| ()).map_err(|e| describe(&e));
     assert!(e.as_ref().is_err_and(|e| e.contains("permission denied for table t")), "{e:?}");
     drop(u);
     assert_eq!(relation_owner(pg, "warehouse", "s.t2"), "admin");
     let mut o = pg.connect_with_password("o", "owner secret", "warehouse").expect("o logs in");
-    let e = o.batch_execute("INSERT INTO s.t2 (v) VALUES (1)").map(|_| ()).map_err(describe);
+    let e = o.batch_execute("INSERT INTO s.t2 (v) VALUES (1)").map(|_| ()).map_err(|e| describe(&e));
     assert!(e.as_ref().is_err_and(|e| e.contains("permission denied for table t2")), "{e:?}");
     drop(o);
     assert!(usable_roles_of(pg, "admin").is_empty());
@@ -793,13 +793,13 @@ pg_test!(fn names_that_need_quoting(pg) {
     assert_converged_as(pg, "postgres", db, &full, &env);
     let mut ann = pg
         .connect_with_password(user, "pässwörd ﬁ", db)
-        .unwrap_or_else(|e| panic!("{user} logs in: {}", describe(e)));
+        .unwrap_or_else(|e| panic!("{user} logs in: {}", describe(&e)));
     ann.batch_execute(
         "SELECT * FROM \"Sales Data\".\"Q1 \"\"final\"\"\";
          SELECT * FROM \"Sales Data\".\"Q2; DROP TABLE x\";
          INSERT INTO \"Sales Data\".\"owned; table\" (i) VALUES (1);",
     )
-    .unwrap_or_else(|e| panic!("{user} uses what was granted: {}", describe(e)));
+    .unwrap_or_else(|e| panic!("{user} uses what was granted: {}", describe(&e)));
     drop(ann);
     assert!(is_member(pg, user, "Group-X \"quoted\""));
     assert_eq!(relation_owner(pg, db, "\"Sales Data\".\"owned; table\""), user);

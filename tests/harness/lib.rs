@@ -15,12 +15,16 @@ mod cluster;
 mod files;
 pub mod fixtures;
 mod macros;
+mod process;
+mod sql;
 
 pub use certs::Certs;
 pub use cluster::{
     build_pgsr, free_port, give_to_server_user, pgsr_bin, workspace_root, Pg, PgsrOutput,
 };
 pub use files::Files;
+pub use process::{no_panic, no_panic_in, pgsr_command, wait_until, Background};
+pub use sql::{describe, ident, literal};
 
 /// The majors pgsr supports.
 pub const MAJORS: [u32; 6] = [13, 14, 15, 16, 17, 18];

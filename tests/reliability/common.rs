@@ -7,8 +7,7 @@
 use pgsr_e2e::{Pg, PgsrOutput};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // ---------------------------------------------------------------------------
 // Scale
@@ -124,101 +123,22 @@ impl Drop for SeedGuard {
 // ---------------------------------------------------------------------------
 // Files
 
-pub use pgsr_e2e::Files;
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use pgsr_e2e::{
+    describe, ident, literal, no_panic, no_panic_in, pgsr_command, wait_until, Background, Files,
+};
 
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
 }
 
 // ---------------------------------------------------------------------------
-// Running pgsr
-
-pub fn pgsr_command(pg: &Pg, user: &str, db: &str, args: &[&str]) -> Command {
-    pg.pgsr_command(user, db, args)
-}
-
-/// A pgsr process running in the background.
-pub struct Running {
-    child: Option<Child>,
-    pub started: Instant,
-}
-
-impl Running {
-    pub fn spawn(mut cmd: Command) -> Running {
-        let child = cmd.spawn().expect("spawn pgsr");
-        Running {
-            child: Some(child),
-            started: Instant::now(),
-        }
-    }
-
-    pub fn finished(&mut self) -> bool {
-        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(Some(_))))
-    }
-
-    /// Waits for the process (killing it after `limit`, which fails).
-    pub fn wait(mut self, limit: Duration) -> PgsrOutput {
-        let mut child = self.child.take().expect("not yet waited for");
-        let deadline = self.started + limit;
-        // Output is read after exit; pgsr writes little to the pipes in
-        // these tests except snapshots, which fit the pipe only when small,
-        // so read the pipes on threads.
-        let mut stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
-        let out_reader = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            std::io::Read::read_to_end(&mut stdout, &mut s).ok();
-            s
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            std::io::Read::read_to_end(&mut stderr, &mut s).ok();
-            s
-        });
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait pgsr") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("pgsr did not finish within {limit:?}");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let stdout = out_reader.join().unwrap_or_default();
-        let stderr = err_reader.join().unwrap_or_default();
-        PgsrOutput {
-            code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+// Background pgsr
 
 /// Runs pgsr to completion.
 pub fn run(pg: &Pg, user: &str, db: &str, args: &[&str]) -> PgsrOutput {
-    Running::spawn(pgsr_command(pg, user, db, args)).wait(Duration::from_secs(600))
-}
-
-/// pgsr did not panic.
-#[track_caller]
-pub fn no_panic(context: &str, out: &PgsrOutput) {
-    assert!(
-        !out.stderr.contains("panicked") && !out.stderr.contains("RUST_BACKTRACE"),
-        "{context}: pgsr panicked (exit {}):\n{}",
-        out.code,
-        out.stderr
-    );
+    Background::spawn(pgsr_command(pg, user, db, args)).wait(Duration::from_secs(600))
 }
 
 /// A failure is reported as exactly one line, `pgsr: error: ...` (after
@@ -227,7 +147,7 @@ pub fn no_panic(context: &str, out: &PgsrOutput) {
 /// given the snapshot the plan was made from).
 #[track_caller]
 pub fn assert_one_error_line(context: &str, out: &PgsrOutput) {
-    no_panic(context, out);
+    no_panic_in(context, out);
     let lines: Vec<&str> = out
         .stderr
         .lines()
@@ -257,7 +177,7 @@ pub fn inspect_text(pg: &Pg, db: &str) -> String {
 /// `pgsr plan --exit-code`: 0 when there is nothing to do.
 pub fn plan_exit(pg: &Pg, user: &str, db: &str, file: &Path) -> PgsrOutput {
     let out = run(pg, user, db, &["plan", "--exit-code", "-f", p(file)]);
-    no_panic("plan --exit-code", &out);
+    no_panic_in("plan --exit-code", &out);
     out
 }
 
@@ -285,23 +205,6 @@ pub fn assert_converged(context: &str, pg: &Pg, user: &str, db: &str, file: &Pat
 
 // ---------------------------------------------------------------------------
 // SQL
-
-/// A double-quoted identifier, written here rather than taken from pgsr.
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// The server's message for a database error.
-pub fn describe(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({}): {}", db.message(), db.code().code(), db.severity()),
-        None => e.to_string(),
-    }
-}
 
 /// Runs `sql` as the superuser, panicking with the server's message.
 #[track_caller]
@@ -346,20 +249,6 @@ pub fn pgsr_backends(client: &mut impl postgres::GenericClient) -> Vec<String> {
     .into_iter()
     .filter_map(|r| r.into_iter().next().flatten())
     .collect()
-}
-
-/// Polls `cond` every few milliseconds until it holds or `limit` passes.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(3));
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -306,7 +306,7 @@ fn stress(pg: &mut Pg, processes: usize, rounds: usize, hand_pause: Duration) {
                         let file =
                             files.write(&format!("p{proc}_r{round}.yaml"), &desired(proc, masks));
                         let out = run(pg, "postgres", "postgres", &["sync", "-f", p(&file)]);
-                        no_panic(&format!("process {proc} round {round}"), &out);
+                        no_panic_in(&format!("process {proc} round {round}"), &out);
                         outcomes.lock().unwrap().record(&out);
                     }
                     masks
@@ -329,7 +329,7 @@ fn stress(pg: &mut Pg, processes: usize, rounds: usize, hand_pause: Duration) {
             scope.spawn(move || {
                 let file = files.write(&format!("p{proc}_settle.yaml"), &desired(proc, *masks));
                 let out = run(pg, "postgres", "postgres", &["sync", "-f", p(&file)]);
-                no_panic(&format!("process {proc} settling round"), &out);
+                no_panic_in(&format!("process {proc} settling round"), &out);
                 outcomes.lock().unwrap().record(&out);
             });
         }
@@ -407,7 +407,7 @@ pg_test!(fn concurrent_syncs_with_hand_made_ddl(pg) {
 // exist"): `sync` plans again and succeeds, `apply` says the plan is stale.
 
 /// Waits until pgsr's backend waits for another transaction.
-fn wait_for_row_wait(watcher: &mut postgres::Client, running: &mut Running) {
+fn wait_for_row_wait(watcher: &mut postgres::Client, running: &mut Background) {
     let waiting = wait_until(Duration::from_secs(60), || {
         running.finished()
             || !rows(
@@ -461,14 +461,14 @@ fn under_it(pg: &Pg, command: &str, drop_table: bool) -> PgsrOutput {
     exec(&mut tx, "SET LOCAL deadlock_timeout = '60s'");
     exec(&mut tx, "GRANT SELECT ON app.h_gone TO hand_reader");
     let mut watcher = pg.superuser("postgres");
-    let mut running = Running::spawn(pgsr_command(pg, "postgres", "postgres", &args));
+    let mut running = Background::spawn(pgsr_command(pg, "postgres", "postgres", &args));
     wait_for_row_wait(&mut watcher, &mut running);
     if drop_table {
         exec(&mut tx, "DROP TABLE app.h_gone");
     }
     tx.commit().unwrap();
     let out = running.wait(Duration::from_secs(60));
-    no_panic(command, &out);
+    no_panic_in(command, &out);
     if out.code != 0 {
         assert_one_error_line(command, &out);
         // Nothing pgsr did stayed: only the other transaction's change.

@@ -51,7 +51,7 @@ fn reset(pg: &Pg) {
 /// How long pgsr's backend lives in an uninterrupted run of `args`.
 fn connected_time(pg: &Pg, args: &[&str]) -> Duration {
     let mut watcher = pg.superuser("postgres");
-    let mut running = Running::spawn(pgsr_command(pg, "postgres", "postgres", args));
+    let mut running = Background::spawn(pgsr_command(pg, "postgres", "postgres", args));
     assert!(wait_until(Duration::from_secs(60), || !pgsr_backends(
         &mut watcher
     )
@@ -178,7 +178,7 @@ fn large_apply_under_fault(pg: &mut Pg, fault: Fault) {
         let full = if use_apply { apply_time } else { sync_time };
         let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 21 / 20 + 1));
         let mut killer = pg.superuser("postgres");
-        let mut running = Running::spawn(pgsr_command(pg, "postgres", "postgres", &args));
+        let mut running = Background::spawn(pgsr_command(pg, "postgres", "postgres", &args));
         let seen = wait_until(Duration::from_secs(60), || {
             running.finished() || !pgsr_backends(&mut killer).is_empty()
         });
@@ -207,7 +207,7 @@ fn large_apply_under_fault(pg: &mut Pg, fault: Fault) {
             "{test} trial {trial} (seed {seed:#x}, {} after {delay:?})",
             args[0]
         );
-        no_panic(&context, &out);
+        no_panic_in(&context, &out);
         let now = inspect_text(pg, "postgres");
         let state = if now == before {
             "before"
@@ -363,7 +363,7 @@ pg_test!(fn connection_lost_while_reading_the_catalog(pg) {
         let mut locker = pg.superuser("postgres");
         let mut tx = locker.transaction().unwrap();
         tx.batch_execute(&format!("LOCK TABLE pg_catalog.{catalog} IN ACCESS EXCLUSIVE MODE")).unwrap();
-        let running = Running::spawn(pgsr_command(pg, "postgres", "postgres", &args));
+        let running = Background::spawn(pgsr_command(pg, "postgres", "postgres", &args));
         let mut watcher = pg.superuser("postgres");
         let mut waiting = String::new();
         let found = wait_until(Duration::from_secs(30), || {

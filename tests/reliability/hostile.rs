@@ -668,7 +668,7 @@ fn plan_and_apply(pg: &Pg, files: &Files, phase: char, s: &Scenario) -> String {
     );
     assert_eq!(out.code, 0, "phase {phase}: plan failed:\n{}", out.stderr);
     let out = pg.pgsr_with_env(user, MAIN_DB, &["apply", p(&plan)], &env);
-    no_panic("apply", &out);
+    no_panic_in("apply", &out);
     assert_eq!(
         out.code, 0,
         "phase {phase}: apply refused or failed:\n{}",

@@ -225,7 +225,7 @@ fn change(category: usize, rng: &mut Rng, trial: usize, c: &mut postgres::Client
 }
 
 /// Waits until pgsr's backend waits for an advisory lock.
-fn wait_for_advisory_wait(watcher: &mut postgres::Client, running: &mut Running) {
+fn wait_for_advisory_wait(watcher: &mut postgres::Client, running: &mut Background) {
     let waiting = wait_until(Duration::from_secs(60), || {
         running.finished()
             || !rows(
@@ -319,7 +319,7 @@ pg_test!(fn change_between_plan_and_apply_is_detected(pg) {
                 let mut holder = pg.superuser("postgres");
                 let mut tx = holder.transaction().unwrap();
                 exec(&mut tx, "SELECT pg_advisory_xact_lock(1)");
-                let mut running = Running::spawn(pgsr_command(pg, "postgres", "postgres", &args));
+                let mut running = Background::spawn(pgsr_command(pg, "postgres", "postgres", &args));
                 wait_for_advisory_wait(&mut watcher, &mut running);
                 exec(&mut c, &change.change);
                 let expected = dump(&mut c);
@@ -330,7 +330,7 @@ pg_test!(fn change_between_plan_and_apply_is_detected(pg) {
                 let mut holder = pg.superuser("postgres");
                 let mut tx = holder.transaction().unwrap();
                 exec(&mut tx, "SELECT pg_advisory_xact_lock(1)");
-                let mut running = Running::spawn(pgsr_command(pg, "postgres", "postgres", &args));
+                let mut running = Background::spawn(pgsr_command(pg, "postgres", "postgres", &args));
                 wait_for_advisory_wait(&mut watcher, &mut running);
                 exec(&mut tx, &change.change);
                 let expected = dump(&mut tx);
@@ -338,7 +338,7 @@ pg_test!(fn change_between_plan_and_apply_is_detected(pg) {
                 (expected, running.wait(Duration::from_secs(120)))
             }
         };
-        no_panic(&context, &out);
+        no_panic_in(&context, &out);
         // A plan from the database read only the roles it can ask about: a
         // new role, or an attribute of an unmanaged role that no managed
         // role is a member of, is outside what it read, and the apply goes
@@ -388,7 +388,7 @@ pg_test!(fn change_between_plan_and_apply_is_detected(pg) {
             let mut holder = pg.superuser("postgres");
             let mut tx = holder.transaction().unwrap();
             exec(&mut tx, "SELECT pg_advisory_xact_lock(1)");
-            let mut running = Running::spawn(pgsr_command(pg, "postgres", "postgres", &["apply", p(&plan_file)]));
+            let mut running = Background::spawn(pgsr_command(pg, "postgres", "postgres", &["apply", p(&plan_file)]));
             wait_for_advisory_wait(&mut watcher, &mut running);
             exec(&mut tx, &outside);
             tx.commit().unwrap();

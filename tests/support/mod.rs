@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 /// SQLSTATE insufficient_privilege.
 pub const DENIED: &str = "42501";
 
-pub use pgsr_e2e::Files;
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use pgsr_e2e::{
+    describe, ident, literal, no_panic, no_panic_in, pgsr_command, wait_until, Background, Files,
+};
 
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
@@ -26,19 +30,6 @@ pub fn path_str(path: &Path) -> &str {
 
 // ---------------------------------------------------------------------------
 // Running pgsr
-
-/// Fails with the whole output when pgsr panicked.
-#[track_caller]
-pub fn no_panic(out: &PgsrOutput) {
-    for bad in ["panicked", "RUST_BACKTRACE"] {
-        assert!(
-            !out.stderr.contains(bad),
-            "pgsr panicked:\nstdout:\n{}\nstderr:\n{}",
-            out.stdout,
-            out.stderr
-        );
-    }
-}
 
 /// `pgsr sync -f <file>` as `user` in `db` with extra environment,
 /// expecting success.
@@ -152,102 +143,8 @@ pub fn assert_one_line_error(case: &str, out: &PgsrOutput, code: i32, needle: &s
     );
 }
 
-pub fn pgsr_command(pg: &Pg, user: &str, db: &str, args: &[&str]) -> Command {
-    pg.pgsr_command(user, db, args)
-}
-
-/// A pgsr run in the background.
-pub struct Background {
-    child: Option<Child>,
-    started: Instant,
-}
-
-impl Background {
-    pub fn spawn(mut cmd: Command) -> Background {
-        Background {
-            child: Some(cmd.spawn().expect("spawn pgsr")),
-            started: Instant::now(),
-        }
-    }
-
-    /// Whether it has exited.
-    pub fn finished(&mut self) -> bool {
-        let child = self.child.as_mut().expect("not waited for yet");
-        child.try_wait().expect("try_wait").is_some()
-    }
-
-    /// Waits up to `limit` for it to exit and returns its output; kills it
-    /// (our own child, by its handle) and fails when it does not exit.
-    #[track_caller]
-    pub fn wait(mut self, limit: Duration) -> PgsrOutput {
-        let deadline = Instant::now() + limit;
-        let mut child = self.child.take().expect("not waited for yet");
-        let timed_out = loop {
-            if child.try_wait().expect("try_wait").is_some() {
-                break false;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                break true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let out = child.wait_with_output().expect("wait");
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(
-            !timed_out,
-            "pgsr did not finish within {limit:?} (killed)\nstderr:\n{stderr}"
-        );
-        PgsrOutput {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr,
-        }
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        // Only our own child, through its handle, and only if still running.
-        if let Some(child) = self.child.as_mut() {
-            if let Ok(None) = child.try_wait() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-    }
-}
-
-/// Polls `cond` every 20 ms for up to `limit`.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Acting as a role
-
-/// A quoted identifier.
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A quoted string literal.
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
 
 /// Runs `sql` as `role` in `db` (superuser connection, `SET ROLE`) inside a
 /// transaction that is rolled back. Returns the error, if any, as
@@ -257,17 +154,9 @@ pub fn try_as(pg: &Pg, db: &str, role: &str, sql: &str) -> Result<(), String> {
     let mut tx = client.transaction().expect("begin");
     tx.batch_execute(&format!("SET LOCAL ROLE {}", ident(role)))
         .unwrap_or_else(|e| panic!("SET ROLE {role}: {e}"));
-    let result = tx.batch_execute(sql).map_err(describe);
+    let result = tx.batch_execute(sql).map_err(|e| describe(&e));
     drop(tx);
     result
-}
-
-/// `SQLSTATE: message` of a database error, or the error itself.
-pub fn describe(e: postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
-    }
 }
 
 /// `role` may run `sql` in `db`.
@@ -295,11 +184,11 @@ pub fn assert_cannot(pg: &Pg, db: &str, role: &str, sql: &str, needle: &str) {
 pub fn try_login(pg: &Pg, user: &str, password: &str, db: &str) -> Result<(), String> {
     let mut client = pg
         .connect_with_password(user, password, db)
-        .map_err(describe)?;
+        .map_err(|e| describe(&e))?;
     client
         .simple_query("SELECT 1")
         .map(|_| ())
-        .map_err(describe)
+        .map_err(|e| describe(&e))
 }
 
 #[track_caller]
