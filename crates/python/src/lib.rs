@@ -4,7 +4,7 @@
 //! connection and moves rows and statements; everything else happens here,
 //! with the same code the `pgsr` binary runs: the desired state is parsed
 //! by `pgsr_planner::desired::parse`, the catalog statement is the
-//! executor's (`pgsr_executor::inspect::catalog_sql`, its rows read back by
+//! executor's (`pgsr_executor::inspect::catalog_statements`, its rows read back by
 //! `snapshot_from_rows`), and the plan is `pgsr_planner::plan::plan`,
 //! rendered by its renderer.
 //!
@@ -21,7 +21,7 @@
 
 mod children;
 
-use pgsr_executor::inspect::{catalog_sql, snapshot_from_rows};
+use pgsr_executor::inspect::snapshot_from_rows;
 use pgsr_planner::desired::{self, Desired, PasswordSource};
 use pgsr_planner::plan::{self, PlanOptions};
 use pgsr_planner::quote::{quote_ident, quote_literal};
@@ -129,15 +129,10 @@ impl Sync {
         sql
     }
 
-    /// The statement that reads what the plan needs of the catalog, on a
-    /// server of `server_version_num`: every column comes back as text.
-    fn catalog_sql(&self, server_version_num: u32) -> String {
-        catalog_sql(&self.scope, server_version_num)
-    }
-
-    /// The same read as statements whose text does not change from one
-    /// sync to the next (a driver prepares them), in the drivers'
-    /// `pyformat` style (`%(p1)s`, a `%` doubled), with their parameters:
+    /// The statements that read what the plan needs of the catalog, on a
+    /// server of `server_version_num`, every column as text. Their text
+    /// does not change from one sync to the next (a driver prepares
+    /// them); it is in the drivers' `pyformat` style (`%(p1)s`, a `%` doubled), with their parameters:
     /// `[base, objects]` for a sync of roles that names no object (run the
     /// second only when `needs_objects` says so of the first's rows),
     /// `[all]` otherwise.
@@ -172,7 +167,7 @@ impl Sync {
             .map_err(|e| PgsrError::new_err(e.message))
     }
 
-    /// The statements that make the catalog (the rows of `catalog_sql`)
+    /// The statements that make the catalog (the rows of `catalog_statements`)
     /// match the desired state, in order; none when it already does.
     /// Passwords are sent as SCRAM verifiers with a fresh salt, hashed
     /// `scram_iterations` times (as `begin_statement` read it; never fewer

@@ -23,20 +23,6 @@ use statement::{catalog_statement, scope_arrays, PARAMETERS};
 
 pub use rows::{snapshot_from_rows, TextRow};
 
-/// The catalog statement of `scope` on a server of `server_version_num`,
-/// with its lists as literals, for a caller that runs it on a connection
-/// of its own (the Python package): every column comes back as text, and
-/// [`snapshot_from_rows`] reads the rows into a snapshot.
-pub fn catalog_sql(scope: &Scope, server_version_num: u32) -> String {
-    catalog_statement(
-        scope,
-        server_version_num,
-        Args::Literal,
-        Parts::All,
-        Reader::Any,
-    )
-}
-
 /// The catalog statements of `scope` for a caller that runs them itself,
 /// many times (the Python package): their lists are the parameters `$1`
 /// to `$6` (each `text[]`, values returned beside), so the text stays the
